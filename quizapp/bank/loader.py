@@ -1,0 +1,318 @@
+"""Read and validate question-bank files (TOML, one file per source article).
+
+The loader never raises on bad content: it collects every problem as a
+BankError so `quizapp bank check` can print them all at once, and import can
+refuse the whole set when any exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .taxonomy import JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS
+
+ARTICLE_FIELDS = ("id", "title", "publisher", "date", "region")
+ARTICLE_OPTIONAL = ("source", "url")
+QUESTION_FIELDS = {
+    "id", "type", "stem", "options", "answer", "explanation", "tags", "difficulty", "draft", "source_sentence",
+}
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class BankError:
+    """One problem in a bank file, printed as `file: question-id: field: why`."""
+
+    file: str
+    qid: str
+    field: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.qid}: {self.field}: {self.why}"
+
+
+@dataclass(frozen=True)
+class Article:
+    """Metadata of the news report a bank file was written from."""
+
+    id: str
+    title: str
+    publisher: str
+    date: str
+    region: str
+    source: str = ""
+
+    def to_dict(self) -> dict:
+        """Return the article as a plain dict (for JSON export)."""
+        return {"id": self.id, "title": self.title, "publisher": self.publisher, "date": self.date,
+                "region": self.region, "source": self.source}
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    """A validated question as written in a bank file; answer holds option keys."""
+
+    id: str
+    article_id: str
+    type: str
+    stem: str
+    options: tuple[str, ...]
+    answer: tuple[str, ...]
+    explanation: str
+    tags: tuple[str, ...]
+    difficulty: int
+    draft: bool = False
+    source_sentence: str = ""
+
+    def content(self) -> dict:
+        """Return the versioned content of the question (what a player is served and scored on)."""
+        return {
+            "type": self.type, "stem": self.stem, "options": list(self.options),
+            "answer": list(self.answer), "explanation": self.explanation,
+            "tags": list(self.tags), "difficulty": self.difficulty,
+        }
+
+    def content_hash(self) -> str:
+        """Return a stable digest of the content, so re-import only versions real edits."""
+        raw = json.dumps([self.article_id, self.content()], ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class LoadResult:
+    """Everything read from a set of bank files, with every problem found."""
+
+    articles: list[Article] = field(default_factory=list)
+    questions: list[BankQuestion] = field(default_factory=list)
+    problems: list[BankError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+
+def expand_paths(paths: list[str | Path]) -> tuple[list[Path], list[BankError]]:
+    """Turn files and directories into a sorted list of bank files."""
+    files: list[Path] = []
+    problems: list[BankError] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(p.glob("*.toml"))
+            if not found:
+                problems.append(BankError(str(p), "-", "path", "directory holds no .toml bank files"))
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(BankError(str(p), "-", "path", "no such file or directory"))
+    return files, problems
+
+
+def load_paths(paths: list[str | Path]) -> LoadResult:
+    """Load and validate every bank file under paths, including cross-file id checks."""
+    files, problems = expand_paths(paths)
+    result = LoadResult(problems=problems)
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            result.problems.append(BankError(str(path), "-", "file", f"cannot read as UTF-8 text ({exc.__class__.__name__})"))
+            continue
+        _merge(result, parse_bank_text(text, str(path)))
+    return result
+
+
+def _merge(result: LoadResult, part: LoadResult) -> None:
+    """Add one file's result to the set, reporting ids already seen in another file."""
+    seen_articles = {a.id for a in result.articles}
+    seen_questions = {q.id: q for q in result.questions}
+    for article in part.articles:
+        if article.id in seen_articles:
+            part.problems.append(BankError(part.files[0], "-", "article.id", f"duplicate article id {article.id!r} (already used by another file)"))
+    for q in part.questions:
+        if q.id in seen_questions:
+            part.problems.append(BankError(part.files[0], q.id, "id", "duplicate question id (already used in another file)"))
+    result.articles.extend(part.articles)
+    result.questions.extend(q for q in part.questions if q.id not in seen_questions)
+    result.problems.extend(part.problems)
+    result.files.extend(part.files)
+
+
+def parse_bank_text(text: str, filename: str) -> LoadResult:
+    """Validate the text of one bank file; problems name the file, question and field."""
+    result = LoadResult(files=[filename])
+    err = result.problems.append
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        err(BankError(filename, "-", "toml", f"malformed TOML: {exc}"))
+        return result
+    article = _parse_article(data.get("article"), filename, err)
+    raw_questions = data.get("questions")
+    for key in data:
+        if key not in ("article", "questions"):
+            err(BankError(filename, "-", key, "unknown top-level key (expected [article] and [[questions]])"))
+    if raw_questions is None:
+        err(BankError(filename, "-", "questions", "missing: add at least one [[questions]] table"))
+        raw_questions = []
+    elif not isinstance(raw_questions, list) or not all(isinstance(q, dict) for q in raw_questions):
+        err(BankError(filename, "-", "questions", "must be an array of tables ([[questions]])"))
+        raw_questions = []
+    elif not raw_questions:
+        err(BankError(filename, "-", "questions", "empty: add at least one question"))
+    if article:
+        result.articles.append(article)
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_questions, start=1):
+        q = _parse_question(raw, index, article.id if article else "", filename, err)
+        if q is None:
+            continue
+        if q.id in seen:
+            err(BankError(filename, q.id, "id", "duplicate question id in this file"))
+            continue
+        seen.add(q.id)
+        result.questions.append(q)
+    if result.problems:
+        # A file with problems contributes nothing: import is all-or-nothing anyway,
+        # and check reports the problems rather than partial content.
+        result.questions.clear()
+    return result
+
+
+def _text(value, limit: int = MAX_TEXT) -> str | None:
+    """Return value stripped if it is a non-empty string within limit, else None."""
+    if isinstance(value, str) and value.strip() and len(value) <= limit:
+        return value.strip()
+    return None
+
+
+def _parse_article(raw, filename: str, err) -> Article | None:
+    """Validate the [article] table."""
+    if raw is None:
+        err(BankError(filename, "-", "article", "missing [article] table (id, title, publisher, date, region)"))
+        return None
+    if not isinstance(raw, dict):
+        err(BankError(filename, "-", "article", "must be a table"))
+        return None
+    values: dict[str, str] = {}
+    for name in ARTICLE_FIELDS:
+        value = raw.get(name)
+        if name == "date":
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                values[name] = value.isoformat()
+                continue
+            if isinstance(value, str):
+                try:
+                    values[name] = dt.date.fromisoformat(value.strip()).isoformat()
+                    continue
+                except ValueError:
+                    pass
+            err(BankError(filename, "-", "article.date", "missing or not a date (write 2024-05-01)"))
+            continue
+        text = _text(value, 300)
+        if text is None:
+            err(BankError(filename, "-", f"article.{name}", "missing or empty"))
+        else:
+            values[name] = text
+    if "id" in values and not ID_RE.match(values["id"]):
+        err(BankError(filename, "-", "article.id", "use letters, digits, '-', '_' or '.' (at most 64)"))
+        return None
+    for key in raw:
+        if key not in ARTICLE_FIELDS and key not in ARTICLE_OPTIONAL:
+            err(BankError(filename, "-", f"article.{key}", "unknown field"))
+    if len(values) < len(ARTICLE_FIELDS):
+        return None
+    source = raw.get("source") or raw.get("url") or ""
+    return Article(source=str(source), **values)
+
+
+def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) -> BankQuestion | None:
+    """Validate one [[questions]] table; returns None when it has any problem."""
+    qid = raw.get("id")
+    label = qid if isinstance(qid, str) and qid.strip() else f"questions[{index}]"
+    problems_before = []
+
+    def bad(fieldname: str, why: str) -> None:
+        problems_before.append(1)
+        err(BankError(filename, label, fieldname, why))
+
+    if not (isinstance(qid, str) and ID_RE.match(qid)):
+        bad("id", "missing or invalid (letters, digits, '-', '_' or '.', at most 64)")
+    for key in raw:
+        if key not in QUESTION_FIELDS:
+            bad(key, f"unknown field (allowed: {', '.join(sorted(QUESTION_FIELDS))})")
+    qtype = raw.get("type")
+    if qtype not in QUESTION_TYPES:
+        bad("type", f"must be one of {', '.join(QUESTION_TYPES)} (got {qtype!r})")
+    stem = _text(raw.get("stem"))
+    if stem is None:
+        bad("stem", "missing or empty")
+    options = raw.get("options")
+    if options is None and qtype == "judge":
+        options = list(JUDGE_OPTIONS)
+    if not isinstance(options, list) or not all(_text(o, 500) for o in options):
+        bad("options", "must be a list of non-empty strings")
+        options = None
+    elif not 2 <= len(options) <= len(OPTION_KEYS):
+        bad("options", f"needs 2 to {len(OPTION_KEYS)} options (got {len(options)})")
+        options = None
+    elif qtype == "judge" and len(options) != 2:
+        bad("options", "a judge question has exactly 2 options")
+        options = None
+    elif len({o.strip() for o in options}) != len(options):
+        bad("options", "two options have the same text")
+        options = None
+    answer = raw.get("answer")
+    if isinstance(answer, str):
+        answer = [answer]
+    keys: list[str] = []
+    if not isinstance(answer, list) or not answer or not all(isinstance(a, str) for a in answer):
+        bad("answer", "missing: give an option key like \"B\" or a list like [\"A\", \"C\"]")
+    else:
+        keys = [a.strip().upper() for a in answer]
+        if len(set(keys)) != len(keys):
+            bad("answer", "the same key is given twice")
+        if options is not None:
+            valid = OPTION_KEYS[: len(options)]
+            wrong = [k for k in keys if k not in valid]
+            if wrong:
+                bad("answer", f"{', '.join(wrong)} not among the options ({', '.join(valid)})")
+            elif qtype == "multiple" and len(keys) == len(options):
+                bad("answer", "every option is correct; a multiple question needs at least one wrong option")
+        if qtype in ("single", "judge") and len(keys) != 1:
+            bad("answer", f"a {qtype} question has exactly one answer (got {len(keys)})")
+    explanation = _text(raw.get("explanation"))
+    if explanation is None:
+        bad("explanation", "missing or empty: say why and what to do")
+    tags = raw.get("tags")
+    if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
+        bad("tags", "must be a non-empty list of tags")
+        tags = []
+    else:
+        unknown = [t for t in tags if t not in TAGS]
+        if unknown:
+            bad("tags", f"unknown tag {', '.join(unknown)} (known: {', '.join(TAGS)})")
+    difficulty = raw.get("difficulty")
+    if not isinstance(difficulty, int) or isinstance(difficulty, bool) or not 1 <= difficulty <= 3:
+        bad("difficulty", f"must be 1, 2 or 3 (got {difficulty!r})")
+    draft = raw.get("draft", False)
+    if not isinstance(draft, bool):
+        bad("draft", "must be true or false")
+    if problems_before or not article_id:
+        return None
+    return BankQuestion(
+        id=qid, article_id=article_id, type=qtype, stem=stem, options=tuple(o.strip() for o in options),
+        answer=tuple(sorted(keys)), explanation=explanation, tags=tuple(dict.fromkeys(tags)),
+        difficulty=difficulty, draft=draft, source_sentence=str(raw.get("source_sentence", "")),
+    )
