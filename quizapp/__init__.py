@@ -1,1 +1,31 @@
-"""quizapp."""
+"""quizapp: anti-telecom-fraud quiz campaigns. create_app builds the Flask application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import load_config
+
+
+def create_app(config: dict | object | None = None) -> Flask:
+    """Create the app: config, extensions, blueprints, error pages, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if isinstance(config, dict):
+        app.config.from_mapping(config)
+    elif config is not None:
+        app.config.from_object(config)
+
+    from .database import init_database
+    from .extensions import csrf
+
+    init_database(app)
+    csrf.init_app(app)
+
+    from . import api, player, web
+
+    app.register_blueprint(player.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    web.init_app(app)
+    return app

@@ -59,5 +59,72 @@ def bank_stats_cmd(paths: tuple[str, ...]) -> None:
     click.echo(format_stats(result))
 
 
+@bank.command("import")
+@click.argument("paths", nargs=-1)
+@with_appcontext
+def bank_import(paths: tuple[str, ...]) -> None:
+    """Load bank files into the database, all or nothing; re-import versions changed questions."""
+    from .operations import import_bank
+
+    result = _load_or_report(paths)
+    if result is None:
+        sys.exit(1)
+    _ensure_schema()
+    s = import_bank(result)
+    click.echo(f"imported {s.articles} article(s): {s.created} new, {s.updated} updated, {s.unchanged} unchanged question(s)")
+
+
+@bank.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@with_appcontext
+def bank_export(fmt: str) -> None:
+    """Print every question in the database with its article, as JSON."""
+    from .queries import export_questions
+
+    _ensure_schema()
+    click.echo(json.dumps(export_questions(), ensure_ascii=False, indent=2))
+
+
+def _ensure_schema() -> None:
+    """Create missing tables (idempotent)."""
+    from .extensions import db
+
+    db.create_all()
+
+
+@main.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create the database tables if they do not exist."""
+    _ensure_schema()
+    click.echo("database ready")
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up the data and exit.")
+@with_appcontext
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Set up the database, the bundled banks and the demo campaign, then serve them."""
+    from flask import current_app
+
+    from .demo import ensure_demo_campaign
+    from .operations import import_bank
+
+    _ensure_schema()
+    result = _load_or_report((current_app.config["BANK_PATH"],))
+    if result is None:
+        sys.exit(1)
+    s = import_bank(result)
+    campaign = ensure_demo_campaign()
+    click.echo(f"banks: {s.created} new, {s.updated} updated, {s.unchanged} unchanged; campaign /q/{campaign.slug}")
+    click.echo(f"database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    if no_serve:
+        return
+    click.echo(f"serving on http://{host}:{port}/q/{campaign.slug}  (Ctrl+C to stop)")
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,165 @@
+"""API views: thin wrappers that parse JSON, call operations/leaderboard and shape responses."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from .. import leaderboard, operations
+from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from ..extensions import db
+from ..models import Campaign, Participant, utcnow
+from . import bp
+from .openapi import openapi_document
+
+MAX_LIMIT = 100
+
+
+def _campaign(slug: str) -> Campaign:
+    """Load a campaign by slug or raise NotFound."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        raise NotFound(f"活动 {slug} 不存在", code="campaign_not_found")
+    return campaign
+
+
+def _body() -> dict:
+    """The request's JSON object, or a 400 naming the problem."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("请求体必须是 JSON 对象（Content-Type: application/json）", field="body")
+    return data
+
+
+def _participant_serializer() -> URLSafeSerializer:
+    """Signs participant ids handed to API clients so they can come back as the same person."""
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="participant")
+
+
+def _authorised_attempt(attempt_id: str):
+    """Load the attempt and check its bearer token (401 without one, 403 for a wrong one)."""
+    attempt = operations.find_attempt(attempt_id)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("缺少凭证：请在 Authorization 头中携带 Bearer token", field="Authorization")
+    if not operations.token_matches(attempt, token.strip()):
+        raise Forbidden("凭证无效", field="Authorization")
+    return attempt
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/campaigns/<slug>")
+def campaign_detail(slug: str):
+    """Campaign rules and the units taking part."""
+    campaign = _campaign(slug)
+    now = utcnow()
+    return {
+        "slug": campaign.slug, "title": campaign.title,
+        "questions_per_quiz": campaign.questions_per_quiz, "seconds_per_question": campaign.seconds_per_question,
+        "attempts_per_day": campaign.attempts_per_day, "open": campaign.is_open(now),
+        "opens_at": campaign.opens_at.isoformat() + "Z", "closes_at": campaign.closes_at.isoformat() + "Z",
+        "organisations": [{"code": o.code, "name": o.name, "kind": o.kind} for o in campaign.organisations],
+    }
+
+
+@bp.post("/campaigns/<slug>/attempts")
+def create_attempt(slug: str):
+    """Join (or come back as) a participant and start an attempt."""
+    campaign = _campaign(slug)
+    body = _body()
+    participant = None
+    token = body.get("participant_token")
+    if token is not None:
+        try:
+            pid = _participant_serializer().loads(token) if isinstance(token, str) else None
+        except BadSignature:
+            pid = None
+        participant = db.session.get(Participant, pid) if isinstance(pid, int) else None
+        if participant is None or participant.campaign_id != campaign.id:
+            raise Invalid("participant_token 无效", field="participant_token")
+    else:
+        participant = operations.join(campaign, body.get("nickname"), body.get("org"), body.get("member_id"),
+                                      body.get("placement"))
+    attempt, attempt_token = operations.start_attempt(campaign, participant, body.get("placement"))
+    return jsonify({
+        "attempt_id": attempt.public_id, "token": attempt_token, "total": attempt.total,
+        "seconds_per_question": attempt.seconds_per_question,
+        "participant_token": _participant_serializer().dumps(participant.id),
+    }), 201
+
+
+@bp.get("/attempts/<attempt_id>/question")
+def next_question(attempt_id: str):
+    """The current question (its clock starts now), or done once all are answered."""
+    attempt = _authorised_attempt(attempt_id)
+    now = utcnow()
+    item = operations.current_item(attempt, now)
+    if item is None:
+        return {"done": True, "total": attempt.total}
+    version = item.version
+    return {
+        "done": False, "index": item.position, "total": attempt.total,
+        "seconds_left": round(operations.seconds_left(attempt, item, now), 1),
+        "question": {"id": version.question_id, "type": version.type, "stem": version.stem,
+                     "options": [{"key": k, "text": t} for k, t in operations.displayed_options(item)]},
+    }
+
+
+@bp.post("/attempts/<attempt_id>/answers")
+def post_answer(attempt_id: str):
+    """Answer the current question once; an identical resend gets the same response."""
+    attempt = _authorised_attempt(attempt_id)
+    body = _body()
+    if "choices" not in body:
+        raise Invalid("缺少 choices", field="choices")
+    outcome = operations.record_answer(attempt, body.get("question_id"), body["choices"])
+    return outcome.to_dict()
+
+
+@bp.get("/attempts/<attempt_id>/result")
+def attempt_result(attempt_id: str):
+    """Score, correct count, time and ranks of a finished attempt."""
+    attempt = _authorised_attempt(attempt_id)
+    if attempt.finished_at is None:
+        operations.current_item(attempt)  # finalises an attempt whose time is over
+    if attempt.finished_at is None:
+        raise Conflict("答题尚未完成", code="not_finished")
+    return leaderboard.attempt_result(attempt)
+
+
+def _limit() -> int:
+    """Parse ?limit= (1..100, default 50)."""
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise Invalid(f"limit 必须是 1 到 {MAX_LIMIT} 之间的整数", field="limit")
+    return int(raw)
+
+
+@bp.get("/campaigns/<slug>/leaderboard")
+def people_board(slug: str):
+    """Individual board for the campaign or one unit (?org=)."""
+    campaign = _campaign(slug)
+    limit = _limit()
+    org_id = None
+    code = request.args.get("org")
+    if code:
+        org = operations.find_organisation(campaign, code)
+        if org is None:
+            raise NotFound(f"单位 {code} 不属于本次活动", field="org", code="org_not_found")
+        org_id = org.id
+    entries = leaderboard.individual_board(campaign.id, org_id, limit)
+    return {"entries": [e.to_dict(campaign.mask_nicknames) for e in entries]}
+
+
+@bp.get("/campaigns/<slug>/organisations/leaderboard")
+def org_board(slug: str):
+    """Unit-vs-unit board: participants, headcount, coverage, average best score."""
+    campaign = _campaign(slug)
+    return {"entries": [e.to_dict() for e in leaderboard.organisation_board(campaign.id)]}

@@ -1,0 +1,48 @@
+"""Settings read from the environment, with safe defaults for an embedded install."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Return the secret key stored in instance/, generating it on first run."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Write with owner-only permissions: the key signs participants' cookies.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the configuration from QUIZAPP_* environment variables."""
+    inst = Path(instance_path)
+    inst.mkdir(parents=True, exist_ok=True)
+    db_url = os.environ.get("QUIZAPP_DATABASE_URL") or f"sqlite:///{inst / 'quizapp.db'}"
+    return {
+        "SECRET_KEY": os.environ.get("QUIZAPP_SECRET_KEY") or _instance_secret(inst),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        # Base URL printed on QR codes; empty means "use the request's host".
+        "PUBLIC_URL": os.environ.get("QUIZAPP_PUBLIC_URL", "").rstrip("/"),
+        "BANK_PATH": os.environ.get("QUIZAPP_BANK_PATH", str(Path(__file__).resolve().parent.parent / "question_bank")),
+        "WTF_CSRF_TIME_LIMIT": None,  # a participant may sit on a question page for a while
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "JSON_AS_ASCII": False,
+    }
+
+
+class TestConfig:
+    """Overrides for the test suite: a throwaway database and fixed secret."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = False

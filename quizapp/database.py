@@ -1,0 +1,63 @@
+"""Database engine set-up: SQLite in WAL mode with write transactions that lock up front."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+WRITE_OPTION = "quizapp_write"
+
+
+def init_database(app: Flask) -> None:
+    """Bind SQLAlchemy to the app and tune SQLite connections when SQLite is used."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        opts = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        opts.setdefault("connect_args", {}).setdefault("timeout", 30)
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """Enable WAL and a busy timeout; make write transactions BEGIN IMMEDIATE.
+
+    Deferred transactions that read then write deadlock-upgrade under load
+    ("database is locked"); taking the write lock at BEGIN makes concurrent
+    writers queue on the busy timeout instead. Reads stay deferred so they
+    never wait for writers in WAL mode.
+    """
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def writing():
+    """Run a write transaction: locks up front on SQLite, commits on success, rolls back on error."""
+    session = db.session()  # the request's Session behind the scoped proxy
+    if session.in_transaction():
+        session.commit()  # end any read transaction so the write one starts fresh
+    session.connection(execution_options={WRITE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

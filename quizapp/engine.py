@@ -1,0 +1,157 @@
+"""The quiz rules as pure functions: draw, score, rank.
+
+No Flask and no database here: callers pass plain values and a
+random.Random, so a stored seed replays an attempt exactly and every rule can
+be tested on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+BASE_POINTS = 100
+MAX_SPEED_BONUS = 50
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A question in a campaign's pool, as the draw sees it."""
+
+    id: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A drawn question and the order its options are shown in (bank option indexes)."""
+
+    id: str
+    option_order: tuple[int, ...]
+
+
+def draw(pool: Sequence[Candidate], n: int, rng: random.Random, avoid: Iterable[str] = (),
+         option_counts: dict[str, int] | None = None) -> list[Drawn]:
+    """Draw up to n questions spread across tags, avoiding `avoid` when the pool allows.
+
+    Tags are visited in a shuffled round-robin, each turn taking a random
+    unpicked question that carries the tag, so a quiz covers as many scam
+    types as the pool has. Questions in `avoid` (the participant's previous
+    attempt) are used only when the rest of the pool is smaller than n.
+    Each drawn question also gets a shuffled option order.
+    """
+    ordered = sorted(pool, key=lambda c: c.id)  # independent of the caller's order: the seed alone decides
+    avoid_set = set(avoid)
+    fresh = [c for c in ordered if c.id not in avoid_set]
+    stale = [c for c in ordered if c.id in avoid_set]
+    picked = _spread(fresh, min(n, len(fresh)), rng)
+    if len(picked) < n:
+        picked += _spread(stale, min(n - len(picked), len(stale)), rng)
+    rng.shuffle(picked)
+    counts = option_counts or {}
+    result = []
+    for cand in picked:
+        order = list(range(counts.get(cand.id, 0)))
+        rng.shuffle(order)
+        result.append(Drawn(cand.id, tuple(order)))
+    return result
+
+
+def _spread(cands: list[Candidate], n: int, rng: random.Random) -> list[Candidate]:
+    """Pick n candidates, rotating over tags so each tag is used as evenly as possible."""
+    tags = sorted({t for c in cands for t in c.tags})
+    rng.shuffle(tags)
+    remaining = list(cands)
+    picked: list[Candidate] = []
+    while len(picked) < n and remaining:
+        progressed = False
+        for tag in tags:
+            if len(picked) >= n:
+                break
+            having = [c for c in remaining if tag in c.tags]
+            if not having:
+                continue
+            choice = rng.choice(having)
+            picked.append(choice)
+            remaining.remove(choice)
+            progressed = True
+        if not progressed:  # questions without tags: fill at random
+            choice = rng.choice(remaining)
+            picked.append(choice)
+            remaining.remove(choice)
+    return picked
+
+
+def score_answer(chosen: Iterable[str], answer: Iterable[str], elapsed_s: float, limit_s: float,
+                 speed_bonus: bool = True) -> tuple[bool, int]:
+    """Score one answer; returns (correct, points).
+
+    Correct means the exact set of keys, received within the time limit.
+    A correct answer earns 100 points plus, with speed_bonus, up to 50 points
+    linear in the fraction of the limit left when the server received it.
+    Wrong, partial (multiple needs the exact set) or late answers earn 0.
+    """
+    if elapsed_s > limit_s or set(chosen) != set(answer) or not set(answer):
+        return False, 0
+    bonus = 0
+    if speed_bonus and limit_s > 0:
+        left = max(0.0, min(1.0, (limit_s - max(0.0, elapsed_s)) / limit_s))
+        bonus = round(MAX_SPEED_BONUS * left)
+    return True, BASE_POINTS + bonus
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished attempt as the ranking sees it."""
+
+    score: int
+    duration_ms: int
+    finished_at: dt.datetime
+    key: object = None  # the caller's id for the attempt or participant
+
+
+def rank_key(r: Result) -> tuple:
+    """Sort key: higher score first, then shorter total time, then earlier finish."""
+    return (-r.score, r.duration_ms, r.finished_at)
+
+
+def is_better(a: Result, b: Result | None) -> bool:
+    """True when attempt a ranks strictly above b (or b does not exist)."""
+    return b is None or rank_key(a) < rank_key(b)
+
+
+def best_attempt(results: Iterable[Result]) -> Result | None:
+    """Return the attempt that counts for a participant: their best by rank_key."""
+    return min(results, key=rank_key, default=None)
+
+
+def rank(results: Iterable[Result]) -> list[tuple[int, Result]]:
+    """Rank results; a participant's best attempt counts.
+
+    Rule: higher score first; ties go to the shorter total answer time, then
+    to the earlier finish. Entries equal on all three share a rank
+    (standard competition ranking: 1, 2, 2, 4).
+    """
+    ordered = sorted(results, key=rank_key)
+    ranked: list[tuple[int, Result]] = []
+    for i, r in enumerate(ordered):
+        if ranked and rank_key(ranked[-1][1]) == rank_key(r):
+            ranked.append((ranked[-1][0], r))
+        else:
+            ranked.append((i + 1, r))
+    return ranked
+
+
+def coverage(participants: int, headcount: int) -> float:
+    """Share of a unit's headcount that has completed a quiz (0 when headcount is unknown)."""
+    return participants / headcount if headcount > 0 else 0.0
+
+
+def mask_nickname(nickname: str) -> str:
+    """Mask a nickname for public boards: keep the first character only."""
+    nickname = nickname.strip()
+    if len(nickname) <= 1:
+        return "*"
+    return nickname[0] + "*" * min(len(nickname) - 1, 3)

@@ -1,0 +1,229 @@
+"""Database models (SQLAlchemy 2, typed).
+
+Times are naive UTC datetimes from the server's clock; "day" for attempt
+limits is the campaign's local date (China Standard Time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    """Return the server's current time as naive UTC (what every column stores)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Article(db.Model):
+    """A news report that a bank file was written from."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # stable article id from the bank file
+    title: Mapped[str] = mapped_column(String(300))  # headline in Simplified Chinese
+    publisher: Mapped[str] = mapped_column(String(300))  # outlet or account that published it
+    date: Mapped[str] = mapped_column(String(10))  # publication date, ISO yyyy-mm-dd
+    region: Mapped[str] = mapped_column(String(300))  # where the reported events happened
+    source: Mapped[str] = mapped_column(String(300), default="")  # original file or URL, for reviewers
+
+    def __repr__(self) -> str:
+        return f"<Article {self.id}>"
+
+
+class Question(db.Model):
+    """A bank question by its stable id; its content lives in versions."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # stable question id from the bank file
+    article_id: Mapped[str] = mapped_column(ForeignKey("article.id"), index=True)  # article it is written from
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("question_version.id", use_alter=True, name="fk_question_current_version"))  # version drawn into new attempts
+    retired: Mapped[bool] = mapped_column(default=False)  # retired questions are no longer drawn
+    draft: Mapped[bool] = mapped_column(default=False)  # drafts are never served until published
+
+    article: Mapped[Article] = relationship()
+    current_version: Mapped[QuestionVersion | None] = relationship(foreign_keys=[current_version_id], post_update=True)
+
+    def __repr__(self) -> str:
+        return f"<Question {self.id}>"
+
+
+class QuestionVersion(db.Model):
+    """An immutable snapshot of a question's content; attempts point at the version they served."""
+
+    __table_args__ = (UniqueConstraint("question_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key referenced by attempt items
+    question_id: Mapped[str] = mapped_column(ForeignKey("question.id"), index=True)  # the question this is a version of
+    version: Mapped[int] = mapped_column()  # 1, 2, ... per question
+    content_hash: Mapped[str] = mapped_column(String(64))  # digest of the content, to skip unchanged re-imports
+    type: Mapped[str] = mapped_column(String(10))  # single | multiple | judge
+    stem: Mapped[str] = mapped_column(Text)  # question text
+    options: Mapped[list] = mapped_column(JSON)  # option texts in bank order (keys A, B, ...)
+    answer: Mapped[list] = mapped_column(JSON)  # correct option keys in bank order
+    explanation: Mapped[str] = mapped_column(Text)  # why, and what to do
+    tags: Mapped[list] = mapped_column(JSON)  # taxonomy tags
+    difficulty: Mapped[int] = mapped_column()  # 1..3
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when this version was imported
+
+    question: Mapped[Question] = relationship(foreign_keys=[question_id])
+
+    def __repr__(self) -> str:
+        return f"<QuestionVersion {self.question_id} v{self.version}>"
+
+
+class Campaign(db.Model):
+    """A quiz contest with its window, rules and question pool."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    slug: Mapped[str] = mapped_column(String(64), unique=True)  # URL name, e.g. /q/demo
+    title: Mapped[str] = mapped_column(String(200))  # shown on pages and posters
+    opens_at: Mapped[dt.datetime] = mapped_column()  # UTC; no attempts before
+    closes_at: Mapped[dt.datetime] = mapped_column()  # UTC; no attempts or answers after
+    questions_per_quiz: Mapped[int] = mapped_column(default=10)  # questions drawn per attempt
+    seconds_per_question: Mapped[int] = mapped_column(default=20)  # time limit of each question
+    attempts_per_day: Mapped[int] = mapped_column(default=3)  # per participant per local day
+    banks: Mapped[list] = mapped_column(JSON, default=list)  # article ids drawn from; empty = all
+    tags: Mapped[list] = mapped_column(JSON, default=list)  # tags drawn from; empty = all
+    speed_bonus: Mapped[bool] = mapped_column(default=True)  # award up to 50 points for speed
+    mask_nicknames: Mapped[bool] = mapped_column(default=False)  # public boards show masked nicknames
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
+
+    organisations: Mapped[list[Organisation]] = relationship(back_populates="campaign", order_by="Organisation.code")
+    placements: Mapped[list[Placement]] = relationship(back_populates="campaign", order_by="Placement.code")
+
+    def is_open(self, now: dt.datetime) -> bool:
+        """True while the campaign accepts attempts and answers."""
+        return self.opens_at <= now < self.closes_at
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.slug}>"
+
+
+class Organisation(db.Model):
+    """A school, company or community taking part in a campaign."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign it competes in
+    code: Mapped[str] = mapped_column(String(32))  # short code used in links (?org=)
+    name: Mapped[str] = mapped_column(String(200))  # display name
+    kind: Mapped[str] = mapped_column(String(16))  # school | company | community
+    headcount: Mapped[int] = mapped_column(default=0)  # people expected to take part, for coverage
+
+    campaign: Mapped[Campaign] = relationship(back_populates="organisations")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.code}>"
+
+
+class Placement(db.Model):
+    """Where a QR code hangs: a classroom poster, a subway carriage, a screen."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign it advertises
+    code: Mapped[str] = mapped_column(String(32))  # short code used in links (?src=)
+    label: Mapped[str] = mapped_column(String(200))  # human description, e.g. "2号线 3车厢"
+    kind: Mapped[str] = mapped_column(String(16))  # poster | subway | screen
+
+    campaign: Mapped[Campaign] = relationship(back_populates="placements")
+
+    def __repr__(self) -> str:
+        return f"<Placement {self.code}>"
+
+
+class Scan(db.Model):
+    """One visit to a campaign's QR landing page, for attribution."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign visited
+    placement_id: Mapped[int | None] = mapped_column(ForeignKey("placement.id"))  # where the QR hung, if known
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))  # unit preselected by the link
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # visit time
+
+
+class Participant(db.Model):
+    """A person in a campaign; carries their best attempt for the boards."""
+
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "member_hash"),
+        Index("ix_participant_board", "campaign_id", "best_score", "best_duration_ms", "best_finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key, kept in the signed cookie
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign joined
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # unit represented
+    nickname: Mapped[str] = mapped_column(String(40))  # display name chosen by the person
+    member_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash of student/employee number, never the number
+    placement_id: Mapped[int | None] = mapped_column(ForeignKey("placement.id"))  # where they first came from
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # join time
+    best_attempt_id: Mapped[int | None] = mapped_column()  # id of the attempt that counts (no FK: avoids a cycle)
+    best_score: Mapped[int | None] = mapped_column()  # score of that attempt
+    best_duration_ms: Mapped[int | None] = mapped_column()  # its total answer time
+    best_finished_at: Mapped[dt.datetime | None] = mapped_column()  # when it finished
+
+    organisation: Mapped[Organisation] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Participant {self.id} {self.nickname!r}>"
+
+
+class Attempt(db.Model):
+    """One play of a quiz: its seed, served questions and outcome."""
+
+    __table_args__ = (Index("ix_attempt_participant_day", "participant_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)  # unguessable id used in URLs and the API
+    token_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the API bearer token
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign played
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))  # who plays
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))  # unit at the time of play
+    placement_id: Mapped[int | None] = mapped_column(ForeignKey("placement.id"))  # QR that led here, if any
+    seed: Mapped[int] = mapped_column()  # random seed: replays the draw and option order
+    day: Mapped[str] = mapped_column(String(10))  # local date (China) for the per-day limit
+    total: Mapped[int] = mapped_column()  # number of questions served
+    seconds_per_question: Mapped[int] = mapped_column()  # time limit copied from the campaign at start
+    speed_bonus: Mapped[bool] = mapped_column(default=True)  # scoring rule copied from the campaign at start
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # server time of start
+    expires_at: Mapped[dt.datetime] = mapped_column()  # after this no answer is accepted
+    finished_at: Mapped[dt.datetime | None] = mapped_column()  # set once every question is answered or it expired
+    score: Mapped[int] = mapped_column(default=0)  # sum of item points
+    correct_count: Mapped[int] = mapped_column(default=0)  # items answered right in time
+    duration_ms: Mapped[int] = mapped_column(default=0)  # sum of per-question answer times
+
+    participant: Mapped[Participant] = relationship()
+    campaign: Mapped[Campaign] = relationship()
+    items: Mapped[list[AttemptItem]] = relationship(back_populates="attempt", order_by="AttemptItem.position")
+
+    def __repr__(self) -> str:
+        return f"<Attempt {self.public_id} score={self.score}>"
+
+
+class AttemptItem(db.Model):
+    """A question served in an attempt, with the option order shown and the answer given."""
+
+    __table_args__ = (UniqueConstraint("attempt_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)  # owning attempt
+    position: Mapped[int] = mapped_column()  # 0-based order in the attempt
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))  # exact content served
+    option_order: Mapped[list] = mapped_column(JSON)  # bank option indexes in displayed order
+    served_at: Mapped[dt.datetime | None] = mapped_column()  # server time the question was first shown: its clock
+    answered_at: Mapped[dt.datetime | None] = mapped_column()  # server time the answer arrived; set once
+    choices: Mapped[list | None] = mapped_column(JSON)  # bank option keys chosen
+    correct: Mapped[bool] = mapped_column(default=False)  # right and in time
+    points: Mapped[int] = mapped_column(default=0)  # points earned
+    elapsed_ms: Mapped[int] = mapped_column(default=0)  # time from serving to answer, capped at the limit
+
+    attempt: Mapped[Attempt] = relationship(back_populates="items")
+    version: Mapped[QuestionVersion] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AttemptItem {self.attempt_id}#{self.position}>"

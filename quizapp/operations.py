@@ -1,0 +1,425 @@
+"""Writes: import banks, join, start an attempt, serve and answer questions, finish.
+
+Routes call these; these call the pure engine for the rules, persist the
+outcome in one write transaction, and call the leaderboard's one invalidator
+after a result changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import random
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from . import engine, leaderboard
+from .bank import OPTION_KEYS, LoadResult
+from .database import writing
+from .errors import Conflict, Invalid, LimitReached, NotFound
+from .extensions import db
+from .models import (Article, Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question,
+                     QuestionVersion, Scan, utcnow)
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+NICKNAME_MAX = 20
+MEMBER_ID_MAX = 32
+MIN_ATTEMPT_TTL = dt.timedelta(minutes=30)
+
+
+# ---------------------------------------------------------------- banks
+
+@dataclass
+class ImportSummary:
+    """What a bank import changed."""
+
+    articles: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def import_bank(result: LoadResult) -> ImportSummary:
+    """Load validated bank content in one transaction; new content becomes a new version.
+
+    Attempts keep pointing at the version they were served, so an edit never
+    changes what an old attempt shows or how it was scored.
+    """
+    if result.problems:
+        raise Invalid(f"bank has {len(result.problems)} problem(s); nothing imported", field="bank")
+    summary = ImportSummary()
+    with writing() as session:
+        for art in result.articles:
+            row = session.get(Article, art.id) or Article(id=art.id)
+            row.title, row.publisher, row.date, row.region, row.source = (
+                art.title, art.publisher, art.date, art.region, art.source)
+            session.add(row)
+            summary.articles += 1
+        session.flush()
+        for bq in result.questions:
+            question = session.get(Question, bq.id)
+            digest = bq.content_hash()
+            if question is None:
+                question = Question(id=bq.id, article_id=bq.article_id, draft=bq.draft)
+                session.add(question)
+                session.flush()
+                summary.created += 1
+                number = 1
+            else:
+                question.draft = bq.draft
+                current = question.current_version
+                if current is not None and current.content_hash == digest and question.article_id == bq.article_id:
+                    summary.unchanged += 1
+                    continue
+                question.article_id = bq.article_id
+                number = (session.scalar(select(func.max(QuestionVersion.version))
+                                         .where(QuestionVersion.question_id == bq.id)) or 0) + 1
+                summary.updated += 1
+            content = bq.content()
+            version = QuestionVersion(question_id=bq.id, version=number, content_hash=digest, **content)
+            session.add(version)
+            session.flush()
+            question.current_version_id = version.id
+    return summary
+
+
+def set_question_retired(question_id: str, retired: bool) -> None:
+    """Retire a question (no longer drawn; still shown in old attempts) or bring it back."""
+    with writing() as session:
+        question = session.get(Question, question_id)
+        if question is None:
+            raise NotFound(f"题目 {question_id} 不存在", field="question_id")
+        question.retired = retired
+
+
+# ---------------------------------------------------------------- joining
+
+def member_hash(campaign: Campaign, org: Organisation, member_id: str) -> str:
+    """Keyed hash of a student/employee number: unique within a unit, never stored in clear."""
+    key = (current_app.config.get("HASH_KEY") or current_app.config["SECRET_KEY"]).encode()
+    msg = f"{campaign.id}:{org.code}:{member_id.strip().upper()}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def find_organisation(campaign: Campaign, code: str | None) -> Organisation | None:
+    """Return the campaign's unit with this code, or None."""
+    if not code:
+        return None
+    return db.session.scalar(select(Organisation).where(
+        Organisation.campaign_id == campaign.id, Organisation.code == code))
+
+
+def find_placement(campaign: Campaign, code: str | None) -> Placement | None:
+    """Return the campaign's placement with this code, or None."""
+    if not code:
+        return None
+    return db.session.scalar(select(Placement).where(
+        Placement.campaign_id == campaign.id, Placement.code == code))
+
+
+def record_scan(campaign: Campaign, org_code: str | None, src_code: str | None) -> None:
+    """Record one visit of the QR landing page with its placement and unit, when known."""
+    placement = find_placement(campaign, src_code)
+    org = find_organisation(campaign, org_code)
+    with writing() as session:
+        session.add(Scan(campaign_id=campaign.id, placement_id=placement.id if placement else None,
+                         organisation_id=org.id if org else None))
+
+
+def clean_nickname(nickname) -> str:
+    """Validate a nickname: 1-20 visible characters."""
+    if not isinstance(nickname, str) or not nickname.strip():
+        raise Invalid("请填写昵称", field="nickname")
+    nickname = " ".join(nickname.split())
+    if len(nickname) > NICKNAME_MAX:
+        raise Invalid(f"昵称不能超过{NICKNAME_MAX}个字", field="nickname")
+    if any(ord(ch) < 32 for ch in nickname):
+        raise Invalid("昵称含有不可见字符", field="nickname")
+    return nickname
+
+
+def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=None) -> Participant:
+    """Register a participant in a unit; a known member number returns the same participant."""
+    nickname = clean_nickname(nickname)
+    if not isinstance(org_code, str) or not org_code:
+        raise Invalid("请选择所在单位", field="org")
+    org = find_organisation(campaign, org_code)
+    if org is None:
+        raise Invalid(f"单位代码 {org_code} 不属于本次活动", field="org")
+    if member_id is not None and not isinstance(member_id, str):
+        raise Invalid("学号/工号必须是文本", field="member_id")
+    member_id = (member_id or "").strip()
+    if len(member_id) > MEMBER_ID_MAX:
+        raise Invalid(f"学号/工号不能超过{MEMBER_ID_MAX}个字符", field="member_id")
+    if placement_code is not None and not isinstance(placement_code, str):
+        raise Invalid("placement 必须是文本", field="placement")
+    placement = find_placement(campaign, placement_code)
+    digest = member_hash(campaign, org, member_id) if member_id else None
+    with writing() as session:
+        if digest:
+            existing = session.scalar(select(Participant).where(
+                Participant.organisation_id == org.id, Participant.member_hash == digest))
+            if existing is not None:
+                existing.nickname = nickname
+                return existing
+        participant = Participant(campaign_id=campaign.id, organisation_id=org.id, nickname=nickname,
+                                  member_hash=digest, placement_id=placement.id if placement else None)
+        session.add(participant)
+    return participant
+
+
+# ---------------------------------------------------------------- attempts
+
+def local_day(now: dt.datetime) -> str:
+    """The campaign-local (China) date of a naive-UTC time, for the per-day limit."""
+    return now.replace(tzinfo=dt.UTC).astimezone(CHINA_TZ).date().isoformat()
+
+
+def campaign_pool(campaign: Campaign) -> list[QuestionVersion]:
+    """Current versions of the questions a campaign draws from (published, not retired)."""
+    query = (select(QuestionVersion).join(Question, Question.current_version_id == QuestionVersion.id)
+             .where(Question.retired.is_(False), Question.draft.is_(False)))
+    if campaign.banks:
+        query = query.where(Question.article_id.in_(campaign.banks))
+    versions = db.session.scalars(query).all()
+    if campaign.tags:
+        wanted = set(campaign.tags)
+        versions = [v for v in versions if wanted & set(v.tags)]
+    return versions
+
+
+def attempts_today(participant: Participant, now: dt.datetime) -> int:
+    """How many attempts the participant started on the local day of now."""
+    return db.session.scalar(select(func.count(Attempt.id)).where(
+        Attempt.participant_id == participant.id, Attempt.day == local_day(now))) or 0
+
+
+def start_attempt(campaign: Campaign, participant: Participant, placement_code=None,
+                  now: dt.datetime | None = None) -> tuple[Attempt, str]:
+    """Start an attempt: enforce window and daily limit, draw questions; returns (attempt, token)."""
+    now = now or utcnow()
+    if not campaign.is_open(now):
+        raise Conflict("活动未开始或已结束", code="campaign_closed")
+    pool = campaign_pool(campaign)
+    if not pool:
+        raise Conflict("本活动暂无可用题目", code="empty_pool")
+    placement = find_placement(campaign, placement_code) if isinstance(placement_code, str) else None
+    last_attempt = select(func.max(Attempt.id)).where(Attempt.participant_id == participant.id).scalar_subquery()
+    avoid = set(db.session.scalars(
+        select(QuestionVersion.question_id).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
+        .where(AttemptItem.attempt_id == last_attempt)).all())
+    seed = secrets.randbelow(2**31)
+    candidates = [engine.Candidate(v.question_id, tuple(v.tags)) for v in pool]
+    counts = {v.question_id: len(v.options) for v in pool}
+    drawn = engine.draw(candidates, campaign.questions_per_quiz, random.Random(seed), avoid, counts)
+    version_of = {v.question_id: v for v in pool}
+    token = secrets.token_urlsafe(24)
+    ttl = max(MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))
+    with writing() as session:
+        # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit;
+        # on SQLite the IMMEDIATE transaction already serialises writers.
+        session.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
+        if attempts_today(participant, now) >= campaign.attempts_per_day:
+            raise LimitReached(f"今天的{campaign.attempts_per_day}次答题机会已用完，明天再来吧", code="attempt_limit")
+        attempt = Attempt(
+            public_id=secrets.token_hex(8), token_hash=hash_token(token), campaign_id=campaign.id,
+            participant_id=participant.id, organisation_id=participant.organisation_id,
+            placement_id=placement.id if placement else participant.placement_id, seed=seed,
+            day=local_day(now), total=len(drawn), seconds_per_question=campaign.seconds_per_question,
+            speed_bonus=campaign.speed_bonus, started_at=now, expires_at=min(now + ttl, campaign.closes_at))
+        session.add(attempt)
+        session.flush()
+        for position, d in enumerate(drawn):
+            session.add(AttemptItem(attempt_id=attempt.id, position=position,
+                                    question_version_id=version_of[d.id].id, option_order=list(d.option_order)))
+    return attempt, token
+
+
+def hash_token(token: str) -> str:
+    """Digest of an API token; only the digest is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(attempt: Attempt, token: str) -> bool:
+    """Constant-time check of a bearer token against the attempt."""
+    return hmac.compare_digest(attempt.token_hash, hash_token(token))
+
+
+def attempt_over(attempt: Attempt, now: dt.datetime) -> bool:
+    """True once the attempt accepts no more answers."""
+    return attempt.finished_at is not None or now >= attempt.expires_at or now >= attempt.campaign.closes_at
+
+
+def current_item(attempt: Attempt, now: dt.datetime | None = None) -> AttemptItem | None:
+    """Serve the next unanswered question, starting its clock the first time; None when done."""
+    now = now or utcnow()
+    if attempt_over(attempt, now):
+        finalize(attempt, now)
+        return None
+    item = db.session.scalar(select(AttemptItem).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_(None)).order_by(AttemptItem.position))
+    if item is None:
+        finalize(attempt, now)
+        return None
+    if item.served_at is None:
+        with writing() as session:
+            # Conditional update: a concurrent first view cannot restart the clock.
+            session.execute(update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.served_at.is_(None))
+                            .values(served_at=now))
+        db.session.refresh(item)
+    return item
+
+
+def seconds_left(attempt: Attempt, item: AttemptItem, now: dt.datetime) -> float:
+    """Seconds left to answer the item, by the server's clock."""
+    served = item.served_at or now
+    return max(0.0, attempt.seconds_per_question - (now - served).total_seconds())
+
+
+def displayed_options(item: AttemptItem) -> list[tuple[str, str]]:
+    """The item's options as (display key, text) in the order this attempt shows them."""
+    options = item.version.options
+    return [(OPTION_KEYS[i], options[orig]) for i, orig in enumerate(item.option_order)]
+
+
+def to_bank_keys(item: AttemptItem, displayed: list[str]) -> list[str]:
+    """Map display keys chosen by the player to bank option keys."""
+    return sorted(OPTION_KEYS[item.option_order[OPTION_KEYS.index(k)]] for k in displayed)
+
+
+def to_display_keys(item: AttemptItem, bank_keys: list[str]) -> list[str]:
+    """Map bank option keys to the keys this attempt displayed."""
+    position = {orig: i for i, orig in enumerate(item.option_order)}
+    return sorted(OPTION_KEYS[position[OPTION_KEYS.index(k)]] for k in bank_keys)
+
+
+@dataclass
+class AnswerOutcome:
+    """The feedback after an answer; identical when the same answer is resent."""
+
+    item: AttemptItem
+    attempt: Attempt
+    replayed: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON body for the API's answer response."""
+        version = self.item.version
+        article = version.question.article
+        return {
+            "question_id": version.question_id,
+            "correct": self.item.correct,
+            "points": self.item.points,
+            "late": self.item.elapsed_ms >= self.attempt.seconds_per_question * 1000 and not self.item.correct,
+            "choices": to_display_keys(self.item, self.item.choices or []),
+            "correct_choices": to_display_keys(self.item, version.answer),
+            "explanation": version.explanation,
+            "source": {"title": article.title, "publisher": article.publisher, "date": article.date},
+            "score": self.attempt.score,
+            "done": self.attempt.finished_at is not None,
+        }
+
+
+def validate_choices(item: AttemptItem, choices) -> list[str]:
+    """Check the shape of submitted display keys against the served question."""
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise Invalid("choices 必须是选项字母组成的列表，例如 [\"A\"]", field="choices")
+    keys = [c.strip().upper() for c in choices]
+    valid = OPTION_KEYS[: len(item.option_order)]
+    wrong = [k for k in keys if k not in valid]
+    if wrong:
+        raise Invalid(f"选项 {', '.join(wrong)} 不存在（可选 {', '.join(valid)}）", field="choices")
+    if len(set(keys)) != len(keys):
+        raise Invalid("同一选项不能重复提交", field="choices")
+    if item.version.type in ("single", "judge") and len(keys) > 1:
+        raise Invalid("本题为单选题，只能选一个答案", field="choices")
+    return sorted(keys)
+
+
+def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | None = None) -> AnswerOutcome:
+    """Accept one answer exactly once, scored by the server's clock.
+
+    Resending the answer already recorded returns the same feedback (a phone
+    retrying after a dropped response); a different second answer is refused.
+    An empty answer is accepted only once time is up (the player timed out).
+    """
+    now = now or utcnow()
+    if not isinstance(question_id, str) or not question_id:
+        raise Invalid("缺少 question_id", field="question_id")
+    item = db.session.scalar(select(AttemptItem).join(QuestionVersion).where(
+        AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
+    if item is None:
+        raise Invalid(f"题目 {question_id} 不在本次答题中", field="question_id")
+    keys = validate_choices(item, choices)
+    if item.answered_at is not None:
+        if to_display_keys(item, item.choices or []) == keys:
+            return AnswerOutcome(item, attempt, replayed=True)
+        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
+    if attempt_over(attempt, now):
+        finalize(attempt, now)
+        raise Conflict("本次答题已结束或活动已截止", code="attempt_over")
+    if item.served_at is None:
+        raise Conflict("请先获取这道题再作答", code="not_served")
+    limit = attempt.seconds_per_question
+    elapsed = (now - item.served_at).total_seconds()
+    if not keys and elapsed <= limit:
+        raise Invalid("请至少选择一个选项", field="choices")
+    bank_keys = to_bank_keys(item, keys)
+    correct, points = engine.score_answer(bank_keys, item.version.answer, elapsed, limit, attempt.speed_bonus)
+    elapsed_ms = int(min(max(elapsed, 0.0), limit) * 1000)
+    with writing() as session:
+        done = session.execute(
+            update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.answered_at.is_(None))
+            .values(answered_at=now, choices=bank_keys, correct=correct, points=points, elapsed_ms=elapsed_ms))
+        if done.rowcount == 1:
+            session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
+                score=Attempt.score + points, correct_count=Attempt.correct_count + (1 if correct else 0),
+                duration_ms=Attempt.duration_ms + elapsed_ms))
+    db.session.refresh(item)
+    db.session.refresh(attempt)
+    if done.rowcount != 1:
+        # Lost a race with an identical request: answer as that request did.
+        if to_display_keys(item, item.choices or []) == keys:
+            return AnswerOutcome(item, attempt, replayed=True)
+        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
+    unanswered = db.session.scalar(select(func.count(AttemptItem.id)).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_(None)))
+    if unanswered == 0:
+        finalize(attempt, now)
+    return AnswerOutcome(item, attempt)
+
+
+def finalize(attempt: Attempt, now: dt.datetime) -> None:
+    """Close the attempt once (all answered, expired or campaign closed) and update the participant's best."""
+    if attempt.finished_at is not None:
+        return
+    with writing() as session:
+        claimed = session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.finished_at.is_(None))
+                                  .values(finished_at=now))
+        if claimed.rowcount == 1:
+            session.refresh(attempt)
+            participant = session.scalar(select(Participant).where(Participant.id == attempt.participant_id)
+                                         .with_for_update())
+            result = engine.Result(attempt.score, attempt.duration_ms, now, attempt.id)
+            best = None
+            if participant.best_attempt_id is not None:
+                best = engine.Result(participant.best_score, participant.best_duration_ms,
+                                     participant.best_finished_at, participant.best_attempt_id)
+            if engine.is_better(result, best):
+                participant.best_attempt_id = attempt.id
+                participant.best_score = attempt.score
+                participant.best_duration_ms = attempt.duration_ms
+                participant.best_finished_at = now
+    db.session.refresh(attempt)
+    leaderboard.invalidate_campaign(attempt.campaign_id)
+
+
+def find_attempt(public_id: str) -> Attempt:
+    """Return the attempt with this public id, or raise NotFound."""
+    attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id)) if isinstance(public_id, str) else None
+    if attempt is None:
+        raise NotFound("找不到这次答题", code="attempt_not_found")
+    return attempt

@@ -1,0 +1,7 @@
+"""Player blueprint: what a student or commuter sees after scanning a QR code."""
+
+from flask import Blueprint
+
+bp = Blueprint("player", __name__)
+
+from . import routes  # noqa: E402,F401  (registers the views)

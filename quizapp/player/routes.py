@@ -1,0 +1,225 @@
+"""Player pages: QR landing and join, one question per screen, feedback, result, boards.
+
+Server-rendered forms that work with JavaScript off; the participant is
+remembered by Flask's signed session cookie.
+"""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+
+from .. import leaderboard, operations
+from ..errors import Forbidden, Invalid, QuizError
+from ..extensions import db
+from ..models import Attempt, AttemptItem, Campaign, Participant, QuestionVersion, utcnow
+from . import bp
+from .forms import AnswerForm, JoinForm, StartForm
+
+KIND_LABELS = {"school": "学校", "company": "企业", "community": "社区"}
+TYPE_LABELS = {"single": "单选题", "multiple": "多选题（选出全部正确答案）", "judge": "判断题"}
+
+
+def get_campaign(slug: str) -> Campaign:
+    """Load a campaign by slug or 404."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def current_participant(campaign: Campaign) -> Participant | None:
+    """The participant remembered on this device for the campaign, if any."""
+    pid = session.get("participants", {}).get(str(campaign.id))
+    if pid is None:
+        return None
+    participant = db.session.get(Participant, pid)
+    if participant is None or participant.campaign_id != campaign.id:
+        return None
+    return participant
+
+
+def remember(participant: Participant) -> None:
+    """Store the participant in the signed cookie."""
+    known = dict(session.get("participants", {}))
+    known[str(participant.campaign_id)] = participant.id
+    session["participants"] = known
+    session.permanent = True
+
+
+def owned_attempt(public_id: str) -> Attempt:
+    """Load an attempt that belongs to the participant on this device, else 403/404."""
+    attempt = operations.find_attempt(public_id)
+    participant = current_participant(attempt.campaign)
+    if participant is None or participant.id != attempt.participant_id:
+        raise Forbidden("这不是你的答题记录")
+    return attempt
+
+
+@bp.get("/")
+def index():
+    """Home: list open campaigns (QR codes normally link straight to one)."""
+    now = utcnow()
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.opens_at.desc())).all()
+    return render_template("player/index.html", campaigns=[c for c in campaigns if c.is_open(now)])
+
+
+@bp.get("/q/<slug>")
+def landing(slug: str):
+    """What a QR code opens: campaign intro, join form or start button; records the scan."""
+    campaign = get_campaign(slug)
+    org_code = request.args.get("org")
+    src = request.args.get("src")
+    scan_key = f"{campaign.id}:{src or ''}:{org_code or ''}"
+    if scan_key not in session.get("scans", []):
+        operations.record_scan(campaign, org_code, src)
+        session["scans"] = (session.get("scans", []) + [scan_key])[-20:]
+    if src:
+        session["src"] = src
+    participant = current_participant(campaign)
+    form = JoinForm(org=org_code)
+    form.org.choices = [("", "请选择")] + [(o.code, f"{o.name}（{KIND_LABELS.get(o.kind, o.kind)}）")
+                                           for o in campaign.organisations]
+    now = utcnow()
+    used = operations.attempts_today(participant, now) if participant else 0
+    return render_template("player/landing.html", campaign=campaign, form=form, participant=participant,
+                           start_form=StartForm(), is_open=campaign.is_open(now),
+                           left_today=max(0, campaign.attempts_per_day - used))
+
+
+@bp.post("/q/<slug>/join")
+def join(slug: str):
+    """Register the person (or find them by member number) and remember them on this device."""
+    campaign = get_campaign(slug)
+    form = JoinForm()
+    form.org.choices = [("", "请选择")] + [(o.code, o.name) for o in campaign.organisations]
+    if form.validate_on_submit():
+        try:
+            participant = operations.join(campaign, form.nickname.data, form.org.data, form.member_id.data or None,
+                                          session.get("src"))
+        except Invalid as exc:
+            getattr(form, exc.field or "nickname").errors.append(exc.message)
+        else:
+            remember(participant)
+            return redirect(url_for(".landing", slug=slug))
+    form.org.choices = [("", "请选择")] + [(o.code, f"{o.name}（{KIND_LABELS.get(o.kind, o.kind)}）")
+                                           for o in campaign.organisations]
+    return render_template("player/landing.html", campaign=campaign, form=form, participant=None,
+                           start_form=StartForm(), is_open=campaign.is_open(utcnow()),
+                           left_today=campaign.attempts_per_day), 400
+
+
+@bp.post("/q/<slug>/leave")
+def leave(slug: str):
+    """Forget the participant on this device (to join under another name or unit)."""
+    campaign = get_campaign(slug)
+    if StartForm().validate_on_submit():
+        known = dict(session.get("participants", {}))
+        known.pop(str(campaign.id), None)
+        session["participants"] = known
+    return redirect(url_for(".landing", slug=slug))
+
+
+@bp.post("/q/<slug>/start")
+def start(slug: str):
+    """Start an attempt for the participant on this device."""
+    campaign = get_campaign(slug)
+    participant = current_participant(campaign)
+    if participant is None or not StartForm().validate_on_submit():
+        return redirect(url_for(".landing", slug=slug))
+    attempt, _token = operations.start_attempt(campaign, participant, session.get("src"))
+    return redirect(url_for(".play", public_id=attempt.public_id))
+
+
+@bp.get("/a/<public_id>")
+def play(public_id: str):
+    """Show the current question with the server's countdown, or go to the result when done."""
+    attempt = owned_attempt(public_id)
+    now = utcnow()
+    item = operations.current_item(attempt, now)
+    if item is None:
+        return redirect(url_for(".result", public_id=public_id))
+    return _render_question(attempt, item, AnswerForm(question_id=item.version.question_id), now)
+
+
+def _render_question(attempt: Attempt, item: AttemptItem, form: AnswerForm, now, status: int = 200):
+    """Render one question screen."""
+    options = operations.displayed_options(item)
+    form.choice.choices = options
+    form.choices.choices = options
+    return render_template("player/question.html", attempt=attempt, item=item, version=item.version, form=form,
+                           type_label=TYPE_LABELS[item.version.type],
+                           seconds_left=int(operations.seconds_left(attempt, item, now))), status
+
+
+@bp.post("/a/<public_id>/answer")
+def answer(public_id: str):
+    """Record the answer, then show its feedback (Post/Redirect/Get so a refresh is harmless)."""
+    attempt = owned_attempt(public_id)
+    form = AnswerForm()
+    qid = form.question_id.data
+    if not form.validate_on_submit():
+        raise Invalid("页面已过期，请返回重试", field="csrf_token")
+    item = db.session.scalar(select(AttemptItem).join(QuestionVersion).where(
+        AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == qid))
+    if item is None:
+        raise Invalid("题目不属于本次答题", field="question_id")
+    if item.version.type == "multiple":
+        chosen = form.choices.data or []
+    else:
+        chosen = [form.choice.data] if form.choice.data else []
+    try:
+        operations.record_answer(attempt, qid, chosen)
+    except Invalid as exc:
+        if exc.field != "choices":
+            raise
+        form.choice.errors = [exc.message]
+        return _render_question(attempt, item, form, utcnow(), status=400)
+    except QuizError as exc:
+        if exc.code != "already_answered":
+            raise
+    return redirect(url_for(".feedback", public_id=public_id, question_id=qid))
+
+
+@bp.get("/a/<public_id>/feedback/<question_id>")
+def feedback(public_id: str, question_id: str):
+    """Right or wrong, the right answer, the explanation and the source article."""
+    attempt = owned_attempt(public_id)
+    item = db.session.scalar(select(AttemptItem).join(QuestionVersion).where(
+        AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
+    if item is None or item.answered_at is None:
+        return redirect(url_for(".play", public_id=public_id))
+    outcome = operations.AnswerOutcome(item, attempt).to_dict()
+    options = operations.displayed_options(item)
+    return render_template("player/feedback.html", attempt=attempt, item=item, version=item.version,
+                           outcome=outcome, options=options, article=item.version.question.article,
+                           answered=sum(1 for i in attempt.items if i.answered_at is not None))
+
+
+@bp.get("/a/<public_id>/result")
+def result(public_id: str):
+    """Score, correct count, time and ranks in the unit and overall."""
+    attempt = owned_attempt(public_id)
+    if attempt.finished_at is None:
+        operations.current_item(attempt)  # finalises an expired attempt
+        if attempt.finished_at is None:
+            return redirect(url_for(".play", public_id=public_id))
+    summary = leaderboard.attempt_result(attempt)
+    now = utcnow()
+    left = attempt.campaign.attempts_per_day - operations.attempts_today(attempt.participant, now)
+    return render_template("player/result.html", attempt=attempt, campaign=attempt.campaign, summary=summary,
+                           participant=attempt.participant, start_form=StartForm(), left_today=max(0, left),
+                           is_open=attempt.campaign.is_open(now))
+
+
+@bp.get("/q/<slug>/board")
+def board(slug: str):
+    """The unit's individual board and the unit-vs-unit board."""
+    campaign = get_campaign(slug)
+    participant = current_participant(campaign)
+    org_code = request.args.get("org") or (participant.organisation.code if participant else None)
+    org = operations.find_organisation(campaign, org_code)
+    people = leaderboard.individual_board(campaign.id, org.id if org else None, limit=50)
+    orgs = leaderboard.organisation_board(campaign.id)
+    return render_template("player/board.html", campaign=campaign, org=org, people=people, orgs=orgs,
+                           participant=participant, mask=campaign.mask_nicknames)

@@ -1,0 +1,59 @@
+"""App-wide web glue: health check, content-negotiated error pages, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .bank import tag_label
+from .errors import QuizError
+
+MESSAGES = {
+    400: "请求有误", 401: "需要登录或凭证", 403: "没有权限", 404: "页面不存在", 405: "不支持的请求方法",
+    409: "操作冲突", 413: "上传内容过大", 429: "请求过于频繁", 500: "服务器开小差了，请稍后再试",
+}
+
+
+def wants_json() -> bool:
+    """True for API paths or clients that prefer JSON over HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def init_app(app: Flask) -> None:
+    """Register the health endpoint, error handlers and template filters."""
+
+    @app.get("/healthz")
+    def healthz():
+        """Trivial endpoint: liveness check and the benchmark's baseline."""
+        return {"ok": True}
+
+    @app.errorhandler(QuizError)
+    def quiz_error(exc: QuizError):
+        """Render a domain error as JSON or as a page."""
+        if wants_json():
+            return jsonify(exc.to_dict()), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        """Render HTTP errors (404, 405, 413, CSRF 400...) without a traceback."""
+        status = exc.code or 500
+        message = MESSAGES.get(status, exc.name)
+        if status == 400 and exc.description and "CSRF" in exc.description:
+            message = "页面已过期，请刷新后重试"
+        if wants_json():
+            return jsonify({"error": {"code": exc.name.lower().replace(" ", "_"), "message": message}}), status
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):
+        """Last resort: log the traceback, answer with a plain 500 and no details."""
+        app.logger.exception("unhandled error")
+        if wants_json():
+            return jsonify({"error": {"code": "server_error", "message": MESSAGES[500]}}), 500
+        return render_template("error.html", status=500, message=MESSAGES[500]), 500
+
+    app.jinja_env.filters["tag_label"] = tag_label
