@@ -28,4 +28,8 @@ def create_app(config: dict | object | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     web.init_app(app)
+
+    from . import cli
+
+    cli.init_app(app)
     return app

@@ -23,7 +23,7 @@ def main() -> None:
     """quizapp: anti-telecom-fraud quiz campaigns."""
 
 
-@main.group(cls=click.Group)
+@click.group()
 def bank() -> None:
     """Question-bank files: check, stats, import, export."""
 
@@ -92,7 +92,7 @@ def _ensure_schema() -> None:
     db.create_all()
 
 
-@main.command("init-db")
+@click.command("init-db")
 @with_appcontext
 def init_db() -> None:
     """Create the database tables if they do not exist."""
@@ -100,7 +100,7 @@ def init_db() -> None:
     click.echo("database ready")
 
 
-@main.command("demo")
+@click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up the data and exit.")
@@ -124,6 +124,17 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         return
     click.echo(f"serving on http://{host}:{port}/q/{campaign.slug}  (Ctrl+C to stop)")
     current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+COMMANDS = (bank, init_db, demo)
+for _command in COMMANDS:
+    main.add_command(_command)
+
+
+def init_app(app) -> None:
+    """Register the commands on app.cli too, so `flask` and the test CLI runner see them."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover

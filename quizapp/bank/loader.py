@@ -175,14 +175,14 @@ def parse_bank_text(text: str, filename: str) -> LoadResult:
         result.articles.append(article)
     seen: set[str] = set()
     for index, raw in enumerate(raw_questions, start=1):
+        raw_id = raw.get("id")
+        if isinstance(raw_id, str) and raw_id in seen:
+            err(BankError(filename, raw_id, "id", "duplicate question id in this file"))
+        if isinstance(raw_id, str):
+            seen.add(raw_id)
         q = _parse_question(raw, index, article.id if article else "", filename, err)
-        if q is None:
-            continue
-        if q.id in seen:
-            err(BankError(filename, q.id, "id", "duplicate question id in this file"))
-            continue
-        seen.add(q.id)
-        result.questions.append(q)
+        if q is not None:
+            result.questions.append(q)
     if result.problems:
         # A file with problems contributes nothing: import is all-or-nothing anyway,
         # and check reports the problems rather than partial content.

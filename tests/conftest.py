@@ -1,0 +1,88 @@
+"""Shared fixtures: an app on a throwaway SQLite file with the bundled banks, clients, factories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from quizapp import create_app
+from quizapp.bank import load_paths
+from quizapp.database import writing
+from quizapp.extensions import db
+from quizapp.models import Campaign, Organisation, Placement, utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK_DIR = ROOT / "question_bank"
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app on a fresh SQLite database holding the bundled banks and nothing else."""
+    url = os.environ.get("QUIZAPP_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+    application = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": url, "BANK_PATH": str(BANK_DIR), "BOARD_CACHE_SECONDS": 60,
+    })
+    from quizapp import operations
+
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+        operations.import_bank(load_paths([BANK_DIR]))
+        yield application
+        db.session.remove()
+        if db.engine.dialect.name != "sqlite":  # SQLite files are thrown away with tmp_path
+            db.drop_all()
+
+
+@pytest.fixture
+def client(app):
+    """A test client (cookies persist across its requests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner bound to the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_campaign(app):
+    """Factory: a campaign with units and placements; keyword arguments override the defaults."""
+
+    def factory(slug="c1", orgs=(("s1", "一中", "school", 100), ("s2", "二中", "school", 50),
+                                 ("co", "某公司", "company", 20)),
+                placements=(("p1", "教室海报", "poster"), ("m3", "地铁2号线3车厢", "subway")), **overrides):
+        now = utcnow()
+        fields = dict(slug=slug, title=f"测试竞赛 {slug}", opens_at=now - dt.timedelta(hours=1),
+                      closes_at=now + dt.timedelta(days=7), questions_per_quiz=5, seconds_per_question=20,
+                      attempts_per_day=3, banks=[], tags=[])
+        fields.update(overrides)
+        with writing() as session:
+            campaign = Campaign(**fields)
+            session.add(campaign)
+            session.flush()
+            for code, name, kind, headcount in orgs:
+                session.add(Organisation(campaign_id=campaign.id, code=code, name=name, kind=kind, headcount=headcount))
+            for code, label, kind in placements:
+                session.add(Placement(campaign_id=campaign.id, code=code, label=label, kind=kind))
+        return campaign
+
+    return factory
+
+
+@pytest.fixture
+def api_player(client):
+    """Factory: start an attempt through the API; returns (attempt_id, auth headers, body)."""
+
+    def factory(slug="c1", nickname="小明", org="s1", **extra):
+        resp = client.post(f"/api/v1/campaigns/{slug}/attempts", json={"nickname": nickname, "org": org, **extra})
+        assert resp.status_code == 201, resp.get_json()
+        body = resp.get_json()
+        return body["attempt_id"], {"Authorization": f"Bearer {body['token']}"}, body
+
+    return factory

@@ -1,0 +1,282 @@
+"""Real-browser test: a phone in WeChat scans a QR code and plays a whole quiz.
+
+Headless Chromium (Debian's package at /usr/bin/chromium, driven by Playwright;
+no browser is ever downloaded) on a 390x844 touch viewport with a WeChat user
+agent goes through the player pages of a live server running the real
+configuration, CSRF protection included:
+
+QR landing (unit preselected) -> join -> start -> every question (tap an
+option, submit, read the feedback) -> result (score, ranks) -> leaderboard
+(the nickname on the unit's board, the unit on the unit-vs-unit board).
+
+A second, short context with JavaScript disabled checks that a question can
+still be answered. Screenshots of the question and result pages land in the
+test's tmp_path.
+
+Without Chromium or Playwright the test is skipped with the reason; under
+CI=true that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from quizapp import create_app
+from quizapp.bank import load_paths
+from quizapp.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK_DIR = ROOT / "question_bank"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+WECHAT_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+             "Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN")
+PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
+             user_agent=WECHAT_UA, locale="zh-CN")
+TIMEOUT_MS = 10_000
+NICKNAME = "反诈小卫士"
+
+
+def _missing_browser_reason() -> str | None:
+    """Why the browser test cannot run here, or None when it can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"the Playwright Python package is not installed ({exc}); install the test extras"
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium)"
+    return None
+
+
+def _require_browser() -> None:
+    """Skip when the browser is missing; under CI=true a missing browser is a failure."""
+    reason = _missing_browser_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser test cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The real app (CSRF on) on a temp SQLite file, served on 127.0.0.1:<free port> from a thread."""
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
+        "SECRET_KEY": "browser-test-secret",
+        "BANK_PATH": str(BANK_DIR),
+    })
+    assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
+    from quizapp import operations
+    from quizapp.demo import ensure_demo_campaign
+
+    with app.app_context():
+        db.create_all()
+        operations.import_bank(load_paths([BANK_DIR]))
+        ensure_demo_campaign()
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _assert_fits_phone(page) -> None:
+    """Nothing on the page is wider than the phone's screen (no sideways scrolling)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px on a 390px-wide phone"
+
+
+def _answer_current_question(page, expect) -> dict:
+    """Tap the first option of the question on screen, submit, and check the feedback page.
+
+    Returns what the feedback said: correct, points, the chosen key and the correct keys.
+    """
+    options = page.locator("#answer-form .options li label")
+    expect(options.first).to_be_visible()
+    assert options.count() >= 2
+    first_input = options.first.locator("input")
+    chosen_key = first_input.get_attribute("value")
+    options.first.tap()
+    expect(first_input).to_be_checked()
+    page.locator("#submit-answer").click()
+
+    page.wait_for_url(re.compile(r"/a/[^/]+/feedback/"))
+    verdict = page.locator("#verdict")
+    expect(verdict).to_be_visible()
+    text = verdict.inner_text()
+    assert "回答正确" in text or "回答错误" in text, f"unexpected verdict {text!r}"
+    correct_keys = [k for k in page.locator("#correct-answer").inner_text().split("、") if k]
+    assert correct_keys, "the feedback page must show the correct answer"
+    correct = "回答正确" in text
+    assert correct == (correct_keys == [chosen_key]), (
+        f"verdict {text!r} disagrees with chosen {chosen_key} / correct {correct_keys}")
+    # The explanation and the source article are shown.
+    explain = page.locator(".explain")
+    expect(explain).to_contain_text("解析")
+    assert len(explain.inner_text().replace("解析", "").strip()) >= 10, "explanation is empty"
+    expect(page.locator(".source")).to_contain_text(re.compile(r"出处：《.+》，.+，\d{4}-\d{2}-\d{2}"))
+    # The right options are marked; a wrong choice is flagged as the person's own.
+    expect(page.locator(".options li.answer")).to_have_count(len(correct_keys))
+    if chosen_key not in correct_keys:
+        expect(page.locator(".options li.chosen")).to_contain_text("你的选择")
+    points = int(re.search(r"\+(\d+) 分", text).group(1)) if correct else 0
+    if correct:
+        assert 100 <= points <= 150
+    return {"correct": correct, "points": points}
+
+
+def test_phone_plays_whole_quiz_from_qr_code_to_leaderboard(live_server, tmp_path):
+    """A WeChat user scans the subway QR code, plays every question and finds themself on the board."""
+    _require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+                                     timeout=30_000)
+        try:
+            context = browser.new_context(**PHONE)
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            # 1. QR landing page: campaign intro in Chinese, unit preselected from ?org=.
+            resp = page.goto(f"{live_server}/q/demo?org=hbdx&src=l2c3")
+            assert resp is not None and resp.status == 200
+            assert page.evaluate("navigator.userAgent").find("MicroMessenger") >= 0
+            expect(page.locator("h1")).to_have_text("全民防电诈知识竞赛（演示）")
+            expect(page.get_by_text("每轮 10 题，每题 20 秒")).to_be_visible()
+            expect(page.get_by_role("heading", name="报名参赛")).to_be_visible()
+            expect(page.locator("select#org")).to_have_value("hbdx")
+            expect(page.locator("select#org option:checked")).to_have_text("湖北某大学（学校）")
+            expect(page.locator("label[for=nickname]")).to_have_text("昵称")
+            # CSRF is on: the form carries a non-empty token, and a post without it is refused.
+            token = page.locator("form[action$='/join'] input[name=csrf_token]")
+            assert len(token.get_attribute("value") or "") > 20
+            forged = context.request.post(f"{live_server}/q/demo/join",
+                                          form={"nickname": "伪造", "org": "hbdx"}, max_redirects=0)
+            assert forged.status == 400
+            assert "页面已过期" in forged.text()
+            _assert_fits_phone(page)
+
+            # 2. Join with a nickname: back on the landing page, greeted with the unit.
+            page.locator("#nickname").fill(NICKNAME)
+            page.locator("#join").click()
+            greeting = page.get_by_text(f"你好，{NICKNAME}（湖北某大学）")
+            expect(greeting).to_be_visible()
+            expect(page.locator("#left-today")).to_have_text("3")
+
+            # 3. Start and play every question.
+            page.locator("#start").click()
+            page.wait_for_url(re.compile(r"/a/[^/]+$"))
+            total = None
+            outcomes = []
+            for index in range(1, 100):
+                progress = page.locator(".progress")
+                expect(progress).to_contain_text(f"第 {index} /")
+                match = re.search(r"第 (\d+) / (\d+) 题", progress.inner_text())
+                total = total or int(match.group(2))
+                assert int(match.group(1)) == index
+                assert re.search(r"单选题|多选题|判断题", progress.inner_text())
+                expect(page.locator("#stem")).not_to_be_empty()
+                countdown = int(page.locator("#countdown").inner_text())
+                assert 0 < countdown <= 20
+                html = page.content()
+                assert "正确答案：" not in html and "✔" not in html, "the answer key must not reach the question page"
+                _assert_fits_phone(page)
+                if index == 1:
+                    page.screenshot(path=str(tmp_path / "question.png"), full_page=True)
+                outcomes.append(_answer_current_question(page, expect))
+                expect(page.locator(".progress")).to_contain_text(f"第 {index} / {total} 题")
+                _assert_fits_phone(page)
+                if index == 1:
+                    page.screenshot(path=str(tmp_path / "feedback.png"), full_page=True)
+                nxt = page.locator("#next")
+                if index == total:
+                    expect(nxt).to_have_text("查看成绩")
+                    nxt.click()
+                    break
+                expect(nxt).to_have_text("下一题")
+                nxt.click()
+                page.wait_for_url(re.compile(r"/a/[^/]+$"))
+            assert total == 10 and len(outcomes) == 10
+
+            # 4. Result page: score, correct count and ranks (the only player is first everywhere).
+            page.wait_for_url(re.compile(r"/a/[^/]+/result$"))
+            expect(page.locator("h1")).to_have_text("本轮成绩")
+            score = sum(o["points"] for o in outcomes)
+            correct_count = sum(o["correct"] for o in outcomes)
+            expect(page.locator("#score")).to_have_text(f"{score} 分")
+            expect(page.locator("#correct-count")).to_have_text(str(correct_count))
+            expect(page.get_by_text(f"答对 {correct_count} / 10 题")).to_be_visible()
+            expect(page.locator("#rank-org")).to_have_text("1")
+            expect(page.locator("#rank-overall")).to_have_text("1")
+            expect(page.get_by_text("单位内排名")).to_contain_text("湖北某大学")
+            _assert_fits_phone(page)
+            page.screenshot(path=str(tmp_path / "result.png"), full_page=True)
+
+            # 5. Leaderboard: the unit's board lists the nickname; the unit-vs-unit board has the unit.
+            page.locator("#to-board").click()
+            page.wait_for_url(re.compile(r"/q/demo/board"))
+            expect(page.locator("h1")).to_have_text("排行榜")
+            expect(page.locator("#people-title")).to_have_text("湖北某大学 个人榜")
+            me = page.locator("#people-board tbody tr.me")
+            expect(me).to_have_count(1)
+            expect(me.locator("td")).to_have_text(["1", NICKNAME, "湖北某大学", str(score), re.compile(r"^\d+(\.\d+)?$")])
+            unit_row = page.locator("#org-board tbody tr", has_text="湖北某大学")
+            expect(unit_row.locator("td")).to_have_text(
+                [re.compile(r"^\d$"), "湖北某大学", "1/8000", "0.0%", f"{score:.1f}"])
+            expect(page.locator("#org-board tbody tr")).to_have_count(3)
+            expect(page.locator("#org-board")).to_contain_text("光谷某科技公司")
+            _assert_fits_phone(page)
+            page.screenshot(path=str(tmp_path / "board.png"), full_page=True)
+            assert not errors, f"JavaScript errors: {errors}"
+            context.close()
+
+            # 6. With JavaScript off (some in-app browsers), a question can still be answered.
+            nojs = browser.new_context(java_script_enabled=False, **PHONE)
+            nojs.set_default_timeout(TIMEOUT_MS)
+            page = nojs.new_page()
+            page.goto(f"{live_server}/q/demo?org=gdjt&src=c701")
+            expect(page.locator("select#org")).to_have_value("gdjt")
+            page.locator("#nickname").fill("无脚本用户")
+            page.locator("#join").click()
+            expect(page.get_by_text("你好，无脚本用户（光谷某科技公司）")).to_be_visible()
+            page.locator("#start").click()
+            page.wait_for_url(re.compile(r"/a/[^/]+$"))
+            # The server-rendered countdown is there even though no script runs.
+            assert 0 < int(page.locator("#countdown").inner_text()) <= 20
+            expect(page.locator("#timeout-note")).to_be_hidden()
+            outcome = _answer_current_question(page, expect)
+            expect(page.locator(".progress")).to_contain_text("第 1 / 10 题")
+            expect(page.locator(".progress")).to_contain_text(f"当前得分 {outcome['points']}")
+            expect(page.locator("#next")).to_have_text("下一题")
+            nojs.close()
+        finally:
+            browser.close()
+
+    keep = os.environ.get("QUIZAPP_BROWSER_SHOTS")
+    if keep:  # copy the screenshots somewhere a person can look at them
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for png in tmp_path.glob("*.png"):
+            shutil.copy(png, Path(keep) / png.name)

@@ -1,0 +1,137 @@
+"""Command-line tests: bank check/stats/import/export and demo, plus versioned re-import."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from quizapp import operations
+from quizapp.bank import load_paths
+from quizapp.extensions import db
+from quizapp.models import AttemptItem, Campaign, Organisation, Placement, Question, QuestionVersion
+
+BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
+
+
+def copy_bank(tmp_path: Path) -> Path:
+    target = tmp_path / "bank"
+    shutil.copytree(BANK_DIR, target)
+    return target
+
+
+def test_bank_check_passes_on_bundled_bank(runner):
+    result = runner.invoke(args=["bank", "check", str(BANK_DIR)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: ")
+
+
+def test_bank_check_reports_every_problem_and_fails(runner, tmp_path):
+    bank = copy_bank(tmp_path)
+    f = bank / "xinzhou-2021-03-26.toml"
+    text = f.read_text(encoding="utf-8")
+    text = text.replace('id = "xz21-02"', 'id = "xz21-01"', 1).replace("difficulty = 1", "difficulty = 7", 1)
+    f.write_text(text, encoding="utf-8")
+    (bank / "broken.toml").write_text("[article\nid = 1\n", encoding="utf-8")
+    result = runner.invoke(args=["bank", "check", str(bank)])
+    assert result.exit_code == 1
+    assert f"{f}: xz21-01: id: duplicate question id in this file" in result.output
+    assert "difficulty: must be 1, 2 or 3 (got 7)" in result.output
+    assert f"{bank / 'broken.toml'}: -: toml: malformed TOML" in result.output and "line 1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bank_stats_prints_counts(runner):
+    result = runner.invoke(args=["bank", "stats", str(BANK_DIR)])
+    assert result.exit_code == 0
+    total = len(load_paths([BANK_DIR]).questions)
+    assert f"questions: {total} in 5 articles" in result.output
+    assert "per tag:" in result.output and "order_brushing" in result.output
+    assert "per difficulty:" in result.output
+
+
+def test_import_is_all_or_nothing(runner, app, tmp_path):
+    bank = copy_bank(tmp_path)
+    f = bank / "wuhan-2025-01-07.toml"
+    text = f.read_text(encoding="utf-8")
+    f.write_text(text.replace('stem = "', 'stem = "【修订】', 1).replace('tags = ["', 'tags = ["nonsense", "', 1),
+                 encoding="utf-8")
+    before = db.session.scalar(select(func.count(QuestionVersion.id)))
+    result = runner.invoke(args=["bank", "import", str(bank)])
+    assert result.exit_code == 1
+    assert "unknown tag nonsense" in result.output
+    assert "nothing was changed" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(QuestionVersion.id))) == before
+    assert not db.session.scalar(select(func.count()).where(QuestionVersion.stem.like("【修订】%")))
+
+
+def test_reimport_updates_by_id_and_keeps_old_versions(runner, app, tmp_path):
+    bank = copy_bank(tmp_path)
+    f = bank / "xinzhou-2021-03-26.toml"
+    text = f.read_text(encoding="utf-8")
+    f.write_text(text.replace('explanation = "', 'explanation = "【第二版】', 1), encoding="utf-8")
+    result = runner.invoke(args=["bank", "import", str(bank)])
+    assert result.exit_code == 0, result.output
+    assert "1 updated" in result.output and "0 new" in result.output
+    q = db.session.get(Question, "xz21-01")
+    assert q.current_version.version == 2 and q.current_version.explanation.startswith("【第二版】")
+    again = runner.invoke(args=["bank", "import", str(bank)])
+    assert "0 updated" in again.output
+
+
+def test_attempt_is_scored_against_the_version_it_was_served(app, make_campaign, tmp_path):
+    campaign = make_campaign(banks=["xinzhou-2021-03-26"], questions_per_quiz=21)
+    participant = operations.join(campaign, "甲", "s1")
+    attempt, _ = operations.start_attempt(campaign, participant)
+    item = operations.current_item(attempt)
+    old = item.version
+    old_right = operations.to_display_keys(item, old.answer)
+    # Edit the served question: a different answer key and explanation.
+    bank = copy_bank(tmp_path)
+    path = bank / "xinzhou-2021-03-26.toml"
+    text = path.read_text(encoding="utf-8")
+    marker = f'id = "{old.question_id}"'
+    head, tail = text.split(marker, 1)
+    block, rest = (tail.split("[[questions]]", 1) + [""])[:2]
+    new_answer = "A" if old.answer != ["A"] else "B"
+
+    block = re.sub(r'answer = (\[[^\]]*\]|"[A-F]")', f'answer = "{new_answer}"', block, count=1)
+    block = block.replace('type = "multiple"', 'type = "single"').replace('explanation = "', 'explanation = "新版：', 1)
+    path.write_text(head + marker + block + ("[[questions]]" + rest if rest else ""), encoding="utf-8")
+    summary = operations.import_bank(load_paths([bank]))
+    assert summary.updated == 1
+    assert db.session.get(Question, old.question_id).current_version.id != old.id
+    outcome = operations.record_answer(attempt, old.question_id, old_right)
+    assert outcome.item.correct and outcome.item.points >= 100
+    body = outcome.to_dict()
+    assert not body["explanation"].startswith("新版：")
+    assert db.session.get(AttemptItem, item.id).question_version_id == old.id
+
+
+def test_export_json_lists_every_question_with_article(runner):
+    result = runner.invoke(args=["bank", "export", "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert len(data) == len(load_paths([BANK_DIR]).questions)
+    one = data[0]
+    assert set(one) >= {"id", "article", "type", "stem", "options", "answer", "explanation", "tags", "difficulty"}
+    assert set(one["article"]) >= {"id", "title", "publisher", "date"}
+
+
+def test_demo_setup_is_idempotent(runner):
+    first = runner.invoke(args=["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["demo", "--no-serve"])
+    assert second.exit_code == 0 and "0 new" in second.output
+    assert db.session.scalar(select(func.count(Campaign.id)).where(Campaign.slug == "demo")) == 1
+    demo = db.session.scalar(select(Campaign).where(Campaign.slug == "demo"))
+    kinds = [o.kind for o in db.session.scalars(select(Organisation).where(Organisation.campaign_id == demo.id))]
+    assert kinds.count("school") >= 2 and kinds.count("company") >= 1
+    placements = {p.kind for p in db.session.scalars(select(Placement).where(Placement.campaign_id == demo.id))}
+    assert {"poster", "subway"} <= placements
+    articles = {v.question.article_id for v in operations.campaign_pool(demo)}
+    assert len(articles) == 5
