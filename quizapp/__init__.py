@@ -17,15 +17,18 @@ def create_app(config: dict | object | None = None) -> Flask:
         app.config.from_object(config)
 
     from .database import init_database
-    from .extensions import csrf
+    from .extensions import csrf, login_manager
 
     init_database(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
 
-    from . import api, player, web
+    from . import admin, api, player, screen, web
 
     app.register_blueprint(player.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(screen.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     web.init_app(app)
 

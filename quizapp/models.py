@@ -19,6 +19,41 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+class Organiser(db.Model):
+    """A console account: an administrator, or a unit organiser limited to one unit code."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # login name
+    password_hash: Mapped[str] = mapped_column(String(255))  # scrypt hash from werkzeug.security
+    org_code: Mapped[str | None] = mapped_column(String(32))  # unit code for a unit organiser; None = administrator
+    active: Mapped[bool] = mapped_column(default=True)  # deactivated accounts cannot log in
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
+
+    @property
+    def is_admin(self) -> bool:
+        """Administrators see every unit; unit organisers only their own."""
+        return self.org_code is None
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __repr__(self) -> str:
+        return f"<Organiser {self.username}{' admin' if self.is_admin else ' ' + str(self.org_code)}>"
+
+
 class Article(db.Model):
     """A news report that a bank file was written from."""
 
@@ -89,6 +124,7 @@ class Campaign(db.Model):
     tags: Mapped[list] = mapped_column(JSON, default=list)  # tags drawn from; empty = all
     speed_bonus: Mapped[bool] = mapped_column(default=True)  # award up to 50 points for speed
     mask_nicknames: Mapped[bool] = mapped_column(default=False)  # public boards show masked nicknames
+    board_frozen_at: Mapped[dt.datetime | None] = mapped_column()  # UTC; public boards show results up to this time
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
 
     organisations: Mapped[list[Organisation]] = relationship(back_populates="campaign", order_by="Organisation.code")

@@ -1,0 +1,7 @@
+"""Organiser console blueprint: login, campaigns, units, placements, posters, analytics, exports, banks."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import routes  # noqa: E402,F401  (registers the views)

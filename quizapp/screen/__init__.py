@@ -1,0 +1,7 @@
+"""Big-screen blueprint: a read-only, auto-refreshing leaderboard for projectors and LED screens."""
+
+from flask import Blueprint
+
+bp = Blueprint("screen", __name__, url_prefix="/screen")
+
+from . import routes  # noqa: E402,F401  (registers the views)

@@ -1,0 +1,3 @@
+"""Big-screen views."""
+
+from . import bp  # noqa: F401
