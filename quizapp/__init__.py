@@ -23,6 +23,10 @@ def create_app(config: dict | object | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    from . import auth
+
+    auth.init_app(app)
+
     from . import admin, api, player, screen, web
 
     app.register_blueprint(player.bp)

@@ -1,0 +1,150 @@
+"""Organiser accounts: creation, password checks, login throttling and the Flask-Login user loader.
+
+Throttling lives in the database (LoginFailure rows), so every worker process
+agrees: after FAILURES_PER_USER failed logins for one username, or
+FAILURES_PER_IP from one address, within WINDOW, further attempts are refused
+for LOCKOUT without even checking the password. A bad password and an unknown
+username get the same message, and take about the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from flask import Flask
+from sqlalchemy import delete, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .database import writing
+from .errors import Invalid, QuizError, Unauthorized
+from .extensions import db, login_manager
+from .models import LoginFailure, Organiser, utcnow
+
+FAILURES_PER_USER = 5
+FAILURES_PER_IP = 20
+WINDOW = dt.timedelta(minutes=15)
+LOCKOUT = dt.timedelta(minutes=15)
+KEEP_FAILURES = dt.timedelta(days=1)
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.@-]{1,63}$")
+ORG_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+BAD_CREDENTIALS = "用户名或密码错误"
+
+# Checked against when the username does not exist, so both cases cost one scrypt.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class LoginThrottled(QuizError):
+    """Too many failed logins for this username or from this address."""
+
+    status = 429
+    code = "login_throttled"
+
+    def __init__(self, until: dt.datetime, now: dt.datetime):
+        minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+        super().__init__(f"登录失败次数过多，已暂时锁定。请在 {minutes} 分钟后再试。", field="username")
+        self.until = until
+
+
+def hash_password(password: str) -> str:
+    """A scrypt hash of the password (werkzeug's format, salted)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def normalise_username(username) -> str:
+    """Usernames are compared case-insensitively, without surrounding spaces."""
+    return username.strip().lower() if isinstance(username, str) else ""
+
+
+def check_new_password(password) -> str:
+    """Validate a new password: 8 to 256 characters, not only spaces."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN or not password.strip():
+        raise Invalid(f"密码至少需要 {PASSWORD_MIN} 个字符", field="password")
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(f"密码不能超过 {PASSWORD_MAX} 个字符", field="password")
+    return password
+
+
+def create_organiser(username: str, password: str, org_code: str | None = None) -> Organiser:
+    """Create a console account: an administrator, or a unit organiser when org_code is given."""
+    name = normalise_username(username)
+    if not USERNAME_RE.match(name):
+        raise Invalid("用户名需 2-64 个字符，由字母、数字和 _ . @ - 组成", field="username")
+    check_new_password(password)
+    if org_code is not None:
+        org_code = org_code.strip()
+        if not ORG_CODE_RE.match(org_code):
+            raise Invalid("单位代码只能由字母、数字、_ 和 - 组成（至多 32 个字符）", field="org")
+    with writing() as session:
+        if session.scalar(select(Organiser.id).where(Organiser.username == name)) is not None:
+            raise Invalid(f"用户名 {name} 已存在", field="username")
+        organiser = Organiser(username=name, password_hash=hash_password(password), org_code=org_code)
+        session.add(organiser)
+    return organiser
+
+
+def lockout_until(username: str, ip: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the current lock on this username or address ends; None when not locked."""
+    now = now or utcnow()
+    since = now - WINDOW - LOCKOUT
+    until = None
+    for column, value, limit in ((LoginFailure.username, username, FAILURES_PER_USER),
+                                 (LoginFailure.ip, ip, FAILURES_PER_IP)):
+        times = db.session.scalars(select(LoginFailure.created_at)
+                                   .where(column == value, LoginFailure.created_at >= since)
+                                   .order_by(LoginFailure.created_at)).all()
+        # Any `limit` failures within WINDOW lock for LOCKOUT from the last of them.
+        for i in range(len(times) - limit + 1):
+            first, last = times[i], times[i + limit - 1]
+            if last - first <= WINDOW:
+                end = last + LOCKOUT
+                if end > now and (until is None or end > until):
+                    until = end
+    return until
+
+
+def _record_failure(username: str, ip: str, now: dt.datetime) -> None:
+    """Store one failed attempt and forget old ones."""
+    with writing() as session:
+        session.add(LoginFailure(username=username[:64], ip=ip[:64], created_at=now))
+        session.execute(delete(LoginFailure).where(LoginFailure.created_at < now - KEEP_FAILURES))
+
+
+def authenticate(username, password, ip: str | None, now: dt.datetime | None = None) -> Organiser:
+    """Return the organiser for these credentials, or raise LoginThrottled (429) / Unauthorized (401).
+
+    A locked username or address is refused before the password is checked.
+    Refused attempts are not counted, so a lock ends LOCKOUT after it began.
+    """
+    now = now or utcnow()
+    name = normalise_username(username)[:64]
+    ip = (ip or "unknown")[:64]
+    until = lockout_until(name, ip, now)
+    if until is not None:
+        raise LoginThrottled(until, now)
+    organiser = db.session.scalar(select(Organiser).where(Organiser.username == name)) if name else None
+    password = password if isinstance(password, str) else ""
+    valid = check_password_hash(organiser.password_hash if organiser else _DUMMY_HASH, password)
+    if organiser is None or not valid or not organiser.active:
+        _record_failure(name, ip, now)
+        raise Unauthorized(BAD_CREDENTIALS, field="password", code="bad_credentials")
+    with writing() as session:
+        session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+    return organiser
+
+
+def load_organiser(user_id: str) -> Organiser | None:
+    """Flask-Login user loader: the active organiser with this id."""
+    try:
+        organiser = db.session.get(Organiser, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return organiser if organiser is not None and organiser.active else None
+
+
+def init_app(app: Flask) -> None:  # noqa: ARG001  (kept for symmetry with other init_app hooks)
+    """Register the user loader on the login manager."""
+    login_manager.user_loader(load_organiser)
