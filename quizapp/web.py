@@ -57,3 +57,13 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", status=500, message=MESSAGES[500]), 500
 
     app.jinja_env.filters["tag_label"] = tag_label
+    app.jinja_env.filters["percent"] = format_percent
+
+
+def format_percent(share: float) -> str:
+    """Format a 0..1 share for people: small but non-zero shares do not read as 0%."""
+    if share <= 0:
+        return "0%"
+    if share < 0.001:
+        return "<0.1%"
+    return f"{share * 100:.1f}%"
