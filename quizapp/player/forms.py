@@ -12,7 +12,7 @@ class JoinForm(FlaskForm):
     """Nickname, unit and an optional student/employee number."""
 
     nickname = StringField("昵称", validators=[DataRequired("请填写昵称"), Length(max=20, message="昵称不能超过20个字")])
-    org = SelectField("所在单位", validators=[DataRequired("请选择所在单位")], validate_choice=True)
+    org = SelectField("所在单位", validators=[DataRequired("请选择所在单位")], validate_choice=False)  # operations.join checks the code, in Chinese
     member_id = StringField("学号/工号（选填，填写后换手机也能找回成绩）",
                             validators=[Optional(), Length(max=32, message="学号/工号不能超过32个字符")])
     submit = SubmitField("加入答题")

@@ -1,0 +1,608 @@
+"""Player pages through the test client: issue "Player core" sections 5 and 6.
+
+The pages are driven like a browser with JavaScript off: the hidden
+question_id and the option keys are read out of the HTML and posted back
+through the forms. CSRF is off in the test app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import func, select
+
+from quizapp import operations
+from quizapp.database import writing
+from quizapp.extensions import db
+from quizapp.models import (Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question,
+                            QuestionVersion, Scan, utcnow)
+
+
+# ---------------------------------------------------------------- HTML helpers
+
+class _Collector(HTMLParser):
+    """Collects tags with their attributes, and the text inside elements with an id."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text_by_id: dict[str, str] = {}
+        self._open: list[tuple[str, str | None]] = []
+        self._buffers: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: (v if v is not None else "") for k, v in attrs}
+        self.tags.append((tag, attrs))
+        if tag in ("input", "meta", "link", "br", "img"):
+            return
+        ident = attrs.get("id")
+        self._open.append((tag, ident))
+        if ident:
+            self._buffers[ident] = []
+
+    def handle_endtag(self, tag):
+        while self._open:
+            open_tag, ident = self._open.pop()
+            if ident:
+                self.text_by_id[ident] = "".join(self._buffers.pop(ident)).strip()
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data):
+        for buf in self._buffers.values():
+            buf.append(data)
+
+
+def parse(html: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(html)
+    return collector
+
+
+def inputs(html: str, **match) -> list[dict]:
+    """Attributes of every <input> whose attributes include `match`."""
+    return [a for t, a in parse(html).tags if t == "input" and all(a.get(k) == v for k, v in match.items())]
+
+
+def text_of(html: str, ident: str) -> str:
+    return parse(html).text_by_id[ident]
+
+
+def page(resp, status: int = 200) -> str:
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:2000])
+    assert resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    assert "Traceback" not in html
+    return html
+
+
+def location(resp) -> str:
+    assert resp.status_code in (302, 303), (resp.status_code, resp.get_data(as_text=True)[:2000])
+    return resp.headers["Location"]
+
+
+# ---------------------------------------------------------------- data helpers
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def attempt_row(public_id: str) -> Attempt:
+    db.session.expire_all()
+    return db.session.scalar(select(Attempt).where(Attempt.public_id == public_id))
+
+
+def item_of(public_id: str, question_id: str) -> AttemptItem:
+    db.session.expire_all()
+    return db.session.scalar(select(AttemptItem).join(QuestionVersion).join(Attempt).where(
+        Attempt.public_id == public_id, QuestionVersion.question_id == question_id))
+
+
+def right_keys(public_id: str, question_id: str) -> list[str]:
+    item = item_of(public_id, question_id)
+    return operations.to_display_keys(item, item.version.answer)
+
+
+def public_id_of(url: str) -> str:
+    match = re.search(r"/a/([0-9a-f]+)", url)
+    assert match, url
+    return match.group(1)
+
+
+def pick_question(qtype: str) -> QuestionVersion:
+    return db.session.scalars(
+        select(QuestionVersion).join(Question, Question.current_version_id == QuestionVersion.id)
+        .where(Question.retired.is_(False), Question.draft.is_(False), QuestionVersion.type == qtype)
+        .order_by(QuestionVersion.question_id)).first()
+
+
+def solo_campaign(make_campaign, version: QuestionVersion, slug: str = "c1", **overrides) -> Campaign:
+    """A campaign whose pool is exactly one question (the rest of its article is retired)."""
+    article_id = version.question.article_id
+    for qid in db.session.scalars(select(Question.id).where(Question.article_id == article_id,
+                                                            Question.id != version.question_id)).all():
+        operations.set_question_retired(qid, True)
+    fields = dict(banks=[article_id], questions_per_quiz=1)
+    fields.update(overrides)
+    return make_campaign(slug=slug, **fields)
+
+
+# ---------------------------------------------------------------- flow helpers
+
+def join(client, slug="c1", nickname="小明", org="s1", member_id=""):
+    resp = client.post(f"/q/{slug}/join", data={"nickname": nickname, "org": org, "member_id": member_id})
+    assert location(resp).endswith(f"/q/{slug}")
+    return resp
+
+
+def start(client, slug="c1") -> str:
+    """Press the start button; returns the attempt's public id."""
+    return public_id_of(location(client.post(f"/q/{slug}/start", data={})))
+
+
+def read_question(html: str) -> tuple[str, str, list[str]]:
+    """(question_id, input name, option keys) from a question page."""
+    hidden = inputs(html, name="question_id")
+    assert len(hidden) == 1 and hidden[0]["type"] == "hidden"
+    radios = inputs(html, name="choice", type="radio")
+    boxes = inputs(html, name="choices", type="checkbox")
+    assert bool(radios) != bool(boxes), "a question shows either radio buttons or checkboxes"
+    options = radios or boxes
+    return hidden[0]["value"], ("choice" if radios else "choices"), [o["value"] for o in options]
+
+
+def submit(client, public_id: str, question_id: str, name: str, keys: list[str]):
+    return client.post(f"/a/{public_id}/answer", data={"question_id": question_id, name: keys})
+
+
+def play_through(client, public_id: str, correct=lambda n: True) -> list[str]:
+    """Answer every question through the HTML forms; returns the feedback pages' HTML."""
+    feedbacks = []
+    url = f"/a/{public_id}"
+    for n in range(50):
+        resp = client.get(url)
+        if resp.status_code in (302, 303):
+            assert location(resp).endswith(f"/a/{public_id}/result")
+            return feedbacks
+        html = page(resp)
+        qid, name, keys = read_question(html)
+        right = right_keys(public_id, qid)
+        chosen = right if correct(n) else [next(k for k in keys if k not in right)]
+        assert set(chosen) <= set(keys)
+        feedback_url = location(submit(client, public_id, qid, name, chosen if name == "choices" else chosen[:1]))
+        assert feedback_url.endswith(f"/a/{public_id}/feedback/{qid}")
+        feedbacks.append(page(client.get(feedback_url)))
+    raise AssertionError("the quiz never ended")
+
+
+# ---------------------------------------------------------------- landing and joining
+
+def test_landing_preselects_unit_and_records_scan(client, make_campaign):
+    make_campaign()
+    html = page(client.get("/q/c1?org=s2&src=m3"))
+    assert "测试竞赛 c1" in html
+    options = [a for t, a in parse(html).tags if t == "option"]
+    selected = [a["value"] for a in options if "selected" in a]
+    assert selected == ["s2"]
+    assert {a["value"] for a in options} >= {"s1", "s2", "co"}
+    scans = db.session.scalars(select(Scan)).all()
+    assert len(scans) == 1
+    assert db.session.get(Placement, scans[0].placement_id).code == "m3"
+    assert db.session.get(Organisation, scans[0].organisation_id).code == "s2"
+    # The placement follows the person into the participant and the attempt.
+    join(client, org="s2")
+    public_id = start(client)
+    attempt = attempt_row(public_id)
+    assert db.session.get(Placement, attempt.placement_id).code == "m3"
+    assert db.session.get(Placement, attempt.participant.placement_id).code == "m3"
+
+
+def test_landing_without_parameters_and_with_unknown_ones(client, make_campaign):
+    make_campaign()
+    html = page(client.get("/q/c1"))
+    assert not [a for t, a in parse(html).tags if t == "option" and "selected" in a and a["value"]]
+    page(client.get("/q/c1?org=nope&src=nowhere"))
+    scans = db.session.scalars(select(Scan).order_by(Scan.id)).all()
+    assert len(scans) == 2
+    assert all(s.placement_id is None and s.organisation_id is None for s in scans)
+
+
+def test_scan_counted_once_per_device_and_link(client, app, make_campaign):
+    make_campaign()
+    page(client.get("/q/c1?org=s1&src=p1"))
+    page(client.get("/q/c1?org=s1&src=p1"))  # a reload
+    assert count(Scan) == 1
+    page(client.get("/q/c1?org=s1&src=m3"))  # another placement
+    assert count(Scan) == 2
+    page(app.test_client().get("/q/c1?org=s1&src=p1"))  # another phone
+    assert count(Scan) == 3
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"nickname": "", "org": "s1"}, "请填写昵称"),
+    ({"nickname": "   ", "org": "s1"}, "请填写昵称"),
+    ({"nickname": "长" * 21, "org": "s1"}, "昵称不能超过20个字"),
+    ({"nickname": "小明", "org": ""}, "请选择所在单位"),
+    ({"nickname": "小明", "org": "zz"}, "zz"),
+    ({"nickname": "小明", "org": "s1", "member_id": "1" * 33}, "学号/工号不能超过32个字符"),
+])
+def test_join_errors_rerender_in_chinese_and_create_nothing(client, make_campaign, data, message):
+    make_campaign()
+    resp = client.post("/q/c1/join", data=data)
+    html = page(resp, 400)
+    errors = [m.strip() for m in re.findall(r'<p class="error" role="alert">([^<]*)</p>', html)]
+    assert errors, "no error message shown"
+    assert any(message in e for e in errors), errors
+    assert all(re.search(r"[\u4e00-\u9fff]", e) for e in errors), errors  # said in Chinese
+    assert not any(re.search(r"Not a valid|This field|Invalid", e) for e in errors), errors
+    # The form comes back with what was typed and the unit choices.
+    assert inputs(html, name="nickname")
+    assert {a["value"] for t, a in parse(html).tags if t == "option"} >= {"s1", "s2", "co"}
+    assert count(Participant) == 0
+    # Nobody is remembered: the landing page still shows the join form.
+    assert inputs(page(client.get("/q/c1")), name="nickname")
+
+
+def test_join_then_landing_greets_and_offers_start(client, make_campaign):
+    make_campaign()
+    join(client, nickname="小明", org="co")
+    html = page(client.get("/q/c1"))
+    assert "小明" in html and "某公司" in html
+    assert not inputs(html, name="nickname")
+    assert 'id="start"' in html
+    participant = db.session.scalars(select(Participant)).one()
+    assert participant.nickname == "小明" and participant.organisation.code == "co"
+
+
+def test_join_with_member_id_finds_the_same_person(client, app, make_campaign):
+    make_campaign()
+    join(client, nickname="小明", org="s1", member_id="2023001")
+    other_phone = app.test_client()
+    join(other_phone, nickname="明明", org="s1", member_id="2023001")
+    assert count(Participant) == 1
+    join(app.test_client(), nickname="小明", org="s2", member_id="2023001")  # another unit: another person
+    assert count(Participant) == 2
+
+
+# ---------------------------------------------------------------- the whole flow
+
+def test_full_quiz_through_the_forms(client, make_campaign):
+    make_campaign(questions_per_quiz=4)
+    page(client.get("/q/c1?org=s1&src=p1"))
+    join(client, nickname="小明", org="s1")
+    public_id = start(client)
+    feedbacks = play_through(client, public_id, correct=lambda n: n != 1)  # the 2nd answer is wrong
+    assert len(feedbacks) == 4
+    assert "回答正确" in feedbacks[0] and "回答错误" in feedbacks[1]
+    for html in feedbacks:
+        assert text_of(html, "correct-answer")
+        assert "解析" in html and "出处" in html
+    assert 'id="next"' in feedbacks[-1] and "查看成绩" in feedbacks[-1]
+    attempt = attempt_row(public_id)
+    assert attempt.finished_at is not None and attempt.correct_count == 3
+    assert 300 <= attempt.score <= 450
+
+    html = page(client.get(f"/a/{public_id}/result"))
+    assert text_of(html, "score") == f"{attempt.score} 分"
+    assert text_of(html, "correct-count") == "3"
+    assert text_of(html, "rank-org") == "1"
+    assert text_of(html, "rank-overall") == "1"
+    assert "一中" in html
+    # Finished: the question URL now leads to the result.
+    assert location(client.get(f"/a/{public_id}")).endswith(f"/a/{public_id}/result")
+
+    board = page(client.get("/q/c1/board"))
+    people = board.split('id="people-board"')[1].split("</table>")[0]
+    units = board.split('id="org-board"')[1].split("</table>")[0]
+    assert "一中 个人榜" in board  # the participant's own unit by default
+    assert "小明" in people and str(attempt.score) in people and 'class="me"' in people
+    assert "一中" in units and "二中" in units and "某公司" in units
+    assert "1/100" in units  # participants/headcount
+    assert re.search(r">1(\.0+)?\s*%<", units), units  # coverage 1/100
+    assert f"{attempt.score:.1f}" in units  # average best score
+
+
+def test_feedback_page_teaches_the_answer(client, make_campaign):
+    version = pick_question("single")
+    solo_campaign(make_campaign, version)
+    join(client)
+    public_id = start(client)
+    html = page(client.get(f"/a/{public_id}"))
+    qid, name, keys = read_question(html)
+    assert qid == version.question_id
+    wrong = next(k for k in keys if k not in right_keys(public_id, qid))
+    feedback = page(client.get(location(submit(client, public_id, qid, name, [wrong]))))
+    assert "回答错误" in feedback
+    assert text_of(feedback, "correct-answer") == "、".join(right_keys(public_id, qid))
+    assert version.explanation in feedback
+    article = version.question.article
+    assert article.title in feedback and article.publisher in feedback and article.date in feedback
+    assert "（你的选择）" in feedback
+
+
+def test_multiple_choice_question_through_checkboxes(client, make_campaign):
+    version = db.session.scalars(
+        select(QuestionVersion).join(Question, Question.current_version_id == QuestionVersion.id)
+        .where(QuestionVersion.type == "multiple")).all()
+    version = next(v for v in version if len(v.answer) >= 2)
+    solo_campaign(make_campaign, version, questions_per_quiz=1)
+    join(client)
+    public_id = start(client)
+    qid, name, keys = read_question(page(client.get(f"/a/{public_id}")))
+    assert name == "choices" and len(keys) == len(version.options)
+    right = right_keys(public_id, qid)
+    feedback = page(client.get(location(submit(client, public_id, qid, name, right))))
+    assert "回答正确" in feedback
+    assert attempt_row(public_id).score >= 100
+
+
+def test_empty_answer_in_time_rerenders_the_question(client, make_campaign):
+    make_campaign(questions_per_quiz=2)
+    join(client)
+    public_id = start(client)
+    qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
+    html = page(client.post(f"/a/{public_id}/answer", data={"question_id": qid}), 400)
+    assert "请至少选择一个选项" in html
+    assert read_question(html)[0] == qid
+    assert item_of(public_id, qid).answered_at is None
+
+
+def test_late_answer_on_the_page_scores_nothing(client, make_campaign):
+    make_campaign(questions_per_quiz=2, seconds_per_question=20)
+    join(client)
+    public_id = start(client)
+    qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
+    item = item_of(public_id, qid)
+    with writing():
+        item.served_at = item.served_at - dt.timedelta(seconds=30)
+    feedback = page(client.get(location(submit(client, public_id, qid, name, right_keys(public_id, qid)))))
+    assert "超时" in feedback
+    assert attempt_row(public_id).score == 0
+
+
+def test_seconds_left_is_the_servers(client, make_campaign):
+    make_campaign(questions_per_quiz=2, seconds_per_question=20)
+    join(client)
+    public_id = start(client)
+    html = page(client.get(f"/a/{public_id}"))
+    assert 19 <= int(text_of(html, "countdown")) <= 20
+    qid = read_question(html)[0]
+    item = item_of(public_id, qid)
+    with writing():
+        item.served_at = item.served_at - dt.timedelta(seconds=15)
+    html = page(client.get(f"/a/{public_id}"))  # a reload does not restart the clock
+    assert read_question(html)[0] == qid
+    assert int(text_of(html, "countdown")) <= 5
+
+
+# ---------------------------------------------------------------- integrity
+
+def test_answer_key_not_in_question_page(client, make_campaign):
+    make_campaign(questions_per_quiz=6)
+    join(client)
+    public_id = start(client)
+    for _ in range(6):
+        html = page(client.get(f"/a/{public_id}"))
+        qid, name, keys = read_question(html)
+        version = item_of(public_id, qid).version
+        assert version.explanation not in html
+        assert version.explanation[:15] not in html
+        assert "✔" not in html
+        assert 'id="correct-answer"' not in html and "正确答案：" not in html and 'id="verdict"' not in html
+        assert "<h3>解析</h3>" not in html and 'class="explain"' not in html
+        assert not re.search(r"\b(correct|answer-key|is-answer|data-answer|data-correct)\b", html, re.I)
+        assert 'class="answer"' not in html
+        # Every option is marked up identically apart from its key and text.
+        items = re.findall(r"<li>.*?</li>", html.split('<ul class="options">')[1].split("</ul>")[0], re.S)
+        assert len(items) == len(keys)
+        shapes = set()
+        for key, li in zip(keys, items):
+            text = version.options[item_of(public_id, qid).option_order["ABCDEF".index(key)]]
+            assert text in li
+            shapes.add(li.replace(text, "TEXT").replace(f'value="{key}"', 'value="K"').replace(f"<b>{key}.</b>", "<b>K.</b>"))
+        assert len(shapes) == 1, shapes
+        # Answer it (wrongly) so the next one is served.
+        right = right_keys(public_id, qid)
+        location(submit(client, public_id, qid, name, [next(k for k in keys if k not in right)]))
+
+
+def test_other_device_cannot_reach_an_attempt(client, app, make_campaign):
+    make_campaign(questions_per_quiz=2)
+    join(client)
+    public_id = start(client)
+    qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
+    stranger = app.test_client()
+    for url in (f"/a/{public_id}", f"/a/{public_id}/result", f"/a/{public_id}/feedback/{qid}"):
+        html = page(stranger.get(url), 403)
+        assert qid not in html
+    page(stranger.post(f"/a/{public_id}/answer", data={"question_id": qid, name: ["A"]}), 403)
+    assert item_of(public_id, qid).answered_at is None
+    # Someone else who joined the same campaign is not the owner either.
+    join(stranger, nickname="小红")
+    page(stranger.get(f"/a/{public_id}"), 403)
+    page(stranger.post(f"/a/{public_id}/answer", data={"question_id": qid, name: ["A"]}), 403)
+    assert item_of(public_id, qid).answered_at is None
+    # A forged cookie is not accepted either.
+    forger = app.test_client()
+    forger.set_cookie("session", "eyJwYXJ0aWNpcGFudHMiOnsiMSI6MX19.forged.signature")
+    page(forger.get(f"/a/{public_id}"), 403)
+    # The owner still can.
+    page(client.get(f"/a/{public_id}"))
+
+
+def test_refreshing_feedback_does_not_rescore(client, make_campaign):
+    make_campaign(questions_per_quiz=2)
+    join(client)
+    public_id = start(client)
+    qid, name, keys = read_question(page(client.get(f"/a/{public_id}")))
+    right = right_keys(public_id, qid)
+    feedback_url = location(submit(client, public_id, qid, name, right[:1] if name == "choice" else right))
+    first = page(client.get(feedback_url))
+    score = attempt_row(public_id).score
+    answered_at = item_of(public_id, qid).answered_at
+    assert score >= 100
+    for _ in range(3):
+        assert page(client.get(feedback_url)) == first
+    # The browser re-posting the same form, or a different answer, changes nothing either.
+    assert location(submit(client, public_id, qid, name, right[:1] if name == "choice" else right)) == feedback_url
+    wrong = next(k for k in keys if k not in right)
+    assert location(submit(client, public_id, qid, name, [wrong])) == feedback_url
+    item = item_of(public_id, qid)
+    assert item.answered_at == answered_at and item.correct is True
+    assert attempt_row(public_id).score == score
+    assert page(client.get(feedback_url)) == first
+
+
+def test_feedback_for_an_unanswered_question_leads_back_to_it(client, make_campaign):
+    make_campaign(questions_per_quiz=2)
+    join(client)
+    public_id = start(client)
+    qid, _, _ = read_question(page(client.get(f"/a/{public_id}")))
+    assert location(client.get(f"/a/{public_id}/feedback/{qid}")).endswith(f"/a/{public_id}")
+    assert item_of(public_id, qid).answered_at is None
+
+
+def test_answer_to_a_question_not_in_the_attempt(client, make_campaign):
+    make_campaign(questions_per_quiz=1)
+    join(client)
+    public_id = start(client)
+    page(client.get(f"/a/{public_id}"))
+    page(client.post(f"/a/{public_id}/answer", data={"question_id": "no-such", "choice": "A"}), 400)
+    assert attempt_row(public_id).items[0].answered_at is None
+
+
+def test_answer_after_the_attempt_expired_is_refused(client, make_campaign):
+    make_campaign(questions_per_quiz=2)
+    join(client)
+    public_id = start(client)
+    qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
+    with writing():
+        attempt_row(public_id).expires_at = utcnow() - dt.timedelta(seconds=1)
+    html = page(submit(client, public_id, qid, name, right_keys(public_id, qid)[:1]), 409)
+    assert "已结束" in html
+    assert item_of(public_id, qid).answered_at is None and attempt_row(public_id).score == 0
+    assert location(client.get(f"/a/{public_id}")).endswith(f"/a/{public_id}/result")
+
+
+def test_answer_after_the_campaign_closed_is_refused(client, make_campaign):
+    campaign = make_campaign(questions_per_quiz=2)
+    join(client)
+    public_id = start(client)
+    qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
+    with writing() as session:
+        session.get(Campaign, campaign.id).closes_at = utcnow() - dt.timedelta(seconds=1)
+    page(submit(client, public_id, qid, name, right_keys(public_id, qid)[:1]), 409)
+    assert item_of(public_id, qid).answered_at is None
+    html = page(client.get("/q/c1"))
+    assert "活动未开始或已结束" in html and 'id="start"' not in html
+    page(client.post("/q/c1/start", data={}), 409)
+    assert count(Attempt) == 1
+
+
+# ---------------------------------------------------------------- attempts per day
+
+def test_attempts_per_day_shown_and_enforced(client, make_campaign):
+    make_campaign(questions_per_quiz=1, attempts_per_day=2)
+    html = page(client.get("/q/c1"))
+    assert "每人每天可答 2 轮" in html
+    join(client)
+    assert text_of(page(client.get("/q/c1")), "left-today") == "2"
+    first = start(client)
+    assert text_of(page(client.get("/q/c1")), "left-today") == "1"
+    play_through(client, first)
+    result = page(client.get(f"/a/{first}/result"))
+    assert "今天还剩 1 轮" in result
+    second = start(client)
+    play_through(client, second)
+    result = page(client.get(f"/a/{second}/result"))
+    assert "再答一轮" not in result
+    html = page(client.get("/q/c1"))
+    assert text_of(html, "left-today") == "0"
+    assert "今天的答题机会已用完" in html and 'id="start"' not in html
+    # Pressing start anyway (an old page) is refused and creates nothing.
+    html = page(client.post("/q/c1/start", data={}), 429)
+    assert "明天再来" in html
+    assert count(Attempt) == 2
+
+
+def test_daily_limit_cannot_be_dodged_by_rejoining_with_member_id(client, app, make_campaign):
+    make_campaign(questions_per_quiz=1, attempts_per_day=1)
+    join(client, member_id="2023001")
+    start(client)
+    other_phone = app.test_client()
+    join(other_phone, nickname="换个名字", member_id="2023001")
+    assert text_of(page(other_phone.get("/q/c1")), "left-today") == "0"
+    page(other_phone.post("/q/c1/start", data={}), 429)
+    assert count(Attempt) == 1
+
+
+def test_start_without_joining_goes_back_to_landing(client, make_campaign):
+    make_campaign()
+    assert location(client.post("/q/c1/start", data={})).endswith("/q/c1")
+    assert count(Attempt) == 0
+
+
+# ---------------------------------------------------------------- boards and ranks
+
+def test_board_page_unit_and_units(client, app, make_campaign):
+    make_campaign(questions_per_quiz=2)
+    players = {}
+    for nickname, org, right in [("甲", "s1", True), ("乙", "s2", True), ("丙", "s1", False)]:
+        phone = app.test_client()
+        join(phone, nickname=nickname, org=org)
+        public_id = start(phone)
+        play_through(phone, public_id, correct=lambda n, right=right: right)
+        players[nickname] = (phone, public_id)
+    phone, public_id = players["丙"]
+    html = page(phone.get(f"/a/{public_id}/result"))
+    assert text_of(html, "rank-org") == "2" and text_of(html, "rank-overall") == "3"
+    assert text_of(html, "score") == "0 分"
+
+    board = page(phone.get("/q/c1/board"))  # 丙 is in 一中: that unit's board
+    people = board.split('id="people-board"')[1].split("</table>")[0]
+    assert "甲" in people and "丙" in people and "乙" not in people
+    assert people.index("甲") < people.index("丙")
+    units = board.split('id="org-board"')[1].split("</table>")[0]
+    assert "2/100" in units and "1/50" in units and "0/20" in units
+
+    other = page(client.get("/q/c1/board?org=s2"))  # a visitor picks a unit
+    people = other.split('id="people-board"')[1].split("</table>")[0]
+    assert "乙" in people and "甲" not in people
+    everyone = page(client.get("/q/c1/board"))
+    people = everyone.split('id="people-board"')[1].split("</table>")[0]
+    assert all(n in people for n in ("甲", "乙", "丙"))
+
+
+def test_board_masks_nicknames_when_asked(client, make_campaign):
+    make_campaign(questions_per_quiz=1, mask_nicknames=True)
+    join(client, nickname="张小明")
+    play_through(client, start(client))
+    people = page(client.get("/q/c1/board")).split('id="people-board"')[1].split("</table>")[0]
+    assert "张**" in people and "张小明" not in people
+
+
+def test_empty_board(client, make_campaign):
+    make_campaign()
+    html = page(client.get("/q/c1/board"))
+    assert "还没有人完成答题" in html
+
+
+# ---------------------------------------------------------------- errors
+
+def test_unknown_campaign_is_a_404_page(client):
+    for url in ("/q/nope", "/q/nope/board", "/a/0123456789abcdef", "/a/0123456789abcdef/result", "/no-such-page"):
+        html = page(client.get(url), 404)
+        assert "出错了" in html and "404" in html
+    page(client.post("/q/nope/join", data={"nickname": "小明", "org": "s1"}), 404)
+    page(client.post("/q/nope/start", data={}), 404)
+
+
+def test_index_lists_open_campaigns(client, make_campaign):
+    now = utcnow()
+    make_campaign(slug="open")
+    make_campaign(slug="over", opens_at=now - dt.timedelta(days=3), closes_at=now - dt.timedelta(days=1))
+    html = page(client.get("/"))
+    assert "/q/open" in html and "/q/over" not in html
