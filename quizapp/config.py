@@ -35,6 +35,11 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a participant may sit on a question page for a while
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure cookies whenever the public address is HTTPS (set QUIZAPP_PUBLIC_URL=https://...).
+        "SESSION_COOKIE_SECURE": os.environ.get("QUIZAPP_PUBLIC_URL", "").startswith("https://"),
+        "REMEMBER_COOKIE_SECURE": os.environ.get("QUIZAPP_PUBLIC_URL", "").startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 90,  # a participant stays known on the device for a season
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "JSON_AS_ASCII": False,
     }

@@ -1,0 +1,47 @@
+"""Security headers, cookies and escaping."""
+
+from __future__ import annotations
+
+
+def test_security_headers_on_pages_and_api(client, make_campaign):
+    make_campaign()
+    for path in ("/q/c1", "/api/v1/campaigns/c1", "/healthz", "/no-such-page"):
+        resp = client.get(path)
+        csp = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert "Strict-Transport-Security" not in resp.headers
+
+
+def test_hsts_over_https(client):
+    resp = client.get("/healthz", base_url="https://quiz.example")
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_cookie_is_httponly_and_samesite(client, make_campaign):
+    make_campaign()
+    resp = client.post("/q/c1/join", data={"nickname": "甲", "org": "s1"})
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_nickname_is_escaped_on_boards(client, api_player, make_campaign):
+    make_campaign(questions_per_quiz=1)
+    attempt_id, headers, _ = api_player(nickname="<b>x</b><i>")
+    q = client.get(f"/api/v1/attempts/{attempt_id}/question", headers=headers).get_json()
+    client.post(f"/api/v1/attempts/{attempt_id}/answers", headers=headers,
+                json={"question_id": q["question"]["id"], "choices": ["A"]})
+    html = client.get("/q/c1/board").get_data(as_text=True)
+    assert "<b>x</b><i>" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;&lt;i&gt;" in html
+
+
+def test_no_inline_scripts_or_styles_in_player_pages(client, make_campaign):
+    make_campaign()
+    client.post("/q/c1/join", data={"nickname": "甲", "org": "s1"})
+    resp = client.post("/q/c1/start")
+    pages = ["/q/c1", resp.location, "/q/c1/board"]
+    for path in pages:
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>" not in html and "style=" not in html and "onclick" not in html, path
