@@ -154,7 +154,7 @@ def people_board(slug: str):
         if org is None:
             raise NotFound(f"单位 {code} 不属于本次活动", field="org", code="org_not_found")
         org_id = org.id
-    entries = leaderboard.individual_board(campaign.id, org_id, limit)
+    entries = leaderboard.public_individual_board(campaign, org_id, limit)
     return {"entries": [e.to_dict(campaign.mask_nicknames) for e in entries]}
 
 
@@ -162,4 +162,4 @@ def people_board(slug: str):
 def org_board(slug: str):
     """Unit-vs-unit board: participants, headcount, coverage, average best score."""
     campaign = _campaign(slug)
-    return {"entries": [e.to_dict() for e in leaderboard.organisation_board(campaign.id)]}
+    return {"entries": [e.to_dict() for e in leaderboard.public_organisation_board(campaign)]}

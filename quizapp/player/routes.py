@@ -219,7 +219,7 @@ def board(slug: str):
     participant = current_participant(campaign)
     org_code = request.args.get("org") or (participant.organisation.code if participant else None)
     org = operations.find_organisation(campaign, org_code)
-    people = leaderboard.individual_board(campaign.id, org.id if org else None, limit=50)
-    orgs = leaderboard.organisation_board(campaign.id)
+    people = leaderboard.public_individual_board(campaign, org.id if org else None, limit=50)
+    orgs = leaderboard.public_organisation_board(campaign)
     return render_template("player/board.html", campaign=campaign, org=org, people=people, orgs=orgs,
                            participant=participant, mask=campaign.mask_nicknames)
