@@ -17,11 +17,17 @@ def create_app(config: dict | object | None = None) -> Flask:
         app.config.from_object(config)
 
     from .database import init_database
-    from .extensions import csrf, login_manager
+    from .extensions import csrf, limiter, login_manager
 
     init_database(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from . import auth
 

@@ -21,6 +21,22 @@ def _instance_secret(instance_path: Path) -> str:
     return key
 
 
+DEFAULT_RATE_LIMITS = {
+    # A 700-student assembly behind one campus NAT starts well within this per-IP ceiling.
+    "start_per_ip": "2000/minute",
+    "start_per_device": "12/minute",
+    "join_per_ip": "2000/minute",
+    "question_per_attempt": "120/minute",
+    "answer_per_attempt": "60/minute",
+    "login_per_ip": "30/minute",
+}
+
+
+def _rate_limits() -> dict:
+    """Default limits, each overridable as QUIZAPP_LIMIT_<NAME>, e.g. QUIZAPP_LIMIT_START_PER_IP=5000/minute."""
+    return {name: os.environ.get(f"QUIZAPP_LIMIT_{name.upper()}", value) for name, value in DEFAULT_RATE_LIMITS.items()}
+
+
 def load_config(instance_path: str) -> dict:
     """Build the configuration from QUIZAPP_* environment variables."""
     inst = Path(instance_path)
@@ -42,6 +58,17 @@ def load_config(instance_path: str) -> dict:
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 90,  # a participant stays known on the device for a season
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "JSON_AS_ASCII": False,
+        # Shared state for several app servers: rate limits and the leaderboard cache.
+        "REDIS_URL": os.environ.get("QUIZAPP_REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": os.environ.get("QUIZAPP_REDIS_URL") or "memory://",
+        "RATELIMIT_ENABLED": os.environ.get("QUIZAPP_RATELIMIT", "on") != "off",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # A Redis outage must not turn every request into an error: fall back to per-process limits.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATE_LIMITS": _rate_limits(),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "PROXY_COUNT": int(os.environ.get("QUIZAPP_PROXY_COUNT", "0")),
     }
 
 

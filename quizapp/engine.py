@@ -8,6 +8,7 @@ be tested on its own.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -155,3 +156,30 @@ def mask_nickname(nickname: str) -> str:
     if len(nickname) <= 1:
         return "*"
     return nickname[0] + "*" * min(len(nickname) - 1, 3)
+
+
+# Anti-cheat: nobody reads a stem and its options in under a second.
+FAST_ANSWER_MS = 1000
+MIN_FAST_CORRECT = 3
+TIMING_BUCKET_MS = 100
+MIN_SIGNATURE_ANSWERS = 5
+
+
+def suspicion_flags(elapsed_ms: Sequence[int], correct: Sequence[bool]) -> list[str]:
+    """Flags a finished attempt earns on its own answers.
+
+    too_fast: at least three correct answers (half of them in a short quiz)
+    arrived less than a second after the question was served, faster than a
+    person can read the question.
+    """
+    fast_right = sum(1 for ms, ok in zip(elapsed_ms, correct) if ok and ms < FAST_ANSWER_MS)
+    threshold = min(MIN_FAST_CORRECT, max(1, (len(correct) + 1) // 2))
+    return ["too_fast"] if correct and fast_right >= threshold else []
+
+
+def timing_signature(elapsed_ms: Sequence[int]) -> str | None:
+    """Digest of the answer-time pattern in 100 ms buckets; equal digests across people suggest a script."""
+    if len(elapsed_ms) < MIN_SIGNATURE_ANSWERS:
+        return None
+    buckets = ",".join(str(ms // TIMING_BUCKET_MS) for ms in elapsed_ms)
+    return hashlib.sha1(buckets.encode(), usedforsecurity=False).hexdigest()

@@ -8,9 +8,10 @@ engine.rank_key, so a rank is an indexed count rather than a scan of attempts.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
@@ -19,44 +20,113 @@ from . import engine
 from .extensions import db
 from .models import Attempt, Campaign, Organisation, Participant, utcnow
 
-class BoardCache:
-    """Per-app, per-process cache of computed boards: {key: (expires_at, value)}."""
+class LocalStore:
+    """In-process cache for one server: entries expire after BOARD_CACHE_SECONDS.
 
-    def __init__(self) -> None:
-        self.entries: dict[tuple, tuple[float, object]] = {}
+    Each worker process holds its own copy, so the short lifetime bounds how
+    stale another worker's board can be; invalidation is exact in-process.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.entries: dict[str, tuple[float, object]] = {}
+        self.versions: dict[int, int] = {}
         self.lock = threading.Lock()
 
+    def version(self, campaign_id: int) -> int:
+        return self.versions.get(campaign_id, 0)
 
-def _cache() -> BoardCache:
-    """The current app's board cache (each app, e.g. each test's, has its own)."""
-    return current_app.extensions.setdefault("quizapp.board_cache", BoardCache())
+    def bump(self, campaign_id: int) -> None:
+        with self.lock:
+            self.versions[campaign_id] = self.versions.get(campaign_id, 0) + 1
+            prefix = f"{campaign_id}:"
+            for key in [k for k in self.entries if k.startswith(prefix)]:
+                del self.entries[key]
+
+    def get(self, key: str):
+        hit = self.entries.get(key)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+    def set(self, key: str, value) -> None:
+        with self.lock:
+            self.entries[key] = (time.monotonic() + self.ttl, value)
+
+
+class RedisStore:
+    """Cache shared by every app server through Redis; a per-campaign version key makes invalidation global."""
+
+    prefix = "quizapp:board:"
+
+    def __init__(self, url: str, ttl: float) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.ttl_ms = int(ttl * 1000)
+
+    def version(self, campaign_id: int) -> int:
+        return int(self.redis.get(f"{self.prefix}v:{campaign_id}") or 0)
+
+    def bump(self, campaign_id: int) -> None:
+        self.redis.incr(f"{self.prefix}v:{campaign_id}")
+
+    def get(self, key: str):
+        raw = self.redis.get(self.prefix + key)
+        return _decode(raw) if raw is not None else None
+
+    def set(self, key: str, value) -> None:
+        self.redis.set(self.prefix + key, _encode(value), px=self.ttl_ms)
+
+
+def _store():
+    """The current app's board store: Redis when QUIZAPP_REDIS_URL is set, else in-process."""
+    store = current_app.extensions.get("quizapp.board_store")
+    if store is None:
+        url = current_app.config.get("REDIS_URL")
+        if url:
+            store = RedisStore(url, current_app.config.get("REDIS_BOARD_CACHE_SECONDS", 60.0))
+        else:
+            store = LocalStore(current_app.config.get("BOARD_CACHE_SECONDS", 2.0))
+        current_app.extensions["quizapp.board_store"] = store
+    return store
 
 
 def invalidate_campaign(campaign_id: int) -> None:
     """The one invalidator: forget every cached board of a campaign after a result changes."""
-    cache = _cache()
-    with cache.lock:
-        for key in [k for k in cache.entries if k[0] == campaign_id]:
-            del cache.entries[key]
+    try:
+        _store().bump(campaign_id)
+    except Exception:  # noqa: BLE001 - a cache outage must not fail the answer that triggered it
+        current_app.logger.warning("board cache invalidation failed", exc_info=True)
 
 
 def _cached(key: tuple, compute):
-    """Return a cached value, recomputing after BOARD_CACHE_SECONDS.
-
-    The short lifetime bounds staleness across worker processes, each of
-    which holds its own cache; the invalidator makes this process exact.
-    """
-    ttl = current_app.config.get("BOARD_CACHE_SECONDS", 2.0)
-    cache = _cache()
-    now = time.monotonic()
-    with cache.lock:
-        hit = cache.entries.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
+    """Return the cached board for key (its first element is the campaign id), computing it on a miss."""
+    store = _store()
+    try:
+        name = f"{key[0]}:{store.version(key[0])}:" + ":".join(map(str, key[1:]))
+        hit = store.get(name)
+    except Exception:  # noqa: BLE001 - Redis down: serve from the database
+        current_app.logger.warning("board cache unavailable", exc_info=True)
+        return compute()
+    if hit is not None:
+        return hit
     value = compute()
-    with cache.lock:
-        cache.entries[key] = (now + ttl, value)
+    try:
+        store.set(name, value)
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("board cache write failed", exc_info=True)
     return value
+
+
+def _encode(entries: list) -> bytes:
+    """Serialise a board (a list of BoardEntry or OrgEntry) as JSON for Redis."""
+    rows = [{"t": type(e).__name__, **asdict(e)} for e in entries]
+    return json.dumps(rows, ensure_ascii=False).encode()
+
+
+def _decode(raw: bytes) -> list:
+    """Rebuild a board serialised by _encode."""
+    types = {"BoardEntry": BoardEntry, "OrgEntry": OrgEntry}
+    return [types[row.pop("t")](**row) for row in json.loads(raw)]
 
 
 @dataclass(frozen=True)

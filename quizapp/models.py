@@ -232,6 +232,9 @@ class Attempt(db.Model):
     score: Mapped[int] = mapped_column(default=0)  # sum of item points
     correct_count: Mapped[int] = mapped_column(default=0)  # items answered right in time
     duration_ms: Mapped[int] = mapped_column(default=0)  # sum of per-question answer times
+    device_hash: Mapped[str | None] = mapped_column(String(32), index=True)  # keyed digest of the device id
+    timing_signature: Mapped[str | None] = mapped_column(String(40), index=True)  # digest of bucketed answer times
+    flags: Mapped[list] = mapped_column(JSON, default=list)  # anti-cheat flags; flagged attempts win no prizes
 
     participant: Mapped[Participant] = relationship()
     campaign: Mapped[Campaign] = relationship()
@@ -263,3 +266,20 @@ class AttemptItem(db.Model):
 
     def __repr__(self) -> str:
         return f"<AttemptItem {self.attempt_id}#{self.position}>"
+
+
+class LoginFailure(db.Model):
+    """A failed console login, kept briefly so every worker process throttles the same way."""
+
+    __table_args__ = (
+        Index("ix_login_failure_username", "username", "created_at"),
+        Index("ix_login_failure_ip", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    username: Mapped[str] = mapped_column(String(64))  # name typed (lower-cased), whether or not it exists
+    ip: Mapped[str] = mapped_column(String(64))  # client address as the app sees it
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when the attempt failed
+
+    def __repr__(self) -> str:
+        return f"<LoginFailure {self.username!r} from {self.ip}>"

@@ -199,7 +199,7 @@ def attempts_today(participant: Participant, now: dt.datetime) -> int:
 
 
 def start_attempt(campaign: Campaign, participant: Participant, placement_code=None,
-                  now: dt.datetime | None = None) -> tuple[Attempt, str]:
+                  now: dt.datetime | None = None, device_hash: str | None = None) -> tuple[Attempt, str]:
     """Start an attempt: enforce window and daily limit, draw questions; returns (attempt, token)."""
     now = now or utcnow()
     if not campaign.is_open(now):
@@ -230,7 +230,8 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
             participant_id=participant.id, organisation_id=participant.organisation_id,
             placement_id=placement.id if placement else participant.placement_id, seed=seed,
             day=local_day(now), total=len(drawn), seconds_per_question=campaign.seconds_per_question,
-            speed_bonus=campaign.speed_bonus, started_at=now, expires_at=min(now + ttl, campaign.closes_at))
+            speed_bonus=campaign.speed_bonus, started_at=now, expires_at=min(now + ttl, campaign.closes_at),
+            device_hash=device_hash)
         session.add(attempt)
         session.flush()
         for position, d in enumerate(drawn):
@@ -401,6 +402,7 @@ def finalize(attempt: Attempt, now: dt.datetime) -> None:
                                   .values(finished_at=now))
         if claimed.rowcount == 1:
             session.refresh(attempt)
+            _flag_suspicious(session, attempt)
             participant = session.scalar(select(Participant).where(Participant.id == attempt.participant_id)
                                          .with_for_update())
             result = engine.Result(attempt.score, attempt.duration_ms, now, attempt.id)
@@ -415,6 +417,38 @@ def finalize(attempt: Attempt, now: dt.datetime) -> None:
                 participant.best_finished_at = now
     db.session.refresh(attempt)
     leaderboard.invalidate_campaign(attempt.campaign_id)
+
+
+SHARED_DEVICE_PEOPLE = 3
+
+
+def _flag_suspicious(session, attempt: Attempt) -> None:
+    """Set anti-cheat flags on a finishing attempt (and on its look-alikes) inside finalize's transaction.
+
+    too_fast comes from the engine; identical_timing marks attempts by
+    different people with the same answer-time pattern; shared_device marks
+    attempts from a device that has played under several names.
+    """
+    items = [i for i in session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+                                        .order_by(AttemptItem.position)) if i.answered_at is not None]
+    flags = engine.suspicion_flags([i.elapsed_ms for i in items], [i.correct for i in items])
+    signature = engine.timing_signature([i.elapsed_ms for i in items])
+    if signature:
+        twins = session.scalars(select(Attempt).where(
+            Attempt.campaign_id == attempt.campaign_id, Attempt.timing_signature == signature,
+            Attempt.participant_id != attempt.participant_id)).all()
+        if twins:
+            flags.append("identical_timing")
+            for twin in twins:
+                if "identical_timing" not in (twin.flags or []):
+                    twin.flags = [*(twin.flags or []), "identical_timing"]
+    if attempt.device_hash:
+        people = session.scalar(select(func.count(func.distinct(Attempt.participant_id))).where(
+            Attempt.campaign_id == attempt.campaign_id, Attempt.device_hash == attempt.device_hash))
+        if people >= SHARED_DEVICE_PEOPLE:
+            flags.append("shared_device")
+    attempt.timing_signature = signature
+    attempt.flags = sorted(set(flags))
 
 
 def find_attempt(public_id: str) -> Attempt:

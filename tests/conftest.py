@@ -11,7 +11,7 @@ import pytest
 from quizapp import create_app
 from quizapp.bank import load_paths
 from quizapp.database import writing
-from quizapp.extensions import db
+from quizapp.extensions import db, limiter
 from quizapp.models import Campaign, Organisation, Placement, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,7 @@ def app(tmp_path):
     from quizapp import operations
 
     with application.app_context():
+        limiter.reset()  # the limiter's in-memory counters are process-wide: start each test clean
         db.drop_all()
         db.create_all()
         operations.import_bank(load_paths([BANK_DIR]))

@@ -120,3 +120,20 @@ def test_coverage_and_masking():
     assert engine.mask_nickname("张三丰") == "张**"
     assert engine.mask_nickname("李") == "*"
     assert engine.mask_nickname("abcdefgh") == "a***"
+
+
+def test_suspicion_flags_for_superhuman_speed():
+    slow = [4000] * 10
+    assert engine.suspicion_flags(slow, [True] * 10) == []
+    fast = [400, 500, 600] + [4000] * 7
+    assert engine.suspicion_flags(fast, [True] * 10) == ["too_fast"]
+    assert engine.suspicion_flags(fast, [False, False, False] + [True] * 7) == []  # fast but wrong: guessing
+    assert engine.suspicion_flags([300, 5000], [True, True]) == ["too_fast"]  # short quiz: half is enough
+    assert engine.suspicion_flags([], []) == []
+
+
+def test_timing_signature_buckets_times():
+    a = engine.timing_signature([1210, 2390, 3000, 4440, 5000])
+    assert a == engine.timing_signature([1290, 2310, 3099, 4401, 5050])
+    assert a != engine.timing_signature([1210, 2390, 3000, 4440, 5100])
+    assert engine.timing_signature([1000, 2000]) is None  # too few answers to compare

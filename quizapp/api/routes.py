@@ -6,9 +6,9 @@ from flask import current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .. import leaderboard, operations
+from .. import leaderboard, operations, ratelimits
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Campaign, Participant, utcnow
 from . import bp
 from .openapi import openapi_document
@@ -70,6 +70,8 @@ def campaign_detail(slug: str):
 
 
 @bp.post("/campaigns/<slug>/attempts")
+@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
+@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
     campaign = _campaign(slug)
@@ -87,7 +89,8 @@ def create_attempt(slug: str):
     else:
         participant = operations.join(campaign, body.get("nickname"), body.get("org"), body.get("member_id"),
                                       body.get("placement"))
-    attempt, attempt_token = operations.start_attempt(campaign, participant, body.get("placement"))
+    attempt, attempt_token = operations.start_attempt(campaign, participant, body.get("placement"),
+                                                      device_hash=ratelimits.device_hash())
     return jsonify({
         "attempt_id": attempt.public_id, "token": attempt_token, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question,
@@ -96,6 +99,7 @@ def create_attempt(slug: str):
 
 
 @bp.get("/attempts/<attempt_id>/question")
+@limiter.limit(ratelimits.named("question_per_attempt"), key_func=ratelimits.attempt_key)
 def next_question(attempt_id: str):
     """The current question (its clock starts now), or done once all are answered."""
     attempt = _authorised_attempt(attempt_id)
@@ -113,6 +117,7 @@ def next_question(attempt_id: str):
 
 
 @bp.post("/attempts/<attempt_id>/answers")
+@limiter.limit(ratelimits.named("answer_per_attempt"), key_func=ratelimits.attempt_key)
 def post_answer(attempt_id: str):
     """Answer the current question once; an identical resend gets the same response."""
     attempt = _authorised_attempt(attempt_id)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from .. import leaderboard, operations
+from .. import leaderboard, operations, ratelimits
 from ..errors import Forbidden, Invalid, QuizError
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Attempt, AttemptItem, Campaign, Participant, QuestionVersion, utcnow
 from . import bp
 from .forms import AnswerForm, JoinForm, StartForm
@@ -88,6 +88,7 @@ def landing(slug: str):
 
 
 @bp.post("/q/<slug>/join")
+@limiter.limit(ratelimits.named("join_per_ip"), key_func=ratelimits.ip_key)
 def join(slug: str):
     """Register the person (or find them by member number) and remember them on this device."""
     campaign = get_campaign(slug)
@@ -121,17 +122,21 @@ def leave(slug: str):
 
 
 @bp.post("/q/<slug>/start")
+@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
+@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def start(slug: str):
     """Start an attempt for the participant on this device."""
     campaign = get_campaign(slug)
     participant = current_participant(campaign)
     if participant is None or not StartForm().validate_on_submit():
         return redirect(url_for(".landing", slug=slug))
-    attempt, _token = operations.start_attempt(campaign, participant, session.get("src"))
+    attempt, _token = operations.start_attempt(campaign, participant, session.get("src"),
+                                               device_hash=ratelimits.device_hash())
     return redirect(url_for(".play", public_id=attempt.public_id))
 
 
 @bp.get("/a/<public_id>")
+@limiter.limit(ratelimits.named("question_per_attempt"), key_func=ratelimits.attempt_key)
 def play(public_id: str):
     """Show the current question with the server's countdown, or go to the result when done."""
     attempt = owned_attempt(public_id)
@@ -153,6 +158,7 @@ def _render_question(attempt: Attempt, item: AttemptItem, form: AnswerForm, now,
 
 
 @bp.post("/a/<public_id>/answer")
+@limiter.limit(ratelimits.named("answer_per_attempt"), key_func=ratelimits.attempt_key)
 def answer(public_id: str):
     """Record the answer, then show its feedback (Post/Redirect/Get so a refresh is harmless)."""
     attempt = owned_attempt(public_id)
