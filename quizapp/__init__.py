@@ -17,9 +17,12 @@ def create_app(config: dict | object | None = None) -> Flask:
         app.config.from_object(config)
 
     from .database import init_database
-    from .extensions import csrf, limiter, login_manager
+    from .extensions import csrf, db, limiter, login_manager, migrate
 
     init_database(app)
+    from .schema import MIGRATIONS
+
+    migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -86,10 +86,12 @@ def bank_export(fmt: str) -> None:
 
 
 def _ensure_schema() -> None:
-    """Create missing tables (idempotent)."""
-    from .extensions import db
+    """Bring the database schema up to date through the migrations (idempotent)."""
+    from flask import current_app
 
-    db.create_all()
+    from .schema import upgrade_database
+
+    upgrade_database(current_app._get_current_object())
 
 
 @click.command("init-db")
@@ -126,7 +128,9 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     current_app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-COMMANDS = (bank, init_db, demo)
+from .posters_cli import posters_command  # noqa: E402  (quizapp posters)
+from .admin.cli import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
+COMMANDS = (bank, init_db, demo, posters_command, create_organiser_cmd)
 for _command in COMMANDS:
     main.add_command(_command)
 

@@ -3,6 +3,7 @@
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
@@ -14,6 +15,8 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
+# Batch mode lets Alembic alter SQLite tables (it recreates them).
+migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 login_manager.login_view = "admin.login"
 login_manager.login_message = "请先登录组织者后台"
