@@ -106,18 +106,16 @@ def lockout_until(username: str, ip: str, now: dt.datetime | None = None) -> dt.
     return until
 
 
-def _record_failure(username: str, ip: str, now: dt.datetime) -> None:
-    """Store one failed attempt and forget old ones."""
-    with writing() as session:
-        session.add(LoginFailure(username=username[:64], ip=ip[:64], created_at=now))
-        session.execute(delete(LoginFailure).where(LoginFailure.created_at < now - KEEP_FAILURES))
-
-
 def authenticate(username, password, ip: str | None, now: dt.datetime | None = None) -> Organiser:
     """Return the organiser for these credentials, or raise LoginThrottled (429) / Unauthorized (401).
 
     A locked username or address is refused before the password is checked.
-    Refused attempts are not counted, so a lock ends LOCKOUT after it began.
+    The password is checked outside any transaction (scrypt is slow, and the
+    SQLite write lock is shared with players); the verdict is then recorded
+    in a write transaction that looks at the lock again, so concurrent
+    guesses cannot slip past the limit: once it is reached, even a right
+    password gets 429. Refused attempts are not counted, so a lock ends
+    LOCKOUT after it began.
     """
     now = now or utcnow()
     name = normalise_username(username)[:64]
@@ -128,11 +126,19 @@ def authenticate(username, password, ip: str | None, now: dt.datetime | None = N
     organiser = db.session.scalar(select(Organiser).where(Organiser.username == name)) if name else None
     password = password if isinstance(password, str) else ""
     valid = check_password_hash(organiser.password_hash if organiser else _DUMMY_HASH, password)
-    if organiser is None or not valid or not organiser.active:
-        _record_failure(name, ip, now)
-        raise Unauthorized(BAD_CREDENTIALS, field="password", code="bad_credentials")
+    ok = organiser is not None and valid and organiser.active
     with writing() as session:
-        session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+        until = lockout_until(name, ip, now)
+        if until is None:
+            if ok:
+                session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+            else:
+                session.add(LoginFailure(username=name, ip=ip, created_at=now))
+                session.execute(delete(LoginFailure).where(LoginFailure.created_at < now - KEEP_FAILURES))
+    if until is not None:
+        raise LoginThrottled(until, now)
+    if not ok:
+        raise Unauthorized(BAD_CREDENTIALS, field="password", code="bad_credentials")
     return organiser
 
 

@@ -130,7 +130,33 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
 from .posters_cli import posters_command  # noqa: E402  (quizapp posters)
 from .admin.cli import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
-COMMANDS = (bank, init_db, demo, posters_command, create_organiser_cmd)
+from .serve import serve  # noqa: E402  (quizapp serve)
+@click.command("purge")
+@click.option("--campaign", "slug", required=True, help="slug of a closed campaign")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def purge(slug: str, yes: bool) -> None:
+    """Delete a finished campaign's personal data; anonymous statistics are kept."""
+    from sqlalchemy import select
+
+    from .errors import QuizError
+    from .extensions import db
+    from .models import Campaign
+    from .operations import purge_personal_data
+
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        raise click.ClickException(f"no campaign with slug {slug!r}")
+    if not yes:
+        click.confirm(f"Delete nicknames, member-number and device hashes of campaign {slug!r}?", abort=True)
+    try:
+        n = purge_personal_data(campaign)
+    except QuizError as exc:
+        raise click.ClickException(f"{slug}: campaign has not closed yet (closes {campaign.closes_at} UTC)") from exc
+    click.echo(f"purged personal data of {n} participant(s) in {slug}; statistics kept")
+
+
+COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve)
 for _command in COMMANDS:
     main.add_command(_command)
 

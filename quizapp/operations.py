@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import engine, leaderboard
 from .bank import OPTION_KEYS, LoadResult
@@ -105,9 +106,15 @@ def member_hash(campaign: Campaign, org: Organisation, member_id: str) -> str:
     return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
 
+def usable_key(value) -> bool:
+    """True for a lookup key from a request the database can compare: a non-empty string without NUL
+    (PostgreSQL text cannot hold NUL; comparing with one is a database error, not "not found")."""
+    return isinstance(value, str) and bool(value) and "\x00" not in value
+
+
 def find_organisation(campaign: Campaign, code: str | None) -> Organisation | None:
     """Return the campaign's unit with this code, or None."""
-    if not code:
+    if not usable_key(code):
         return None
     return db.session.scalar(select(Organisation).where(
         Organisation.campaign_id == campaign.id, Organisation.code == code))
@@ -115,7 +122,7 @@ def find_organisation(campaign: Campaign, code: str | None) -> Organisation | No
 
 def find_placement(campaign: Campaign, code: str | None) -> Placement | None:
     """Return the campaign's placement with this code, or None."""
-    if not code:
+    if not usable_key(code):
         return None
     return db.session.scalar(select(Placement).where(
         Placement.campaign_id == campaign.id, Placement.code == code))
@@ -159,16 +166,29 @@ def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=
         raise Invalid("placement 必须是文本", field="placement")
     placement = find_placement(campaign, placement_code)
     digest = member_hash(campaign, org, member_id) if member_id else None
+    def same_member():
+        return session.scalar(select(Participant).where(
+            Participant.organisation_id == org.id, Participant.member_hash == digest))
+
     with writing() as session:
         if digest:
-            existing = session.scalar(select(Participant).where(
-                Participant.organisation_id == org.id, Participant.member_hash == digest))
+            existing = same_member()
             if existing is not None:
                 existing.nickname = nickname
                 return existing
         participant = Participant(campaign_id=campaign.id, organisation_id=org.id, nickname=nickname,
                                   member_hash=digest, placement_id=placement.id if placement else None)
-        session.add(participant)
+        try:
+            with session.begin_nested():  # a savepoint: the unique member key may be taken meanwhile
+                session.add(participant)
+        except IntegrityError:
+            # PostgreSQL: a concurrent join of the same member committed first (SQLite's
+            # BEGIN IMMEDIATE serialises joins, so it never gets here). Come back as that person.
+            existing = same_member() if digest else None
+            if existing is None:
+                raise
+            existing.nickname = nickname
+            return existing
     return participant
 
 
@@ -350,6 +370,8 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
     now = now or utcnow()
     if not isinstance(question_id, str) or not question_id:
         raise Invalid("缺少 question_id", field="question_id")
+    if not usable_key(question_id):
+        raise Invalid(f"题目 {question_id!r} 不在本次答题中", field="question_id")
     item = db.session.scalar(select(AttemptItem).join(QuestionVersion).where(
         AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
     if item is None:
@@ -357,6 +379,7 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
     keys = validate_choices(item, choices)
     if item.answered_at is not None:
         if to_display_keys(item, item.choices or []) == keys:
+            _finish_if_complete(attempt, now)
             return AnswerOutcome(item, attempt, replayed=True)
         raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
     if attempt_over(attempt, now):
@@ -384,13 +407,26 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
     if done.rowcount != 1:
         # Lost a race with an identical request: answer as that request did.
         if to_display_keys(item, item.choices or []) == keys:
+            _finish_if_complete(attempt, now)
             return AnswerOutcome(item, attempt, replayed=True)
         raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
+    _finish_if_complete(attempt, now)
+    return AnswerOutcome(item, attempt)
+
+
+def _finish_if_complete(attempt: Attempt, now: dt.datetime) -> None:
+    """Finalize the attempt once no item is left unanswered.
+
+    Replays call this too: a resend of the last answer can arrive after the
+    first request stored it but before that request finalized, and must still
+    report done like the first response (finalize is idempotent).
+    """
+    if attempt.finished_at is not None:
+        return
     unanswered = db.session.scalar(select(func.count(AttemptItem.id)).where(
         AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_(None)))
     if unanswered == 0:
         finalize(attempt, now)
-    return AnswerOutcome(item, attempt)
 
 
 def finalize(attempt: Attempt, now: dt.datetime) -> None:
@@ -453,7 +489,30 @@ def _flag_suspicious(session, attempt: Attempt) -> None:
 
 def find_attempt(public_id: str) -> Attempt:
     """Return the attempt with this public id, or raise NotFound."""
-    attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id)) if isinstance(public_id, str) else None
+    attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id)) if usable_key(public_id) else None
     if attempt is None:
         raise NotFound("找不到这次答题", code="attempt_not_found")
     return attempt
+
+
+# ---------------------------------------------------------------- personal data
+
+PURGED_NICKNAME = "已清除"
+
+
+def purge_personal_data(campaign: Campaign, now: dt.datetime | None = None) -> int:
+    """Delete a closed campaign's personal data, keeping anonymous statistics; returns people purged.
+
+    Nicknames, member-number hashes and device hashes go; participants,
+    attempts and answers stay (without identity) so coverage, facility
+    indexes and scam-type figures survive.
+    """
+    now = now or utcnow()
+    if campaign.is_open(now) or now < campaign.closes_at:
+        raise Conflict("活动尚未结束，不能清除个人信息", code="campaign_open")
+    with writing() as session:
+        purged = session.execute(update(Participant).where(Participant.campaign_id == campaign.id)
+                                 .values(nickname=PURGED_NICKNAME, member_hash=None)).rowcount
+        session.execute(update(Attempt).where(Attempt.campaign_id == campaign.id).values(device_hash=None))
+    leaderboard.invalidate_campaign(campaign.id)
+    return purged

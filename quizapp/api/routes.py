@@ -18,7 +18,7 @@ MAX_LIMIT = 100
 
 def _campaign(slug: str) -> Campaign:
     """Load a campaign by slug or raise NotFound."""
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug)) if operations.usable_key(slug) else None
     if campaign is None:
         raise NotFound(f"活动 {slug} 不存在", code="campaign_not_found")
     return campaign

@@ -26,6 +26,18 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_TEXT = 2000
 
 
+def shown(name) -> str:
+    """A name from a file as it may appear in a problem line: as is when plain, else quoted.
+
+    Keeps `file: qid: field: why` one line that splits back into its parts, whatever
+    keys, ids or tags a file holds (newlines, ": ", blanks are quoted and escaped).
+    """
+    name = str(name)
+    if name and name.isprintable() and name.strip() == name and ": " not in name:
+        return name
+    return repr(name).replace(": ", ":\\x20")
+
+
 @dataclass(frozen=True)
 class BankError:
     """One problem in a bank file, printed as `file: question-id: field: why`."""
@@ -162,7 +174,7 @@ def parse_bank_text(text: str, filename: str) -> LoadResult:
     raw_questions = data.get("questions")
     for key in data:
         if key not in ("article", "questions"):
-            err(BankError(filename, "-", key, "unknown top-level key (expected [article] and [[questions]])"))
+            err(BankError(filename, "-", shown(key), "unknown top-level key (expected [article] and [[questions]])"))
     if raw_questions is None:
         err(BankError(filename, "-", "questions", "missing: add at least one [[questions]] table"))
         raw_questions = []
@@ -177,7 +189,7 @@ def parse_bank_text(text: str, filename: str) -> LoadResult:
     for index, raw in enumerate(raw_questions, start=1):
         raw_id = raw.get("id")
         if isinstance(raw_id, str) and raw_id in seen:
-            err(BankError(filename, raw_id, "id", "duplicate question id in this file"))
+            err(BankError(filename, shown(raw_id), "id", "duplicate question id in this file"))
         if isinstance(raw_id, str):
             seen.add(raw_id)
         q = _parse_question(raw, index, article.id if article else "", filename, err)
@@ -230,7 +242,7 @@ def _parse_article(raw, filename: str, err) -> Article | None:
         return None
     for key in raw:
         if key not in ARTICLE_FIELDS and key not in ARTICLE_OPTIONAL:
-            err(BankError(filename, "-", f"article.{key}", "unknown field"))
+            err(BankError(filename, "-", f"article.{shown(key)}", "unknown field"))
     if len(values) < len(ARTICLE_FIELDS):
         return None
     source = raw.get("source") or raw.get("url") or ""
@@ -240,7 +252,7 @@ def _parse_article(raw, filename: str, err) -> Article | None:
 def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) -> BankQuestion | None:
     """Validate one [[questions]] table; returns None when it has any problem."""
     qid = raw.get("id")
-    label = qid if isinstance(qid, str) and qid.strip() else f"questions[{index}]"
+    label = shown(qid) if isinstance(qid, str) and qid.strip() else f"questions[{index}]"
     problems_before = []
 
     def bad(fieldname: str, why: str) -> None:
@@ -251,7 +263,7 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
         bad("id", "missing or invalid (letters, digits, '-', '_' or '.', at most 64)")
     for key in raw:
         if key not in QUESTION_FIELDS:
-            bad(key, f"unknown field (allowed: {', '.join(sorted(QUESTION_FIELDS))})")
+            bad(shown(key), f"unknown field (allowed: {', '.join(sorted(QUESTION_FIELDS))})")
     qtype = raw.get("type")
     if qtype not in QUESTION_TYPES:
         bad("type", f"must be one of {', '.join(QUESTION_TYPES)} (got {qtype!r})")
@@ -287,7 +299,7 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
             valid = OPTION_KEYS[: len(options)]
             wrong = [k for k in keys if k not in valid]
             if wrong:
-                bad("answer", f"{', '.join(wrong)} not among the options ({', '.join(valid)})")
+                bad("answer", f"{', '.join(map(shown, wrong))} not among the options ({', '.join(valid)})")
             elif qtype == "multiple" and len(keys) == len(options):
                 bad("answer", "every option is correct; a multiple question needs at least one wrong option")
         if qtype in ("single", "judge") and len(keys) != 1:
@@ -302,7 +314,7 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
     else:
         unknown = [t for t in tags if t not in TAGS]
         if unknown:
-            bad("tags", f"unknown tag {', '.join(unknown)} (known: {', '.join(TAGS)})")
+            bad("tags", f"unknown tag {', '.join(map(shown, unknown))} (known: {', '.join(TAGS)})")
     difficulty = raw.get("difficulty")
     if not isinstance(difficulty, int) or isinstance(difficulty, bool) or not 1 <= difficulty <= 3:
         bad("difficulty", f"must be 1, 2 or 3 (got {difficulty!r})")

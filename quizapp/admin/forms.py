@@ -1,0 +1,146 @@
+"""Console forms: they parse and bound input; organising.py validates it fully before writing."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, PasswordField, SelectField,
+                     SelectMultipleField, StringField, SubmitField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .. import organising
+
+try:  # WTForms >= 3.3 deprecates (value, label) tuples
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover
+    SelectChoice = None
+
+
+def choices(pairs) -> list:
+    """Select options from (value, label) pairs, in the form the installed WTForms prefers."""
+    if SelectChoice is None:  # pragma: no cover
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
+BAD_INT = "必须是整数"
+BAD_TIME = "时间格式不正确（例如 2025-03-01T09:00）"
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def _range(bounds: tuple[int, int], label: str) -> NumberRange:
+    low, high = bounds
+    return NumberRange(low, high, message=f"{label}必须在 {low} 到 {high} 之间")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=64, message="用户名过长")])
+    password = PasswordField("密码", validators=[DataRequired("请填写密码"), Length(max=256, message="密码过长")])
+    next = HiddenField()
+    submit = SubmitField("登录")
+
+
+class ActionForm(FlaskForm):
+    """A button that posts (logout, retire...): carries only the CSRF token."""
+
+
+class CampaignForm(FlaskForm):
+    """A campaign's settings; times are China Standard Time."""
+
+    title = StringField("活动名称", validators=[DataRequired("请填写活动名称"),
+                                             Length(max=organising.TITLE_MAX, message="活动名称过长")])
+    slug = StringField("链接名（/q/链接名，小写字母、数字、-）",
+                       validators=[DataRequired("请填写链接名"), Length(max=64, message="链接名至多 64 个字符")])
+    opens_at = DateTimeLocalField("开始时间（北京时间）", format=DATETIME_FORMATS, invalid_value_message=BAD_TIME,
+                                  validators=[InputRequired("请填写开始时间")])
+    closes_at = DateTimeLocalField("结束时间（北京时间）", format=DATETIME_FORMATS, invalid_value_message=BAD_TIME,
+                                   validators=[InputRequired("请填写结束时间")])
+    questions_per_quiz = IntegerField("每轮题数", default=10, invalid_value_message=BAD_INT, validators=[
+        InputRequired("请填写每轮题数"), _range(organising.QUESTIONS_PER_QUIZ, "每轮题数")])
+    seconds_per_question = IntegerField("每题限时（秒）", default=20, invalid_value_message=BAD_INT, validators=[
+        InputRequired("请填写每题限时"), _range(organising.SECONDS_PER_QUESTION, "每题限时")])
+    attempts_per_day = IntegerField("每人每天答题轮数", default=3, invalid_value_message=BAD_INT, validators=[
+        InputRequired("请填写每天答题轮数"), _range(organising.ATTEMPTS_PER_DAY, "每天答题轮数")])
+    banks = MultiCheckboxField("题库（不选 = 全部）", validate_choice=False)
+    tags = MultiCheckboxField("诈骗类型（不选 = 全部）", validate_choice=False)
+    speed_bonus = BooleanField("答得快加分（最多 +50）", default=True)
+    mask_nicknames = BooleanField("公开排行榜隐藏部分昵称")
+    board_frozen_at = DateTimeLocalField("封榜时间（北京时间，选填：此后公开榜单不再更新）", format=DATETIME_FORMATS,
+                                         invalid_value_message=BAD_TIME,
+                                         validators=[Optional()])
+    submit = SubmitField("保存")
+
+    def to_input(self) -> organising.CampaignInput:
+        """The parsed values for organising.save_campaign."""
+        return organising.CampaignInput(
+            title=self.title.data or "", slug=(self.slug.data or "").strip(), opens_at=self.opens_at.data,
+            closes_at=self.closes_at.data, questions_per_quiz=self.questions_per_quiz.data,
+            seconds_per_question=self.seconds_per_question.data, attempts_per_day=self.attempts_per_day.data,
+            banks=list(self.banks.data or []), tags=list(self.tags.data or []),
+            speed_bonus=bool(self.speed_bonus.data), mask_nicknames=bool(self.mask_nicknames.data),
+            board_frozen_at=self.board_frozen_at.data)
+
+
+class OrganisationForm(FlaskForm):
+    """A unit: code (permanent), name, kind, headcount."""
+
+    code = StringField("代码（用于链接 ?org=，创建后不可修改）",
+                       validators=[DataRequired("请填写代码"), Length(max=32, message="代码至多 32 个字符")])
+    name = StringField("单位名称", validators=[DataRequired("请填写单位名称"),
+                                           Length(max=organising.NAME_MAX, message="单位名称过长")])
+    kind = SelectField("类型", choices=choices(organising.ORG_KINDS.items()), validate_choice=False)
+    headcount = IntegerField("应参赛人数", default=0, invalid_value_message="必须是非负整数", validators=[
+        InputRequired("请填写应参赛人数"), NumberRange(0, organising.HEADCOUNT_MAX, message="必须是非负整数")])
+    submit = SubmitField("保存")
+
+    def to_input(self) -> organising.OrganisationInput:
+        return organising.OrganisationInput(code=(self.code.data or "").strip(), name=self.name.data or "",
+                                            kind=self.kind.data or "", headcount=self.headcount.data)
+
+
+class ImportForm(FlaskForm):
+    """A CSV or XLSX unit list."""
+
+    file = FileField("单位名单（CSV 或 XLSX）", validators=[
+        FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只支持 .csv 或 .xlsx 文件")])
+    submit = SubmitField("导入")
+
+
+class PlacementForm(FlaskForm):
+    """A QR location: a poster, a subway carriage (line + carriage) or a screen."""
+
+    code = StringField("代码（用于链接 ?src=，创建后不可修改）",
+                       validators=[DataRequired("请填写代码"), Length(max=32, message="代码至多 32 个字符")])
+    kind = SelectField("类型", choices=choices(organising.PLACEMENT_KINDS.items()), validate_choice=False)
+    label = StringField("位置说明（海报、大屏填写）", validators=[Optional(), Length(max=organising.LABEL_MAX)])
+    line = StringField("地铁线路（地铁车厢填写，例如 2）", validators=[Optional(), Length(max=20)])
+    carriage = IntegerField("车厢号（地铁车厢填写）", invalid_value_message=BAD_INT, validators=[Optional()])
+    submit = SubmitField("保存")
+
+    def to_input(self) -> organising.PlacementInput:
+        return organising.PlacementInput(code=(self.code.data or "").strip(), kind=self.kind.data or "",
+                                         label=self.label.data or "", line=self.line.data or "",
+                                         carriage=self.carriage.data)
+
+
+class BankUploadForm(FlaskForm):
+    """A TOML bank file or an XLSX spreadsheet."""
+
+    file = FileField("题库文件（.toml 或 .xlsx）", validators=[
+        FileRequired("请选择文件"), FileAllowed(["toml", "xlsx"], "只支持 .toml 或 .xlsx 文件")])
+    submit = SubmitField("上传并检查")
+
+
+class ConfirmForm(FlaskForm):
+    """Confirms (or discards) a staged upload by its token."""
+
+    token = HiddenField(validators=[DataRequired()])

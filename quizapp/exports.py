@@ -1,0 +1,150 @@
+"""Read-only exports for organisers: participants with their best result (CSV, XLSX) and question statistics (CSV).
+
+Every function takes the campaign and an optional ``org_id``; with it only that
+unit's participants (and their answers) are exported. Nicknames are exported
+in full: organisers need them to hand out prizes.
+
+Spreadsheet formula injection: a text cell starting with = + - @ (or a tab or
+carriage return) is prefixed with a single quote, in CSV and XLSX alike, so a
+nickname such as ``=HYPERLINK(...)`` is shown as text and never evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from . import analytics, engine
+from .bank import tag_label
+from .extensions import db
+from .models import Attempt, Campaign, Organisation, Participant, Placement
+
+CHINA_OFFSET = dt.timedelta(hours=8)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+PARTICIPANT_COLUMNS = (
+    ("rank", "名次"), ("nickname", "昵称"), ("org_code", "单位代码"), ("org_name", "单位名称"),
+    ("best_score", "最高分"), ("correct_count", "答对题数"), ("total", "题数"), ("duration_s", "用时(秒)"),
+    ("attempts", "答题次数"), ("finished_at", "完成时间(北京时间)"), ("placement", "来源"),
+)
+TYPE_LABELS = {"single": "单选题", "multiple": "多选题", "judge": "判断题"}
+QUESTION_HEADERS = ("题目ID", "版本", "题型", "题干", "诈骗类型", "来源文章", "出题次数", "作答次数", "答对次数",
+                    "答对率(难度系数)", "常见错误答案")
+
+
+def safe_cell(value):
+    """Neutralise spreadsheet formulas: text starting with = + - @ (or tab/CR) gets a leading single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def local_time(value: dt.datetime | None) -> str:
+    """A naive-UTC time as China local time text, 'YYYY-MM-DD HH:MM:SS' ('' for None)."""
+    return (value + CHINA_OFFSET).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+# ---------------------------------------------------------------- participants
+
+def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict]:
+    """Every participant with a finished attempt, ranked by engine.rank (best score, shorter time, earlier finish).
+
+    Keys: rank, nickname, org_code, org_name, best_score, correct_count and
+    total (of the best attempt), duration_s (best attempt, seconds), attempts
+    (attempts started), finished_at (best attempt, China local time text) and
+    placement (label of the placement the person first came from, '' if none).
+    One query, whatever the number of participants.
+    """
+    best = aliased(Attempt)
+    started = (select(Attempt.participant_id, func.count(Attempt.id).label("n"))
+               .where(Attempt.campaign_id == campaign.id).group_by(Attempt.participant_id).subquery())
+    query = (select(Participant.id, Participant.nickname, Participant.best_score, Participant.best_duration_ms,
+                    Participant.best_finished_at, Organisation.code, Organisation.name, best.correct_count,
+                    best.total, started.c.n, Placement.label)
+             .join(Organisation, Organisation.id == Participant.organisation_id)
+             .outerjoin(best, best.id == Participant.best_attempt_id)
+             .outerjoin(started, started.c.participant_id == Participant.id)
+             .outerjoin(Placement, Placement.id == Participant.placement_id)
+             .where(Participant.campaign_id == campaign.id, Participant.best_attempt_id.is_not(None))
+             .order_by(Participant.best_score.desc(), Participant.best_duration_ms, Participant.best_finished_at,
+                       Participant.id))
+    if org_id is not None:
+        query = query.where(Participant.organisation_id == org_id)
+    rows = db.session.execute(query).all()
+    ranked = engine.rank(engine.Result(r.best_score, r.best_duration_ms, r.best_finished_at, r) for r in rows)
+    return [{
+        "rank": n, "nickname": r.nickname, "org_code": r.code, "org_name": r.name, "best_score": r.best_score,
+        "correct_count": r.correct_count or 0, "total": r.total or 0,
+        "duration_s": round(r.best_duration_ms / 1000, 1), "attempts": r.n or 0,
+        "finished_at": local_time(r.best_finished_at), "placement": r.label or "",
+    } for n, res in ranked for r in (res.key,)]
+
+
+def _csv(header, rows) -> str:
+    """CSV text with a UTF-8 BOM (Excel then reads Chinese correctly), formula cells neutralised."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+    return BOM + buf.getvalue()
+
+
+def participants_csv(campaign: Campaign, org_id: int | None = None) -> str:
+    """participant_rows as CSV with Chinese headers (encode as UTF-8; the text starts with a BOM)."""
+    rows = participant_rows(campaign, org_id)
+    return _csv([h for _, h in PARTICIPANT_COLUMNS], ([r[k] for k, _ in PARTICIPANT_COLUMNS] for r in rows))
+
+
+def _display_width(value) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def participants_xlsx(campaign: Campaign, org_id: int | None = None) -> bytes:
+    """participant_rows as an XLSX workbook: bold frozen header, fitted column widths, numbers as numbers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    rows = participant_rows(campaign, org_id)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "参与者"
+    header = [h for _, h in PARTICIPANT_COLUMNS]
+    ws.append(header)
+    bold = Font(bold=True)
+    for cell in ws[1]:
+        cell.font = bold
+    for r in rows:
+        ws.append([safe_cell(r[k]) for k, _ in PARTICIPANT_COLUMNS])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula, whatever it starts with
+    for i, (key, title) in enumerate(PARTICIPANT_COLUMNS, start=1):
+        widest = max([_display_width(title)] + [_display_width(r[key]) for r in rows])
+        ws.column_dimensions[get_column_letter(i)].width = min(max(widest + 2, 6), 60)
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- questions
+
+def question_stats_csv(campaign: Campaign, org_id: int | None = None) -> str:
+    """analytics.question_stats as CSV (hardest first), with Chinese headers and a UTF-8 BOM."""
+    rows = analytics.question_stats(campaign, org_id)
+    return _csv(QUESTION_HEADERS, ([
+        r["question_id"], r["version"], TYPE_LABELS.get(r["type"], r["type"]), r["stem"],
+        "、".join(tag_label(t) for t in r["tags"]), r["article_title"], r["served"], r["answered"], r["correct"],
+        "" if r["facility"] is None else round(r["facility"], 4),
+        "；".join(f"{w['text']}（{w['count']}次）" for w in r["wrong_answers"]),
+    ] for r in rows))

@@ -1,0 +1,116 @@
+"""The JSON API against its own OpenAPI document (schemathesis, in process through WSGI).
+
+Requests are generated from /api/v1/openapi.json: bodies, parameters and headers the
+schema allows and, for operations with a body or query, many it does not. Most requests
+are then pointed at real rows (the demo campaign and its units, attempts that are fresh,
+half-way and finished with their bearer tokens, the questions drawn for them), so they get
+past the 404s and 401s into validation, answering and scoring. No request may end in a
+server error, and every response must have a documented status, content type and body.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
+from sqlalchemy import select
+
+from quizapp.api.openapi import openapi_document
+from quizapp.demo import DEMO_ORGS, DEMO_PLACEMENTS, DEMO_SLUG, ensure_demo_campaign
+from quizapp.extensions import db
+from quizapp.models import Attempt, AttemptItem, QuestionVersion
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+ORG_CODES = [code for code, *_ in DEMO_ORGS]
+PLACEMENT_CODES = [code for code, *_ in DEMO_PLACEMENTS]
+MOSTLY = st.sampled_from([True, True, True, False])
+
+
+@pytest.fixture
+def api(app):
+    """The app's own OpenAPI document and real rows: a fresh, a half-way and a finished attempt."""
+    ensure_demo_campaign()
+    client = app.test_client()
+    attempts = []
+    for nickname, org, answered in (("模糊甲", "whsz", 0), ("模糊乙", "gdjt", 3), ("模糊丙", "hbdx", None)):
+        resp = client.post(f"/api/v1/campaigns/{DEMO_SLUG}/attempts", json={"nickname": nickname, "org": org})
+        assert resp.status_code == 201, resp.get_json()
+        body = resp.get_json()
+        auth = {"Authorization": f"Bearer {body['token']}"}
+        count = body["total"] if answered is None else answered
+        for _ in range(count):
+            state = client.get(f"/api/v1/attempts/{body['attempt_id']}/question", headers=auth).get_json()
+            resp = client.post(f"/api/v1/attempts/{body['attempt_id']}/answers", headers=auth,
+                               json={"question_id": state["question"]["id"], "choices": ["A"]})
+            assert resp.status_code == 200, resp.get_json()
+        if answered is not None:  # serve the current question, so answering it is possible
+            assert client.get(f"/api/v1/attempts/{body['attempt_id']}/question", headers=auth).status_code == 200
+        attempts.append((body["attempt_id"], body["token"]))
+    question_ids = sorted(set(db.session.scalars(
+        select(QuestionVersion.question_id).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(Attempt.public_id.in_([a for a, _ in attempts]))).all()))
+    return SimpleNamespace(schema=schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app),
+                           attempts=attempts, question_ids=question_ids)
+
+
+def with_real_values(case, data, real, mode: GenerationMode) -> None:
+    """Mostly point the generated request at real rows; the rest stay as generated."""
+    path = case.operation.path
+    if "{slug}" in path and data.draw(MOSTLY, label="real slug"):
+        case.path_parameters = {**(case.path_parameters or {}), "slug": DEMO_SLUG}
+    if "{attempt_id}" in path:
+        attempt_id, token = data.draw(st.sampled_from(real.attempts), label="attempt")
+        if data.draw(MOSTLY, label="real attempt"):
+            case.path_parameters = {**(case.path_parameters or {}), "attempt_id": attempt_id}
+        if data.draw(MOSTLY, label="its token"):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    if mode is not GenerationMode.POSITIVE or not data.draw(MOSTLY, label="real body"):
+        return
+    operation_id = case.operation.definition.raw.get("operationId")
+    if operation_id == "startAttempt":
+        case.body = data.draw(st.fixed_dictionaries(
+            {"nickname": st.text(min_size=1, max_size=22), "org": st.sampled_from([*ORG_CODES, "nope"])},
+            optional={"member_id": st.text(max_size=34), "placement": st.sampled_from([*PLACEMENT_CODES, "x"]),
+                      "participant_token": st.text(max_size=40)},
+        ), label="start body")
+    elif operation_id == "postAnswer":
+        case.body = data.draw(st.fixed_dictionaries({
+            "question_id": st.sampled_from(real.question_ids),
+            "choices": st.lists(st.sampled_from(["A", "B", "C", "D", "E", "F", "G", "a", " b"]), max_size=3),
+        }), label="answer body")
+
+
+def operation_ids() -> list[str]:
+    return [op["operationId"] for methods in openapi_document()["paths"].values() for op in methods.values()]
+
+
+# Negative generation (data that breaks the schema) needs something to break: a body or a query
+# parameter. The others take only a free-form path string, so every request for them is positive.
+NEGATABLE = ("startAttempt", "postAnswer", "getLeaderboard")
+RUNS = [pytest.param(op, GenerationMode.POSITIVE, id=f"{op}-positive") for op in operation_ids()] + [
+    pytest.param(op, GenerationMode.NEGATIVE, id=f"{op}-negative") for op in NEGATABLE]
+
+
+# The schemathesis pytest plugin (`schemathesis.pytest.from_fixture`) fails under pytest 9.2
+# ('Function' object has no attribute '_nodeid'), so each operation runs as a plain Hypothesis
+# test over the operation's case strategy instead.
+@pytest.mark.parametrize(("operation_id", "mode"), RUNS)
+def test_api_has_no_server_errors_and_matches_its_schema(api, operation_id, mode):
+    operation = api.schema.find_operation_by_id(operation_id)
+
+    @settings(max_examples=50 if mode is GenerationMode.POSITIVE else 30, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(operation.as_strategy(generation_mode=mode), st.data())
+    def run(case, data):
+        with_real_values(case, data, api, mode)
+        case.call_and_validate(checks=CHECKS)
+
+    run()

@@ -1,0 +1,55 @@
+"""Purging a finished campaign's personal data keeps its anonymous statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from quizapp import leaderboard, operations
+from quizapp.database import writing
+from quizapp.extensions import db
+from quizapp.models import Attempt, AttemptItem, Campaign, Participant, utcnow
+
+
+def finish_one(campaign, nickname, member_id):
+    participant = operations.join(campaign, nickname, "s1", member_id)
+    attempt, _ = operations.start_attempt(campaign, participant, device_hash="dev-1")
+    while (item := operations.current_item(attempt)) is not None:
+        operations.record_answer(attempt, item.version.question_id, operations.to_display_keys(item, item.version.answer))
+    return attempt
+
+
+def close(campaign):
+    with writing():
+        db.session.get(Campaign, campaign.id).closes_at = utcnow() - dt.timedelta(minutes=1)
+
+
+def test_purge_refuses_an_open_campaign(runner, make_campaign):
+    make_campaign(slug="open1")
+    result = runner.invoke(args=["purge", "--campaign", "open1", "--yes"])
+    assert result.exit_code == 1 and "has not closed yet" in result.output
+
+
+def test_purge_removes_identity_and_keeps_statistics(runner, make_campaign):
+    campaign = make_campaign(questions_per_quiz=3)
+    attempt = finish_one(campaign, "王小明", "20240101")
+    close(campaign)
+    answered = db.session.scalar(select(func.count(AttemptItem.id)).where(AttemptItem.answered_at.is_not(None)))
+    result = runner.invoke(args=["purge", "--campaign", "c1", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "purged personal data of 1 participant" in result.output
+    db.session.expire_all()
+    person = db.session.get(Participant, attempt.participant_id)
+    assert person.nickname == operations.PURGED_NICKNAME and person.member_hash is None
+    assert db.session.get(Attempt, attempt.id).device_hash is None
+    assert db.session.get(Attempt, attempt.id).score == attempt.score  # statistics kept
+    assert db.session.scalar(select(func.count(AttemptItem.id)).where(AttemptItem.answered_at.is_not(None))) == answered
+    board = leaderboard.organisation_board(campaign.id)
+    assert {o.code: o.participants for o in board}["s1"] == 1
+    assert "王小明" not in str(leaderboard.individual_board(campaign.id))
+
+
+def test_purge_unknown_campaign(runner):
+    result = runner.invoke(args=["purge", "--campaign", "nope", "--yes"])
+    assert result.exit_code == 1 and "no campaign" in result.output
