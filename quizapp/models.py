@@ -260,6 +260,7 @@ class AttemptItem(db.Model):
     correct: Mapped[bool] = mapped_column(default=False)  # right and in time
     points: Mapped[int] = mapped_column(default=0)  # points earned
     elapsed_ms: Mapped[int] = mapped_column(default=0)  # time from serving to answer, capped at the limit
+    score_after: Mapped[int | None] = mapped_column()  # attempt score right after this answer (replayed on resend)
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     version: Mapped[QuestionVersion] = relationship()

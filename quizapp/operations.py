@@ -339,8 +339,10 @@ class AnswerOutcome:
             "correct_choices": to_display_keys(self.item, version.answer),
             "explanation": version.explanation,
             "source": {"title": article.title, "publisher": article.publisher, "date": article.date},
-            "score": self.attempt.score,
-            "done": self.attempt.finished_at is not None,
+            "score": self.item.score_after if self.item.score_after is not None else self.attempt.score,
+            # Answers come in order, so answering the last position is what ends the quiz.
+            "done": self.item.position == self.attempt.total - 1 or self.attempt.finished_at is not None
+            and self.item.score_after is None,
         }
 
 
@@ -402,6 +404,9 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
             session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
                 score=Attempt.score + points, correct_count=Attempt.correct_count + (1 if correct else 0),
                 duration_ms=Attempt.duration_ms + elapsed_ms))
+            # Remember the running score this answer produced, so a resend gets the very same response.
+            session.execute(update(AttemptItem).where(AttemptItem.id == item.id).values(
+                score_after=select(Attempt.score).where(Attempt.id == attempt.id).scalar_subquery()))
     db.session.refresh(item)
     db.session.refresh(attempt)
     if done.rowcount != 1:

@@ -19,6 +19,9 @@ import click
 MAX_DEFAULT_WORKERS = 8
 # pg_advisory_lock key held while migrating, so app servers starting together migrate one at a time.
 MIGRATION_LOCK_KEY = 0x71756978  # "quix"
+# Workers' heartbeat files go on tmpfs, as gunicorn advises for containers (an overlay /tmp can
+# stall them); gunicorn creates them with mkstemp and unlinks them at once.
+HEARTBEAT_DIR = "/dev/shm"  # nosec B108
 # gunicorn settings newer than the oldest supported gunicorn (pyproject: gunicorn>=22).
 OPTIONAL_SETTINGS = {"control_socket_disable"}
 
@@ -66,9 +69,8 @@ def gunicorn_options(host: str, port: int, workers: int | None, threads: int, ti
         # which a second server of the same user takes over; nothing here uses it.
         "control_socket_disable": True,
     }
-    if os.access("/dev/shm", os.W_OK):
-        # Worker heartbeat files on tmpfs: a container's overlay /tmp can stall them.
-        options["worker_tmp_dir"] = "/dev/shm"
+    if os.access(HEARTBEAT_DIR, os.W_OK):
+        options["worker_tmp_dir"] = HEARTBEAT_DIR
     return options
 
 

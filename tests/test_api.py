@@ -820,3 +820,17 @@ def test_openapi_document(client):
             node = node[part]
     error_schema = doc["components"]["schemas"]["Error"]
     assert error_schema["properties"]["error"]["required"] == ["code", "message"]
+
+
+def test_resend_after_later_answers_gets_the_original_response(client, make_campaign, api_player):
+    """A phone that lost the response to question 1 resends it after answering question 2."""
+    make_campaign(questions_per_quiz=3)
+    attempt_id, headers, _ = api_player()
+    base = f"/api/v1/attempts/{attempt_id}"
+    q1 = client.get(base + "/question", headers=headers).get_json()["question"]
+    first = client.post(base + "/answers", headers=headers, json={"question_id": q1["id"], "choices": ["A"]})
+    q2 = client.get(base + "/question", headers=headers).get_json()["question"]
+    client.post(base + "/answers", headers=headers, json={"question_id": q2["id"], "choices": ["B"]})
+    again = client.post(base + "/answers", headers=headers, json={"question_id": q1["id"], "choices": ["A"]})
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
