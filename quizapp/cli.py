@@ -130,6 +130,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
 from .posters_cli import posters_command  # noqa: E402  (quizapp posters)
 from .admin.cli import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
+from .drafting.cli import draft_command  # noqa: E402  (quizapp bank draft)
+bank.add_command(draft_command)
 from .serve import serve  # noqa: E402  (quizapp serve)
 @click.command("purge")
 @click.option("--campaign", "slug", required=True, help="slug of a closed campaign")
