@@ -70,11 +70,3 @@ def load_config(instance_path: str) -> dict:
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_COUNT": int(os.environ.get("QUIZAPP_PROXY_COUNT", "0")),
     }
-
-
-class TestConfig:
-    """Overrides for the test suite: a throwaway database and fixed secret."""
-
-    TESTING = True
-    SECRET_KEY = "test-secret"
-    WTF_CSRF_ENABLED = False

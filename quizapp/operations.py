@@ -235,7 +235,8 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     seed = secrets.randbelow(2**31)
     candidates = [engine.Candidate(v.question_id, tuple(v.tags)) for v in pool]
     counts = {v.question_id: len(v.options) for v in pool}
-    drawn = engine.draw(candidates, campaign.questions_per_quiz, random.Random(seed), avoid, counts)
+    # A seeded generator on purpose: the stored seed replays the draw (the seed itself comes from secrets).
+    drawn = engine.draw(candidates, campaign.questions_per_quiz, random.Random(seed), avoid, counts)  # nosec B311
     version_of = {v.question_id: v for v in pool}
     token = secrets.token_urlsafe(24)
     ttl = max(MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))

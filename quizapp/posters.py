@@ -195,7 +195,7 @@ def _load_font(setting: str) -> tuple[str, object]:
             font_name = f"{EMBEDDED_FONT}{len(_font_cache)}"
             try:
                 font = TTFont(font_name, path, subfontIndex=0)
-            except Exception:  # noqa: BLE001 - any file: reportlab raises TTFError, struct.error, KeyError...
+            except Exception:  # noqa: BLE001  # nosec B112 - a broken font file is skipped; the next one is tried
                 continue
             pdfmetrics.registerFont(font)
             name, face = font_name, font.face
