@@ -90,11 +90,22 @@ def import_bank(result: LoadResult) -> ImportSummary:
 
 def set_question_retired(question_id: str, retired: bool) -> None:
     """Retire a question (no longer drawn; still shown in old attempts) or bring it back."""
+    _set_question_flag(question_id, retired=retired)
+
+
+def set_question_draft(question_id: str, draft: bool) -> None:
+    """Publish a reviewed draft (it can be drawn from now on) or send a question back to draft."""
+    _set_question_flag(question_id, draft=draft)
+
+
+def _set_question_flag(question_id: str, **flag: bool) -> None:
+    """Set one of a question's flags (retired, draft)."""
     with writing() as session:
         question = session.get(Question, question_id)
         if question is None:
             raise NotFound(f"题目 {question_id} 不存在", field="question_id")
-        question.retired = retired
+        for name, value in flag.items():
+            setattr(question, name, value)
 
 
 # ---------------------------------------------------------------- joining

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import routes  # noqa: E402,F401  (registers the views)
+from . import draft_routes, routes  # noqa: E402,F401  (registers the views)

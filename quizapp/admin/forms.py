@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, PasswordField, SelectField,
-                     SelectMultipleField, StringField, SubmitField)
+                     SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -144,3 +144,13 @@ class ConfirmForm(FlaskForm):
     """Confirms (or discards) a staged upload by its token."""
 
     token = HiddenField(validators=[DataRequired()])
+
+
+class ArticleDraftForm(FlaskForm):
+    """A pasted news article to draft questions from."""
+
+    article = TextAreaField("文章全文（可直接粘贴网页、公众号或论坛内容，繁体也可以）", validators=[
+        DataRequired("请粘贴文章内容"), Length(max=200_000, message="文章太长（不超过 20 万字）")])
+    max_questions = IntegerField("最多起草题数", default=20, validators=[
+        NumberRange(min=1, max=50, message="请填写 1 到 50 之间的数字")])
+    submit = SubmitField("起草题目")

@@ -1,0 +1,44 @@
+"""Console views for drafting questions from a pasted article and publishing reviewed drafts."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import organising
+from ..drafting import DraftError, draft_article
+from ..operations import set_question_draft
+from . import bp
+from .forms import ActionForm, ArticleDraftForm, BankUploadForm, ConfirmForm
+from .routes import _path_of, admin_required, safe_next
+
+
+@bp.route("/bank/draft", methods=["GET", "POST"])
+@admin_required
+def bank_draft():
+    """Draft questions from a pasted article; the result goes through the same preview as an upload."""
+    form = ArticleDraftForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("admin/bank_draft.html", form=form), (200 if request.method == "GET" else 400)
+    try:
+        draft = draft_article(form.article.data, max_questions=form.max_questions.data)
+    except DraftError as exc:
+        form.article.errors = [f"无法起草：{exc}"]
+        return render_template("admin/bank_draft.html", form=form), 400
+    preview = organising.stage_bank_upload(draft.to_toml().encode("utf-8"), f"{draft.article['id']}.toml",
+                                           current_user.id)
+    confirm = ConfirmForm(token=preview.token) if preview.token else None
+    flash(f"已起草 {len(draft.questions)} 道题（均为草稿，发布前不会出现在答题中）。"
+          + ("；".join(draft.notes) if draft.notes else ""), "info")
+    return render_template("admin/bank_upload.html", form=BankUploadForm(formdata=None), preview=preview,
+                           confirm=confirm), (200 if preview.ok else 400)
+
+
+@bp.post("/bank/questions/<question_id>/<any(publish, unpublish):action>")
+@admin_required
+def bank_publish(question_id: str, action: str):
+    """Publish a reviewed draft (it can then be drawn) or turn a question back into a draft."""
+    if ActionForm().validate_on_submit():
+        set_question_draft(question_id, action == "unpublish")
+        flash(f"题目 {question_id} 已{'发布' if action == 'publish' else '退回草稿'}", "info")
+    return redirect(safe_next(_path_of(request.referrer)) or url_for(".bank"))

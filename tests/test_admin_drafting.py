@@ -1,0 +1,64 @@
+"""Console drafting: paste an article, preview, import as drafts, publish after review."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from quizapp import auth, operations
+from quizapp.extensions import db
+from quizapp.models import Question
+
+PASSWORD = "console-pass-1"
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+@pytest.fixture
+def admin_client(app, tmp_path):
+    app.config["BANK_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    auth.create_organiser("boss", PASSWORD)
+    client = app.test_client()
+    assert client.post("/admin/login", data={"username": "boss", "password": PASSWORD}).status_code == 302
+    return client
+
+
+ARTICLE = """<p>據(ju)報道，2023年，某市公安機關共破獲電(dian)詐(zha)案件1852起，抓獲嫌疑人158人。</p>
+<p>民警提醒：“不能把驗證碼給他人”，遇到可疑電話請撥打110。截至5月，共計止付涉詐金額2011萬元。</p>
+<p>當地開展“斷卡”行動，清理高風險電話卡272萬張，攔截詐騙電話44.13萬次。</p>"""
+
+
+def test_draft_from_pasted_article_imports_drafts_that_are_not_served(admin_client, make_campaign):
+    resp = admin_client.post("/admin/bank/draft", data={"article": ARTICLE, "max_questions": 8})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200, html
+    assert "还没有导入" in html and "电诈" in html and "(dian)" not in html
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    assert admin_client.post("/admin/bank/upload/confirm", data={"token": token}).status_code == 302
+    drafts = db.session.scalars(db.select(Question).where(Question.draft.is_(True))).all()
+    assert len(drafts) >= 3
+    campaign = make_campaign(banks=[drafts[0].article_id])
+    assert operations.campaign_pool(campaign) == []  # drafts are never served
+    resp = admin_client.post(f"/admin/bank/questions/{drafts[0].id}/publish",
+                             headers={"Referer": "http://localhost/admin/bank"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert [v.question_id for v in operations.campaign_pool(campaign)] == [drafts[0].id]
+
+
+def test_draft_of_empty_or_junk_text_is_refused(admin_client):
+    resp = admin_client.post("/admin/bank/draft", data={"article": "", "max_questions": 5})
+    assert resp.status_code == 400 and "请粘贴文章内容" in resp.get_data(as_text=True)
+    resp = admin_client.post("/admin/bank/draft", data={"article": "hello world ?? ###", "max_questions": 5})
+    assert resp.status_code == 400 and "无法起草" in resp.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Question.id)).where(Question.draft.is_(True))) == 0
+
+
+def test_unit_organiser_cannot_draft(app, make_campaign):
+    make_campaign()
+    auth.create_organiser("unit1", PASSWORD, org_code="s1")
+    client = app.test_client()
+    client.post("/admin/login", data={"username": "unit1", "password": PASSWORD})
+    assert client.get("/admin/bank/draft").status_code == 403
+    assert client.post("/admin/bank/draft", data={"article": ARTICLE}).status_code == 403
