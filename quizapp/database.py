@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from contextlib import contextmanager
 
 from flask import Flask
@@ -48,16 +51,52 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_process_writers = threading.RLock()
+_lock_files: dict[str, int] = {}
+_writer_depth = threading.local()
+
+
+@contextmanager
+def _writer_turn():
+    """Queue SQLite writers fairly: a thread lock in-process and flock across worker processes.
+
+    SQLite's busy handler makes a waiting writer sleep 1, 2, 5 ... 100 ms
+    between polls, so under load whoever just released the lock usually takes
+    it again and the tail latency explodes. A blocking flock wakes the next
+    writer as soon as the lock is free. busy_timeout stays as the backstop
+    for writers outside this process group (CLI commands).
+    """
+    path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with _process_writers:
+        depth = getattr(_writer_depth, "n", 0)
+        fd = _lock_files.get(path)
+        if fd is None:
+            fd = _lock_files[path] = os.open(path + "-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+        if depth == 0:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _writer_depth.n = depth + 1
+        try:
+            yield
+        finally:
+            _writer_depth.n = depth
+            if depth == 0:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 @contextmanager
 def writing():
     """Run a write transaction: locks up front on SQLite, commits on success, rolls back on error."""
     session = db.session()  # the request's Session behind the scoped proxy
     if session.in_transaction():
         session.commit()  # end any read transaction so the write one starts fresh
-    session.connection(execution_options={WRITE_OPTION: True})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    with _writer_turn():
+        session.connection(execution_options={WRITE_OPTION: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -13,7 +13,9 @@ class Base(DeclarativeBase):
     """Declarative base for every model."""
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after a commit: the code refreshes explicitly where it needs fresh values,
+# and expiring everything made each request reload rows it had just written.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 csrf = CSRFProtect()
 # Batch mode lets Alembic alter SQLite tables (it recreates them).
 migrate = Migrate(render_as_batch=True, compare_type=True)
