@@ -133,6 +133,7 @@ from .admin.cli import create_organiser_cmd  # noqa: E402  (quizapp create-organ
 from .drafting.cli import draft_command  # noqa: E402  (quizapp bank draft)
 bank.add_command(draft_command)
 from .serve import serve  # noqa: E402  (quizapp serve)
+from .draw_cli import draw_group  # noqa: E402  (quizapp draw verify)
 @click.command("purge")
 @click.option("--campaign", "slug", required=True, help="slug of a closed campaign")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -158,7 +159,7 @@ def purge(slug: str, yes: bool) -> None:
     click.echo(f"purged personal data of {n} participant(s) in {slug}; statistics kept")
 
 
-COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve)
+COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group)
 for _command in COMMANDS:
     main.add_command(_command)
 

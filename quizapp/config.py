@@ -29,6 +29,8 @@ DEFAULT_RATE_LIMITS = {
     "question_per_attempt": "120/minute",
     "answer_per_attempt": "60/minute",
     "login_per_ip": "30/minute",
+    "certificate_per_attempt": "30/minute",
+    "verify_per_ip": "120/minute",
 }
 
 

@@ -1,4 +1,4 @@
-"""The quiz rules as pure functions: draw, score, rank.
+"""The quiz rules as pure functions: draw, score (with the streak bonus), rank.
 
 No Flask and no database here: callers pass plain values and a
 random.Random, so a stored seed replays an attempt exactly and every rule can
@@ -103,6 +103,55 @@ def score_answer(chosen: Iterable[str], answer: Iterable[str], elapsed_s: float,
     return True, BASE_POINTS + bonus
 
 
+# Streak bonus (连对加分): defaults for new campaigns; 0 turns the bonus off.
+DEFAULT_STREAK_STEP = 10
+DEFAULT_STREAK_CAP = 50
+
+
+def streak_settings(speed_bonus: bool, step: int, cap: int) -> tuple[int, int]:
+    """The streak rule an attempt plays under, fixed when it starts: (step, cap), or (0, 0) when off.
+
+    The bonus is off when the campaign sets step 0, and in accuracy-only
+    campaigns (no speed bonus): there every right answer is worth exactly 100.
+    """
+    if not speed_bonus or step <= 0 or cap <= 0:
+        return 0, 0
+    return step, cap
+
+
+def next_streak(previous: int, correct: bool) -> int:
+    """The streak after an answer: one more after a right answer; a wrong or late one resets it to 0."""
+    return previous + 1 if correct else 0
+
+
+def streak_bonus(streak: int, step: int, cap: int) -> int:
+    """Extra points for the k-th consecutive right answer within one attempt (连对加分).
+
+    Rule: the k-th right answer in a row (k >= 2) earns min(step * (k - 1),
+    cap) on top of 100 + speed bonus; the first right answer of a run earns
+    none, and step 0 turns the bonus off. With the defaults (10, 50): the 2nd
+    in a row +10, the 3rd +20, ... the 6th and later +50 each.
+    """
+    if streak < 2 or step <= 0 or cap <= 0:
+        return 0
+    return min(step * (streak - 1), cap)
+
+
+def score_answers(outcomes: Iterable[tuple[bool, int]], step: int, cap: int) -> list[tuple[int, int, int]]:
+    """Score a whole attempt from its answers in order: (streak, streak bonus, points) per answer.
+
+    outcomes are (correct, points from score_answer) per answered question in
+    the order they were served. The attempt's score is the sum of the points,
+    so it stays a pure function of the answers.
+    """
+    streak, scored = 0, []
+    for correct, base in outcomes:
+        streak = next_streak(streak, correct)
+        bonus = streak_bonus(streak, step, cap) if correct else 0
+        scored.append((streak, bonus, base + bonus))
+    return scored
+
+
 @dataclass(frozen=True)
 class Result:
     """A finished attempt as the ranking sees it."""
@@ -143,6 +192,14 @@ def rank(results: Iterable[Result]) -> list[tuple[int, Result]]:
         else:
             ranked.append((i + 1, r))
     return ranked
+
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+def china_date(t: dt.datetime) -> dt.date:
+    """The China Standard Time calendar date of a naive-UTC time (what the database stores)."""
+    return t.replace(tzinfo=dt.UTC).astimezone(CHINA_TZ).date()
 
 
 def coverage(participants: int, headcount: int) -> float:

@@ -168,7 +168,42 @@ class OrgEntry:
                 "coverage": round(self.coverage, 4), "avg_score": round(self.avg_score, 1)}
 
 
-def freeze_cutoff(campaign: Campaign, now: dt.datetime | None = None) -> dt.datetime | None:
+@dataclass(frozen=True)
+class CampaignInfo:
+    """What public boards need to know about a campaign, cheap to cache between requests."""
+
+    id: int
+    slug: str
+    mask_nicknames: bool
+    board_frozen_at: dt.datetime | None
+
+
+CAMPAIGN_INFO_SECONDS = 2.0
+_campaign_infos: dict[str, tuple[float, CampaignInfo | None]] = {}
+
+
+def campaign_info(slug: str) -> CampaignInfo | None:
+    """Look up a campaign's board settings by slug, cached in-process for a couple of seconds.
+
+    Board requests are the most frequent reads; the slug lookup was most of
+    their cost. A settings change (masking, freeze time) shows within
+    CAMPAIGN_INFO_SECONDS.
+    """
+    now = time.monotonic()
+    key = f"{id(current_app._get_current_object())}:{slug}"  # several apps per process in tests
+    hit = _campaign_infos.get(key)
+    if hit and hit[0] > now:
+        return hit[1]
+    row = db.session.execute(select(Campaign.id, Campaign.slug, Campaign.mask_nicknames, Campaign.board_frozen_at)
+                             .where(Campaign.slug == slug)).first()
+    info = CampaignInfo(*row) if row else None
+    if len(_campaign_infos) > 1000:
+        _campaign_infos.clear()
+    _campaign_infos[key] = (now + CAMPAIGN_INFO_SECONDS, info)
+    return info
+
+
+def freeze_cutoff(campaign: Campaign | CampaignInfo, now: dt.datetime | None = None) -> dt.datetime | None:
     """The time public boards are frozen at, once it has passed; None while boards are live."""
     frozen = campaign.board_frozen_at
     if frozen is not None and (now or utcnow()) >= frozen:
@@ -176,12 +211,13 @@ def freeze_cutoff(campaign: Campaign, now: dt.datetime | None = None) -> dt.date
     return None
 
 
-def public_individual_board(campaign: Campaign, org_id: int | None = None, limit: int = 50) -> list[BoardEntry]:
+def public_individual_board(campaign: Campaign | CampaignInfo, org_id: int | None = None,
+                            limit: int = 50) -> list[BoardEntry]:
     """The individual board as the public sees it: frozen at board_frozen_at once that has passed."""
     return individual_board(campaign.id, org_id, limit, frozen_at=freeze_cutoff(campaign))
 
 
-def public_organisation_board(campaign: Campaign) -> list[OrgEntry]:
+def public_organisation_board(campaign: Campaign | CampaignInfo) -> list[OrgEntry]:
     """The unit board as the public sees it: frozen at board_frozen_at once that has passed."""
     return organisation_board(campaign.id, frozen_at=freeze_cutoff(campaign))
 

@@ -123,6 +123,10 @@ class Campaign(db.Model):
     banks: Mapped[list] = mapped_column(JSON, default=list)  # article ids drawn from; empty = all
     tags: Mapped[list] = mapped_column(JSON, default=list)  # tags drawn from; empty = all
     speed_bonus: Mapped[bool] = mapped_column(default=True)  # award up to 50 points for speed
+    # Streak bonus (engine.streak_bonus): the k-th right answer in a row earns min(step*(k-1), cap) more; 0 = off.
+    # The server default 0 keeps campaigns that existed before the column scoring as they did.
+    streak_step: Mapped[int] = mapped_column(default=10, server_default="0")  # extra points per answer in a streak
+    streak_cap: Mapped[int] = mapped_column(default=50, server_default="0")  # most extra points one answer can earn
     mask_nicknames: Mapped[bool] = mapped_column(default=False)  # public boards show masked nicknames
     board_frozen_at: Mapped[dt.datetime | None] = mapped_column()  # UTC; public boards show results up to this time
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
@@ -226,6 +230,8 @@ class Attempt(db.Model):
     total: Mapped[int] = mapped_column()  # number of questions served
     seconds_per_question: Mapped[int] = mapped_column()  # time limit copied from the campaign at start
     speed_bonus: Mapped[bool] = mapped_column(default=True)  # scoring rule copied from the campaign at start
+    streak_step: Mapped[int] = mapped_column(default=0, server_default="0")  # streak rule fixed at start (engine.streak_settings); 0 = off
+    streak_cap: Mapped[int] = mapped_column(default=0, server_default="0")  # cap of the streak bonus fixed at start
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # server time of start
     expires_at: Mapped[dt.datetime] = mapped_column()  # after this no answer is accepted
     finished_at: Mapped[dt.datetime | None] = mapped_column()  # set once every question is answered or it expired
@@ -261,6 +267,8 @@ class AttemptItem(db.Model):
     points: Mapped[int] = mapped_column(default=0)  # points earned
     elapsed_ms: Mapped[int] = mapped_column(default=0)  # time from serving to answer, capped at the limit
     score_after: Mapped[int | None] = mapped_column()  # attempt score right after this answer (replayed on resend)
+    streak: Mapped[int] = mapped_column(default=0, server_default="0")  # right answers in a row ending with this one (0 if wrong)
+    streak_bonus: Mapped[int] = mapped_column(default=0, server_default="0")  # part of points earned by the streak
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     version: Mapped[QuestionVersion] = relationship()
@@ -284,3 +292,89 @@ class LoginFailure(db.Model):
 
     def __repr__(self) -> str:
         return f"<LoginFailure {self.username!r} from {self.ip}>"
+
+
+class Certificate(db.Model):
+    """A completion certificate issued for one finished attempt; its code opens the public verification page.
+
+    Only the code is stored: the facts printed on the certificate (nickname, unit, score...) are read
+    from the attempt, so `quizapp purge` clears them from certificates too.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), unique=True)  # the finished attempt certified; one certificate each
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # random verification code (base32), printed and in the QR
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # first issue time (UTC)
+
+    attempt: Mapped[Attempt] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Certificate {self.code} attempt={self.attempt_id}>"
+
+
+class ParticipantBadge(db.Model):
+    """A badge a participant earned (rules in quizapp/badges.py); each code at most once per participant."""
+
+    __table_args__ = (UniqueConstraint("participant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)  # who earned it
+    code: Mapped[str] = mapped_column(String(32))  # badge code, a key of badges.BADGES
+    awarded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when the attempt that earned it finished (UTC)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id"))  # the contest attempt whose finish earned it
+
+    def __repr__(self) -> str:
+        return f"<ParticipantBadge {self.participant_id} {self.code}>"
+
+
+class PrizeDraw(db.Model):
+    """A verifiable prize draw of a campaign (rules in quizapp/draw.py, writes in quizapp/prizes.py).
+
+    Created with a secret random seed whose sha256 (the commitment) is public
+    at once with the rules; drawing freezes the eligible list and reveals the seed.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key, in the public URL /q/<slug>/draws/<id>
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign whose players enter
+    title: Mapped[str] = mapped_column(String(100))  # e.g. "第一周幸运抽奖"
+    min_score: Mapped[int] = mapped_column(default=0)  # a participant's best score must be at least this
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))  # unit filter; None = every unit
+    tiers: Mapped[list] = mapped_column(JSON)  # [[tier name, number of prizes], ...] in drawing order
+    seed: Mapped[str] = mapped_column(String(64))  # 32 random bytes as hex; secret until drawn_at
+    commitment: Mapped[str] = mapped_column(String(64))  # sha256(seed) as hex, published from creation
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("organiser.id"))  # console account that created it
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation (= commitment publication) time
+    drawn_at: Mapped[dt.datetime | None] = mapped_column()  # when the list was frozen and the seed revealed
+    eligible_ids: Mapped[list | None] = mapped_column(JSON)  # frozen entrants: participant ids in entry order (private)
+    eligible_entries: Mapped[list | None] = mapped_column(JSON)  # same order, public: {entry, nickname (masked), unit}
+
+    campaign: Mapped[Campaign] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    winners: Mapped[list[DrawWinner]] = relationship(back_populates="draw", order_by="DrawWinner.position")
+
+    def __repr__(self) -> str:
+        return f"<PrizeDraw {self.id} {self.title!r}{' drawn' if self.drawn_at else ''}>"
+
+
+class DrawWinner(db.Model):
+    """A prize won in a draw, and its claim: the phone number is given only when claiming."""
+
+    __table_args__ = (UniqueConstraint("draw_id", "participant_id"), UniqueConstraint("draw_id", "position"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
+    draw_id: Mapped[int] = mapped_column(ForeignKey("prize_draw.id"))  # the draw
+    position: Mapped[int] = mapped_column()  # 0-based order in which the draw picked this winner
+    tier: Mapped[str] = mapped_column(String(40))  # prize tier name, e.g. 一等奖
+    entry: Mapped[str] = mapped_column(String(16))  # the winner's public pseudonymous entry code in this draw
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)  # who won
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))  # their unit (scopes unit organisers)
+    claim_code: Mapped[str] = mapped_column(String(16))  # random code the winner shows when collecting the prize
+    phone: Mapped[str | None] = mapped_column(String(11))  # mainland mobile number given when claiming; masked on pages
+    claimed_at: Mapped[dt.datetime | None] = mapped_column()  # when the phone number was given
+
+    draw: Mapped[PrizeDraw] = relationship(back_populates="winners")
+    participant: Mapped[Participant] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<DrawWinner {self.draw_id}#{self.position} {self.tier}>"

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
 
-from . import engine, leaderboard
-from .bank import OPTION_KEYS, LoadResult
+from . import badges, engine, leaderboard
+from .bank import OPTION_KEYS, TAGS, LoadResult
 from .database import writing
 from .errors import Conflict, Invalid, LimitReached, NotFound
 from .extensions import db
-from .models import (Article, Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question,
-                     QuestionVersion, Scan, utcnow)
+from .models import (Article, Attempt, AttemptItem, Campaign, Organisation, Participant, ParticipantBadge, Placement,
+                     Question, QuestionVersion, Scan, utcnow)
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 NICKNAME_MAX = 20
@@ -223,18 +225,69 @@ def campaign_pool(campaign: Campaign) -> list[QuestionVersion]:
     return versions
 
 
+def campaign_pool_tags(campaign: Campaign) -> set[str]:
+    """The scam types (tags) of the campaign's pool: those of campaign_pool, reading only the tags column.
+
+    With tags chosen for the campaign, only those count (a question drawn for
+    one of them may carry others too).
+    """
+    query = (select(QuestionVersion.tags).join(Question, Question.current_version_id == QuestionVersion.id)
+             .where(Question.retired.is_(False), Question.draft.is_(False)))
+    if campaign.banks:
+        query = query.where(Question.article_id.in_(campaign.banks))
+    wanted = set(campaign.tags or TAGS)
+    found: set[str] = set()
+    for tags in db.session.scalars(query):
+        found.update(t for t in tags or [] if t in wanted)
+    return found
+
+
 def attempts_today(participant: Participant, now: dt.datetime) -> int:
     """How many attempts the participant started on the local day of now."""
     return db.session.scalar(select(func.count(Attempt.id)).where(
         Attempt.participant_id == participant.id, Attempt.day == local_day(now))) or 0
 
 
+def is_contest(attempt: Attempt) -> bool:
+    """True for a contest attempt: the only kind that counts for boards, badges and the daily limit."""
+    return getattr(attempt, "kind", "contest") == "contest"
+
+
+def contest_only(query):
+    """Restrict a query over Attempt to contest attempts (daily practice and review never count)."""
+    kind = getattr(Attempt, "kind", None)
+    return query.where(kind == "contest") if kind is not None else query
+
+
+def open_attempt(participant: Participant, now: dt.datetime | None = None) -> Attempt | None:
+    """The participant's contest attempt still in play (unfinished, not expired, campaign open), if any."""
+    now = now or utcnow()
+    query = contest_only(select(Attempt).where(Attempt.participant_id == participant.id,
+                                               Attempt.finished_at.is_(None)).order_by(Attempt.id.desc()))
+    return next((a for a in db.session.scalars(query) if not attempt_over(a, now)), None)
+
+
 def start_attempt(campaign: Campaign, participant: Participant, placement_code=None,
-                  now: dt.datetime | None = None, device_hash: str | None = None) -> tuple[Attempt, str]:
-    """Start an attempt: enforce window and daily limit, draw questions; returns (attempt, token)."""
+                  now: dt.datetime | None = None, device_hash: str | None = None,
+                  resume_open: bool = False) -> tuple[Attempt, str | None]:
+    """Start an attempt: enforce window and daily limit, draw questions; returns (attempt, token).
+
+    A participant has at most one contest attempt in play. With resume_open
+    (the pages: a reload, a closed browser or a second tap on the start
+    button), the attempt in play is returned as it stands with token None: its
+    API token is never re-issued, and its clocks keep running. Without it (the
+    API, whose client keeps the token of the attempt it plays), starting again
+    finishes the attempt in play as it stands (answered questions count, the
+    rest earn nothing) and starts a new one. Either way an unfinished attempt
+    whose time is over is finished here, so it counts.
+    """
     now = now or utcnow()
     if not campaign.is_open(now):
         raise Conflict("活动未开始或已结束", code="campaign_closed")
+    if resume_open:  # the common case of a reload or a second tap, without drawing (checked again under the lock)
+        in_play = open_attempt(participant, now)
+        if in_play is not None:
+            return in_play, None
     pool = campaign_pool(campaign)
     if not pool:
         raise Conflict("本活动暂无可用题目", code="empty_pool")
@@ -251,24 +304,34 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     version_of = {v.question_id: v for v in pool}
     token = secrets.token_urlsafe(24)
     ttl = max(MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))
+    streak_step, streak_cap = engine.streak_settings(campaign.speed_bonus, campaign.streak_step, campaign.streak_cap)
+    closed = []
     with writing() as session:
-        # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit;
-        # on SQLite the IMMEDIATE transaction already serialises writers.
+        # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit
+        # or both find no attempt in play; on SQLite the IMMEDIATE transaction already serialises writers.
         session.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
+        unfinished = session.scalars(contest_only(select(Attempt).where(
+            Attempt.participant_id == participant.id, Attempt.finished_at.is_(None)).order_by(Attempt.id.desc()))).all()
+        in_play = [a for a in unfinished if not attempt_over(a, now)]
+        if resume_open and in_play:
+            return in_play[0], None
         if attempts_today(participant, now) >= campaign.attempts_per_day:
             raise LimitReached(f"今天的{campaign.attempts_per_day}次答题机会已用完，明天再来吧", code="attempt_limit")
+        closed = [a for a in unfinished if _finalize_in(session, a, now)]
         attempt = Attempt(
             public_id=secrets.token_hex(8), token_hash=hash_token(token), campaign_id=campaign.id,
             participant_id=participant.id, organisation_id=participant.organisation_id,
             placement_id=placement.id if placement else participant.placement_id, seed=seed,
             day=local_day(now), total=len(drawn), seconds_per_question=campaign.seconds_per_question,
-            speed_bonus=campaign.speed_bonus, started_at=now, expires_at=min(now + ttl, campaign.closes_at),
-            device_hash=device_hash)
+            speed_bonus=campaign.speed_bonus, streak_step=streak_step, streak_cap=streak_cap, started_at=now,
+            expires_at=min(now + ttl, campaign.closes_at), device_hash=device_hash)
         session.add(attempt)
         session.flush()
         for position, d in enumerate(drawn):
             session.add(AttemptItem(attempt_id=attempt.id, position=position,
                                     question_version_id=version_of[d.id].id, option_order=list(d.option_order)))
+    if closed:
+        leaderboard.invalidate_campaign(campaign.id)
     return attempt, token
 
 
@@ -293,17 +356,21 @@ def current_item(attempt: Attempt, now: dt.datetime | None = None) -> AttemptIte
     if attempt_over(attempt, now):
         finalize(attempt, now)
         return None
-    item = db.session.scalar(select(AttemptItem).where(
-        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_(None)).order_by(AttemptItem.position))
+    item = db.session.scalar(select(AttemptItem).options(joinedload(AttemptItem.version)).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_(None)).order_by(AttemptItem.position)
+        .limit(1))
     if item is None:
         finalize(attempt, now)
         return None
     if item.served_at is None:
         with writing() as session:
             # Conditional update: a concurrent first view cannot restart the clock.
-            session.execute(update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.served_at.is_(None))
-                            .values(served_at=now))
-        db.session.refresh(item)
+            started = session.execute(update(AttemptItem).where(
+                AttemptItem.id == item.id, AttemptItem.served_at.is_(None)).values(served_at=now)).rowcount
+        if started == 1:
+            set_committed_value(item, "served_at", now)
+        else:
+            db.session.refresh(item, ["served_at"])
     return item
 
 
@@ -346,6 +413,8 @@ class AnswerOutcome:
             "question_id": version.question_id,
             "correct": self.item.correct,
             "points": self.item.points,
+            "streak": self.item.streak,
+            "streak_bonus": self.item.streak_bonus,
             "late": self.item.elapsed_ms >= self.attempt.seconds_per_question * 1000 and not self.item.correct,
             "choices": to_display_keys(self.item, self.item.choices or []),
             "correct_choices": to_display_keys(self.item, version.answer),
@@ -377,7 +446,11 @@ def validate_choices(item: AttemptItem, choices) -> list[str]:
 def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | None = None) -> AnswerOutcome:
     """Accept one answer exactly once, scored by the server's clock.
 
-    Resending the answer already recorded returns the same feedback (a phone
+    Points are engine.score_answer's (100 + speed bonus when right) plus the
+    streak bonus (engine.streak_bonus) for the k-th right answer in a row,
+    computed from the streak stored on the previous question: answers come in
+    order, one question at a time, so the score stays the sum of the items'
+    points. Resending the answer already recorded returns the same feedback (a phone
     retrying after a dropped response); a different second answer is refused.
     An empty answer is accepted only once time is up (the player timed out).
     """
@@ -409,9 +482,17 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
     correct, points = engine.score_answer(bank_keys, item.version.answer, elapsed, limit, attempt.speed_bonus)
     elapsed_ms = int(min(max(elapsed, 0.0), limit) * 1000)
     with writing() as session:
+        previous = 0
+        if item.position > 0:  # the previous question was answered before this one was served
+            previous = session.scalar(select(AttemptItem.streak).where(
+                AttemptItem.attempt_id == attempt.id, AttemptItem.position == item.position - 1)) or 0
+        streak = engine.next_streak(previous, correct)
+        bonus = engine.streak_bonus(streak, attempt.streak_step, attempt.streak_cap)
+        points += bonus
         done = session.execute(
             update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.answered_at.is_(None))
-            .values(answered_at=now, choices=bank_keys, correct=correct, points=points, elapsed_ms=elapsed_ms))
+            .values(answered_at=now, choices=bank_keys, correct=correct, points=points, elapsed_ms=elapsed_ms,
+                    streak=streak, streak_bonus=bonus))
         if done.rowcount == 1:
             session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
                 score=Attempt.score + points, correct_count=Attempt.correct_count + (1 if correct else 0),
@@ -447,29 +528,85 @@ def _finish_if_complete(attempt: Attempt, now: dt.datetime) -> None:
 
 
 def finalize(attempt: Attempt, now: dt.datetime) -> None:
-    """Close the attempt once (all answered, expired or campaign closed) and update the participant's best."""
+    """Close the attempt once (all answered, expired or campaign closed), update the participant's best
+    and award the badges it earns."""
     if attempt.finished_at is not None:
         return
     with writing() as session:
-        claimed = session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.finished_at.is_(None))
-                                  .values(finished_at=now))
-        if claimed.rowcount == 1:
-            session.refresh(attempt)
-            _flag_suspicious(session, attempt)
-            participant = session.scalar(select(Participant).where(Participant.id == attempt.participant_id)
-                                         .with_for_update())
-            result = engine.Result(attempt.score, attempt.duration_ms, now, attempt.id)
-            best = None
-            if participant.best_attempt_id is not None:
-                best = engine.Result(participant.best_score, participant.best_duration_ms,
-                                     participant.best_finished_at, participant.best_attempt_id)
-            if engine.is_better(result, best):
-                participant.best_attempt_id = attempt.id
-                participant.best_score = attempt.score
-                participant.best_duration_ms = attempt.duration_ms
-                participant.best_finished_at = now
+        _finalize_in(session, attempt, now)
     db.session.refresh(attempt)
     leaderboard.invalidate_campaign(attempt.campaign_id)
+
+
+def _finalize_in(session, attempt: Attempt, now: dt.datetime) -> bool:
+    """finalize's work inside the caller's write transaction; False when another request finished it first.
+
+    The caller invalidates the boards after committing.
+    """
+    claimed = session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.finished_at.is_(None))
+                              .values(finished_at=now))
+    if claimed.rowcount != 1:
+        return False
+    session.refresh(attempt)
+    _flag_suspicious(session, attempt)
+    participant = session.scalar(select(Participant).where(Participant.id == attempt.participant_id)
+                                 .with_for_update())
+    if not is_contest(attempt):
+        return True
+    result = engine.Result(attempt.score, attempt.duration_ms, now, attempt.id)
+    best = None
+    if participant.best_attempt_id is not None:
+        best = engine.Result(participant.best_score, participant.best_duration_ms,
+                             participant.best_finished_at, participant.best_attempt_id)
+    if engine.is_better(result, best):
+        participant.best_attempt_id = attempt.id
+        participant.best_score = attempt.score
+        participant.best_duration_ms = attempt.duration_ms
+        participant.best_finished_at = now
+    _award_badges(session, attempt, participant, now)
+    return True
+
+
+def _award_badges(session, attempt: Attempt, participant: Participant, now: dt.datetime) -> list[str]:
+    """Award the badges a finishing contest attempt earns (rules in quizapp/badges.py); returns the new codes.
+
+    Runs in finalize's transaction with the participant's row locked, so the
+    check for badges already held and the insert cannot race. Attempts without
+    a single answer earn nothing.
+    """
+    answered = session.scalar(select(func.count(AttemptItem.id)).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_not(None))) or 0
+    if not answered:
+        return []
+    held = set(session.scalars(select(ParticipantBadge.code).where(
+        ParticipantBadge.participant_id == participant.id)).all())
+    if held >= set(badges.BADGES):
+        return []
+    has_answer = (select(AttemptItem.id).where(AttemptItem.attempt_id == Attempt.id,
+                                               AttemptItem.answered_at.is_not(None)).exists())
+    finished = session.execute(contest_only(select(Attempt.finished_at, Attempt.expires_at).where(
+        Attempt.participant_id == participant.id, Attempt.finished_at.is_not(None), has_answer))).all()
+    # An attempt that ran out of time counts on the day it expired, even when it is closed later.
+    days = tuple(engine.china_date(min(finished_at, expires_at)) for finished_at, expires_at in finished)
+    right_tags: set[str] = set()
+    pool_tags: set[str] = set()
+    if "all_types" not in held:
+        for tags in session.scalars(contest_only(
+                select(QuestionVersion.tags).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
+                .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+                .where(Attempt.participant_id == participant.id, AttemptItem.correct.is_(True)))):
+            right_tags.update(tags or [])
+        pool_tags = campaign_pool_tags(attempt.campaign)
+    rank = None
+    if "first_in_unit" not in held:
+        rank = leaderboard.participant_rank(participant, within_org=True)
+    facts = badges.Facts(finished_attempts=len(finished), correct_count=attempt.correct_count, total=attempt.total,
+                         right_tags=frozenset(right_tags), pool_tags=frozenset(pool_tags), days=days,
+                         rank_in_unit=rank, best_score=participant.best_score)
+    new = badges.new_badges(facts, held)
+    for code in new:
+        session.add(ParticipantBadge(participant_id=participant.id, code=code, awarded_at=now, attempt_id=attempt.id))
+    return new
 
 
 SHARED_DEVICE_PEOPLE = 3
@@ -506,7 +643,9 @@ def _flag_suspicious(session, attempt: Attempt) -> None:
 
 def find_attempt(public_id: str) -> Attempt:
     """Return the attempt with this public id, or raise NotFound."""
-    attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id)) if usable_key(public_id) else None
+    # The campaign comes in the same query: every request checks its closing time.
+    attempt = (db.session.scalar(select(Attempt).options(joinedload(Attempt.campaign))
+                                 .where(Attempt.public_id == public_id)) if usable_key(public_id) else None)
     if attempt is None:
         raise NotFound("找不到这次答题", code="attempt_not_found")
     return attempt
@@ -531,5 +670,8 @@ def purge_personal_data(campaign: Campaign, now: dt.datetime | None = None) -> i
         purged = session.execute(update(Participant).where(Participant.campaign_id == campaign.id)
                                  .values(nickname=PURGED_NICKNAME, member_hash=None)).rowcount
         session.execute(update(Attempt).where(Attempt.campaign_id == campaign.id).values(device_hash=None))
+    from .prizes import purge_claims  # prizes builds on operations; import here to avoid a cycle
+
+    purge_claims(campaign)  # winners' phone numbers
     leaderboard.invalidate_campaign(campaign.id)
     return purged

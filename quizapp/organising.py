@@ -37,6 +37,8 @@ LABEL_MAX = 200
 QUESTIONS_PER_QUIZ = (1, 50)
 SECONDS_PER_QUESTION = (5, 300)
 ATTEMPTS_PER_DAY = (1, 20)
+STREAK_STEP = (0, 100)
+STREAK_CAP = (0, 500)
 HEADCOUNT_MAX = 10_000_000
 ORG_KINDS = {"school": "学校", "company": "企业", "community": "社区"}
 PLACEMENT_KINDS = {"poster": "海报", "subway": "地铁车厢", "screen": "大屏"}
@@ -106,6 +108,8 @@ class CampaignInput:
     speed_bonus: bool = True
     mask_nicknames: bool = False
     board_frozen_at: dt.datetime | None = None
+    streak_step: int | None = 10  # streak bonus per answer in a run (engine.streak_bonus); 0 = off
+    streak_cap: int | None = 50  # most streak bonus one answer can earn
 
     @classmethod
     def from_campaign(cls, campaign: Campaign) -> CampaignInput:
@@ -115,7 +119,8 @@ class CampaignInput:
                    seconds_per_question=campaign.seconds_per_question, attempts_per_day=campaign.attempts_per_day,
                    banks=list(campaign.banks or []), tags=list(campaign.tags or []),
                    speed_bonus=campaign.speed_bonus, mask_nicknames=campaign.mask_nicknames,
-                   board_frozen_at=utc_to_local(campaign.board_frozen_at))
+                   board_frozen_at=utc_to_local(campaign.board_frozen_at),
+                   streak_step=campaign.streak_step, streak_cap=campaign.streak_cap)
 
 
 @dataclass
@@ -159,6 +164,11 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
     _in_range(errors, "questions_per_quiz", data.questions_per_quiz, QUESTIONS_PER_QUIZ, "每轮题数")
     _in_range(errors, "seconds_per_question", data.seconds_per_question, SECONDS_PER_QUESTION, "每题秒数")
     _in_range(errors, "attempts_per_day", data.attempts_per_day, ATTEMPTS_PER_DAY, "每天答题次数")
+    _in_range(errors, "streak_step", data.streak_step, STREAK_STEP, "连对每题加分")
+    _in_range(errors, "streak_cap", data.streak_cap, STREAK_CAP, "连对加分上限")
+    if (isinstance(data.streak_step, int) and isinstance(data.streak_cap, int) and data.streak_step > 0
+            and 0 <= data.streak_cap < data.streak_step):
+        errors.add("streak_cap", "连对加分上限不能小于每题加分（不想要连对加分请把每题加分设为 0）")
     banks = list(dict.fromkeys(data.banks or []))
     if banks:
         known = set(db.session.scalars(select(Article.id).where(Article.id.in_(banks))).all())
@@ -195,7 +205,7 @@ def save_campaign(data: CampaignInput, campaign: Campaign | None = None) -> Save
         seconds_per_question=data.seconds_per_question, attempts_per_day=data.attempts_per_day,
         banks=list(dict.fromkeys(data.banks or [])), tags=[t for t in TAGS if t in set(data.tags or [])],
         speed_bonus=bool(data.speed_bonus), mask_nicknames=bool(data.mask_nicknames),
-        board_frozen_at=local_to_utc(data.board_frozen_at))
+        board_frozen_at=local_to_utc(data.board_frozen_at), streak_step=data.streak_step, streak_cap=data.streak_cap)
     with writing() as session:
         if campaign is None:
             campaign = Campaign(**values)
@@ -461,7 +471,7 @@ def _placement_label(errors: _Errors, data: PlacementInput) -> str:
         elif len(line) > 20 or any(ch.isspace() for ch in line):
             errors.add("line", "线路至多 20 个字，不含空格")
         carriage = data.carriage
-        if isinstance(carriage, str) and carriage.strip().isdigit():
+        if isinstance(carriage, str) and re.fullmatch(r"[0-9]{1,3}", carriage.strip()):
             carriage = int(carriage.strip())
         if not isinstance(carriage, int) or isinstance(carriage, bool) or not 1 <= carriage <= CARRIAGE_MAX:
             errors.add("carriage", f"车厢号必须是 1 到 {CARRIAGE_MAX} 的整数")

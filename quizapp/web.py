@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .bank import tag_label
@@ -39,8 +39,15 @@ def security_headers(response):
     return response
 
 
+def refuse_nul():
+    """404 for any URL carrying a NUL byte: no page or key can contain one (PostgreSQL text cannot)."""
+    if "\x00" in request.path or "\x00" in request.query_string.decode("latin-1") or "%00" in request.query_string.decode("latin-1"):
+        abort(404)
+
+
 def init_app(app: Flask) -> None:
     """Register the health endpoint, error handlers, security headers and template filters."""
+    app.before_request(refuse_nul)
     app.after_request(security_headers)
 
     @app.get("/healthz")

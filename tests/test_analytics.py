@@ -147,8 +147,9 @@ def build_scenario(make_campaign, slug: str = "c1", **overrides) -> Scenario:
     """
     import_test_bank()
     base = base_time()
+    # No streak bonus: the figures below are 100 + speed bonus per right answer.
     fields = dict(slug=slug, banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=10),
-                  closes_at=base + dt.timedelta(days=10))
+                  closes_at=base + dt.timedelta(days=10), streak_step=0)
     fields.update(overrides)
     campaign = make_campaign(**fields)
     orgs = {o.code: o.id for o in db.session.scalars(select(Organisation).where(

@@ -31,6 +31,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 ORG_CODES = [code for code, *_ in DEMO_ORGS]
 PLACEMENT_CODES = [code for code, *_ in DEMO_PLACEMENTS]
 MOSTLY = st.sampled_from([True, True, True, False])
+# Values str methods and int() disagree on ("²".isdigit() is True, int("²") fails; int() refuses
+# 4300+ digits), and a NUL, which PostgreSQL text cannot hold.
+TRICKY = st.sampled_from(["²", "٣", "9" * 5000, "-1", "0", "101", "1.5", "a\x00b", "\x00", " 7 "])
 
 
 @pytest.fixture
@@ -66,6 +69,9 @@ def with_real_values(case, data, real, mode: GenerationMode) -> None:
     path = case.operation.path
     if "{slug}" in path and data.draw(MOSTLY, label="real slug"):
         case.path_parameters = {**(case.path_parameters or {}), "slug": DEMO_SLUG}
+    for name in ("limit", "org"):
+        if any(p.name == name for p in case.operation.query) and data.draw(st.booleans(), label=f"odd {name}"):
+            case.query = {**(case.query or {}), name: data.draw(TRICKY | st.sampled_from(ORG_CODES), label=name)}
     if "{attempt_id}" in path:
         attempt_id, token = data.draw(st.sampled_from(real.attempts), label="attempt")
         if data.draw(MOSTLY, label="real attempt"):
@@ -77,13 +83,14 @@ def with_real_values(case, data, real, mode: GenerationMode) -> None:
     operation_id = case.operation.definition.raw.get("operationId")
     if operation_id == "startAttempt":
         case.body = data.draw(st.fixed_dictionaries(
-            {"nickname": st.text(min_size=1, max_size=22), "org": st.sampled_from([*ORG_CODES, "nope"])},
-            optional={"member_id": st.text(max_size=34), "placement": st.sampled_from([*PLACEMENT_CODES, "x"]),
+            {"nickname": st.text(min_size=1, max_size=22), "org": st.sampled_from([*ORG_CODES, "nope"]) | TRICKY},
+            optional={"member_id": st.text(max_size=34) | TRICKY,
+                      "placement": st.sampled_from([*PLACEMENT_CODES, "x"]) | TRICKY,
                       "participant_token": st.text(max_size=40)},
         ), label="start body")
     elif operation_id == "postAnswer":
         case.body = data.draw(st.fixed_dictionaries({
-            "question_id": st.sampled_from(real.question_ids),
+            "question_id": st.sampled_from(real.question_ids) | TRICKY,
             "choices": st.lists(st.sampled_from(["A", "B", "C", "D", "E", "F", "G", "a", " b"]), max_size=3),
         }), label="answer body")
 
@@ -111,6 +118,62 @@ def test_api_has_no_server_errors_and_matches_its_schema(api, operation_id, mode
     @given(operation.as_strategy(generation_mode=mode), st.data())
     def run(case, data):
         with_real_values(case, data, api, mode)
+        case.call_and_validate(checks=CHECKS)
+
+    run()
+
+
+# JSON the generator never writes: lone surrogates (valid JSON escapes, not encodable text),
+# nesting deeper than the parser's stack, NUL in lookup keys, bodies that are not objects.
+RAW_BODIES = [
+    '{"nickname": "a\\ud800", "org": "whsz"}', '{"nickname": "a", "org": "\\udfff"}',
+    '{"nickname": "a", "org": "whsz", "member_id": "\\ud800"}', '{"participant_token": "\\ud800"}',
+    '{"nickname": "a", "org": "wh\\u0000sz"}', '{"nickname": "a", "org": "whsz", "placement": "\\u0000"}',
+    '{"question_id": "q\\u0000", "choices": ["A"]}', '{"question_id": "\\ud800", "choices": ["\\ud800"]}',
+    "[" * 100_000, '{"a": ' * 5_000 + "1" + "}" * 5_000, "[]", '"x"', "null", "{", "", "1e999999", "1" * 5000,
+]
+
+
+@pytest.mark.parametrize("body", RAW_BODIES, ids=range(len(RAW_BODIES)))
+def test_odd_json_bodies_get_no_server_error(api, client, body):
+    attempt_id, token = api.attempts[1]
+    auth = {"Authorization": f"Bearer {token}"}
+    for path, headers in ((f"/api/v1/campaigns/{DEMO_SLUG}/attempts", {}),
+                          (f"/api/v1/attempts/{attempt_id}/answers", auth)):
+        resp = client.post(path, data=body.encode("utf-8", "surrogatepass"), headers=headers,
+                           content_type="application/json")
+        assert resp.status_code < 500, (path, resp.status_code, resp.get_data()[:300])
+        if resp.status_code >= 400:
+            error = resp.get_json()["error"]
+            assert error["code"] and error["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/campaigns/a%00b", "/api/v1/campaigns/demo/leaderboard?org=%00",
+                                  "/api/v1/campaigns/demo/leaderboard?limit=%C2%B2", "/api/v1/attempts/%00/result",
+                                  "/api/v1/campaigns/%FF/organisations/leaderboard"])
+def test_odd_path_and_query_values_are_refused_with_a_documented_error(app, client, path):
+    ensure_demo_campaign()
+    resp = client.get(path)
+    assert resp.status_code in (400, 401, 404), (path, resp.status_code, resp.get_data()[:300])
+    assert resp.get_json()["error"]["code"]
+
+
+@pytest.fixture
+def tight_limits(app):
+    """Rate limits low enough that generated requests run into them (limits are read per request)."""
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "question_per_attempt": "3/minute",
+                                 "answer_per_attempt": "3/minute", "start_per_device": "2/minute"}
+
+
+@pytest.mark.parametrize("operation_id", ["startAttempt", "getQuestion", "postAnswer"])
+def test_rate_limited_responses_are_documented(api, tight_limits, operation_id):
+    operation = api.schema.find_operation_by_id(operation_id)
+
+    @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(operation.as_strategy(), st.data())
+    def run(case, data):
+        with_real_values(case, data, api, GenerationMode.POSITIVE)
+        case.headers = {**(case.headers or {}), "X-Device-Id": "one-device"}
         case.call_and_validate(checks=CHECKS)
 
     run()

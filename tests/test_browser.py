@@ -141,7 +141,10 @@ def _answer_current_question(page, expect) -> dict:
         expect(page.locator(".options li.chosen")).to_contain_text("你的选择")
     points = int(re.search(r"\+(\d+) 分", text).group(1)) if correct else 0
     if correct:
-        assert 100 <= points <= 150
+        # 100 + up to 50 for speed, plus the streak bonus shown as "连对 N 题 +X 分" from the 2nd in a row.
+        streak = page.locator("#streak")
+        bonus = int(re.search(r"连对 \d+ 题 \+(\d+) 分", streak.inner_text()).group(1)) if streak.count() else 0
+        assert 100 + bonus <= points <= 150 + bonus
     return {"correct": correct, "points": points}
 
 

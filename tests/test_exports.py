@@ -79,7 +79,7 @@ def test_best_attempt_counts_and_ties_share_a_rank(make_campaign):
     rows = exports.participant_rows(campaign)
     assert [(r["rank"], r["nickname"]) for r in rows] == [(1, "再来一次"), (1, "并列甲"), (1, "并列乙")]
     assert (rows[0]["best_score"], rows[0]["correct_count"], rows[0]["duration_s"], rows[0]["attempts"]) == (
-        3 * (100 + 40), 3, 12.0, 3)  # 4 s of 20 left 80%: 40 bonus points each
+        3 * (100 + 40) + 10 + 20, 3, 12.0, 3)  # 4 s of 20 left 80%: 40 bonus points each; streak +10, +20
     play(campaign, join(campaign, "快手", "co"), ALL_RIGHT, base + dt.timedelta(hours=3))
     assert [(r["rank"], r["nickname"]) for r in exports.participant_rows(campaign)] == [
         (1, "快手"), (2, "再来一次"), (2, "并列甲"), (2, "并列乙")]

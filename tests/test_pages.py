@@ -283,7 +283,9 @@ def test_full_quiz_through_the_forms(client, make_campaign):
     assert 'id="next"' in feedbacks[-1] and "查看成绩" in feedbacks[-1]
     attempt = attempt_row(public_id)
     assert attempt.finished_at is not None and attempt.correct_count == 3
-    assert 300 <= attempt.score <= 450
+    # 3 right: 100 + up to 50 each, and the 4th is the 2nd in a row: +10 streak bonus (campaign default).
+    assert 310 <= attempt.score <= 460
+    assert "连对 2 题 +10 分" in feedbacks[3] and "连对" not in feedbacks[0]
 
     html = page(client.get(f"/a/{public_id}/result"))
     assert text_of(html, "score") == f"{attempt.score} 分"
@@ -531,10 +533,14 @@ def test_attempts_per_day_shown_and_enforced(client, make_campaign):
 def test_daily_limit_cannot_be_dodged_by_rejoining_with_member_id(client, app, make_campaign):
     make_campaign(questions_per_quiz=1, attempts_per_day=1)
     join(client, member_id="2023001")
-    start(client)
+    first = start(client)
     other_phone = app.test_client()
     join(other_phone, nickname="换个名字", member_id="2023001")
     assert text_of(page(other_phone.get("/q/c1")), "left-today") == "0"
+    # The same person's attempt still in play is resumed on the other phone; nothing new is started...
+    assert start(other_phone) == first
+    play_through(other_phone, first)
+    # ...and once it is finished, the used-up day refuses another.
     page(other_phone.post("/q/c1/start", data={}), 429)
     assert count(Attempt) == 1
 

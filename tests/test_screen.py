@@ -18,7 +18,8 @@ def campaign(make_campaign):
     """c1 with Alice (一中, 450), 李小龙 (二中, 300) and 王五 (二中, 150) finished; 赵六 joined only."""
     import_test_bank()
     base = base_time()
-    campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
+    campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1),
+                             streak_step=0)  # no streak bonus: 150 per right answer
     play(campaign, join(campaign, "Alice", "s1"), ALL_RIGHT, base)
     play(campaign, join(campaign, "李小龙", "s2"), {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT},
          base + dt.timedelta(minutes=1))

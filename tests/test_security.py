@@ -45,3 +45,10 @@ def test_no_inline_scripts_or_styles_in_player_pages(client, make_campaign):
     for path in pages:
         html = client.get(path).get_data(as_text=True)
         assert "<script>" not in html and "style=" not in html and "onclick" not in html, path
+
+
+def test_nul_bytes_in_urls_are_not_found(client, make_campaign):
+    make_campaign()
+    for path in ("/q/c1%00", "/screen/c1%00", "/q/c1?org=s1%00", "/api/v1/campaigns/c1%00"):
+        resp = client.get(path)
+        assert resp.status_code == 404, path

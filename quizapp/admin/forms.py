@@ -72,7 +72,12 @@ class CampaignForm(FlaskForm):
         InputRequired("请填写每天答题轮数"), _range(organising.ATTEMPTS_PER_DAY, "每天答题轮数")])
     banks = MultiCheckboxField("题库（不选 = 全部）", validate_choice=False)
     tags = MultiCheckboxField("诈骗类型（不选 = 全部）", validate_choice=False)
-    speed_bonus = BooleanField("答得快加分（最多 +50）", default=True)
+    speed_bonus = BooleanField("答得快加分（最多 +50；不勾选即只比答对题数，连对加分也不计算）", default=True)
+    streak_step = IntegerField("连对加分：每题加分（连对第 k 题加 该值×(k−1) 分；留空或 0 = 不设连对加分）", default=10,
+                               invalid_value_message=BAD_INT,
+                               validators=[Optional(), _range(organising.STREAK_STEP, "连对每题加分")])
+    streak_cap = IntegerField("连对加分：每题最多加", default=50, invalid_value_message=BAD_INT,
+                              validators=[Optional(), _range(organising.STREAK_CAP, "连对加分上限")])
     mask_nicknames = BooleanField("公开排行榜隐藏部分昵称")
     board_frozen_at = DateTimeLocalField("封榜时间（北京时间，选填：此后公开榜单不再更新）", format=DATETIME_FORMATS,
                                          invalid_value_message=BAD_TIME,
@@ -87,7 +92,8 @@ class CampaignForm(FlaskForm):
             seconds_per_question=self.seconds_per_question.data, attempts_per_day=self.attempts_per_day.data,
             banks=list(self.banks.data or []), tags=list(self.tags.data or []),
             speed_bonus=bool(self.speed_bonus.data), mask_nicknames=bool(self.mask_nicknames.data),
-            board_frozen_at=self.board_frozen_at.data)
+            board_frozen_at=self.board_frozen_at.data, streak_step=self.streak_step.data or 0,
+            streak_cap=self.streak_cap.data or 0)
 
 
 class OrganisationForm(FlaskForm):

@@ -17,7 +17,7 @@ ERRORS = {
     "403": _json(_ref("Error"), "Wrong bearer token"),
     "404": _json(_ref("Error"), "No such campaign, attempt or unit"),
     "409": _json(_ref("Error"), "Conflict: already answered, attempt over, campaign closed"),
-    "429": _json(_ref("Error"), "Attempt limit for today reached"),
+    "429": _json(_ref("Error"), "Attempt limit for today reached, or too many requests (rate limit)"),
 }
 
 
@@ -64,7 +64,11 @@ def openapi_document() -> dict:
             "question_id": string, "choices": {"type": "array", "items": string}}},
         "Feedback": {"type": "object", "required": ["correct", "points", "correct_choices", "explanation", "source",
                                                     "score", "done"], "properties": {
-            "question_id": string, "correct": boolean, "points": integer, "late": boolean,
+            "question_id": string, "correct": boolean, "late": boolean,
+            "points": {"type": "integer", "description": "100 + speed bonus + streak_bonus when right, else 0"},
+            "streak": {"type": "integer", "description": "right answers in a row ending with this one (0 if wrong)"},
+            "streak_bonus": {"type": "integer",
+                             "description": "the k-th right answer in a row (k >= 2) earns min(step*(k-1), cap)"},
             "choices": {"type": "array", "items": string},
             "correct_choices": {"type": "array", "items": string}, "explanation": string,
             "source": {"type": "object", "properties": {"title": string, "publisher": string, "date": string}},
@@ -72,7 +76,13 @@ def openapi_document() -> dict:
         "Result": {"type": "object", "required": ["score", "correct_count", "total", "duration_s", "rank_in_org",
                                                   "rank_overall"], "properties": {
             "score": integer, "correct_count": integer, "total": integer, "duration_s": number,
-            "rank_in_org": integer, "rank_overall": integer, "best_score": integer}},
+            "rank_in_org": integer, "rank_overall": integer, "best_score": integer,
+            "badges": {"type": "array", "description": "badges the participant holds; new: earned by this attempt",
+                       "items": _ref("Badge")}}},
+        "Badge": {"type": "object", "required": ["code", "name", "new"], "properties": {
+            "code": {"type": "string", "enum": ["first_attempt", "full_marks", "all_types", "days_3", "days_7",
+                                               "first_in_unit"]},
+            "name": string, "rule": string, "new": boolean}},
         "BoardEntry": {"type": "object", "required": ["rank", "nickname", "org", "score", "duration_s"], "properties": {
             "rank": integer, "nickname": string, "org": string, "org_name": string, "score": integer,
             "duration_s": number}},
@@ -90,6 +100,11 @@ def openapi_document() -> dict:
             "responses": {"200": _json(_ref("Campaign"), "The campaign"), **_errors("404")}}},
         "/campaigns/{slug}/attempts": {"post": {
             "summary": "Join and start an attempt", "operationId": "startAttempt",
+            "description": "A participant has at most one contest attempt in play. The token of an attempt is "
+                           "issued once and never again: a client resumes an attempt (GET its question) with the "
+                           "token it kept. Starting again while an attempt is in play finishes that attempt as it "
+                           "stands (answered questions count, the rest earn nothing) and starts a new one, "
+                           "within the daily limit.",
             "parameters": [_path_param("slug")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewAttempt")}}},
             "responses": {"201": _json(_ref("AttemptCreated"), "Attempt started"),
@@ -98,13 +113,13 @@ def openapi_document() -> dict:
             "summary": "Current question (starts its clock)", "operationId": "getQuestion", "security": secured,
             "parameters": [_path_param("attempt_id")],
             "responses": {"200": _json(_ref("QuestionState"), "Current question or done"),
-                          **_errors("401", "403", "404")}}},
+                          **_errors("401", "403", "404", "429")}}},
         "/attempts/{attempt_id}/answers": {"post": {
             "summary": "Answer the current question", "operationId": "postAnswer", "security": secured,
             "parameters": [_path_param("attempt_id")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Answer")}}},
             "responses": {"200": _json(_ref("Feedback"), "Feedback (same body when the same answer is resent)"),
-                          **_errors("400", "401", "403", "404", "409")}}},
+                          **_errors("400", "401", "403", "404", "409", "429")}}},
         "/attempts/{attempt_id}/result": {"get": {
             "summary": "Result of a finished attempt", "operationId": "getResult", "security": secured,
             "parameters": [_path_param("attempt_id")],

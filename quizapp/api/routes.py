@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .. import leaderboard, operations, ratelimits
+from .. import badges, leaderboard, operations, ratelimits
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from ..extensions import db, limiter
 from ..models import Campaign, Participant, utcnow
@@ -24,12 +26,43 @@ def _campaign(slug: str) -> Campaign:
     return campaign
 
 
+def _board_campaign(slug: str) -> leaderboard.CampaignInfo:
+    """The campaign's board settings (cached briefly), or NotFound."""
+    info = leaderboard.campaign_info(slug) if operations.usable_key(slug) else None
+    if info is None:
+        raise NotFound(f"活动 {slug} 不存在", code="campaign_not_found")
+    return info
+
+
 def _body() -> dict:
     """The request's JSON object, or a 400 naming the problem."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser's stack
+        data = None
     if not isinstance(data, dict):
         raise Invalid("请求体必须是 JSON 对象（Content-Type: application/json）", field="body")
+    if not _encodable(data):
+        raise Invalid("请求体含有无效的 Unicode 字符（单独的代理项 \\ud800-\\udfff）", field="body")
     return data
+
+
+def _encodable(data) -> bool:
+    """True when every string in the parsed JSON is valid Unicode (JSON may escape lone surrogates)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
 
 
 def _participant_serializer() -> URLSafeSerializer:
@@ -136,13 +169,14 @@ def attempt_result(attempt_id: str):
         operations.current_item(attempt)  # finalises an attempt whose time is over
     if attempt.finished_at is None:
         raise Conflict("答题尚未完成", code="not_finished")
-    return leaderboard.attempt_result(attempt)
+    return {**leaderboard.attempt_result(attempt),
+            "badges": badges.to_dicts(badges.of_participant(attempt.participant_id), attempt.id)}
 
 
 def _limit() -> int:
     """Parse ?limit= (1..100, default 50)."""
     raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= MAX_LIMIT:  # not isdigit(): "²" passes it
         raise Invalid(f"limit 必须是 1 到 {MAX_LIMIT} 之间的整数", field="limit")
     return int(raw)
 
@@ -150,7 +184,7 @@ def _limit() -> int:
 @bp.get("/campaigns/<slug>/leaderboard")
 def people_board(slug: str):
     """Individual board for the campaign or one unit (?org=)."""
-    campaign = _campaign(slug)
+    campaign = _board_campaign(slug)
     limit = _limit()
     org_id = None
     code = request.args.get("org")
@@ -166,5 +200,5 @@ def people_board(slug: str):
 @bp.get("/campaigns/<slug>/organisations/leaderboard")
 def org_board(slug: str):
     """Unit-vs-unit board: participants, headcount, coverage, average best score."""
-    campaign = _campaign(slug)
+    campaign = _board_campaign(slug)
     return {"entries": [e.to_dict() for e in leaderboard.public_organisation_board(campaign)]}

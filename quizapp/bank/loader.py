@@ -170,6 +170,9 @@ def parse_bank_text(text: str, filename: str) -> LoadResult:
     except tomllib.TOMLDecodeError as exc:
         err(BankError(filename, "-", "toml", f"malformed TOML: {exc}"))
         return result
+    except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
+        err(BankError(filename, "-", "toml", "malformed TOML: arrays or inline tables nested too deeply"))
+        return result
     article = _parse_article(data.get("article"), filename, err)
     raw_questions = data.get("questions")
     for key in data:

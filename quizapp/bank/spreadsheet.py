@@ -157,7 +157,7 @@ def _difficulty(value):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):  # not isdigit(): "²" passes it
         return int(value.strip())
     return value
 

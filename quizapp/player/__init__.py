@@ -5,3 +5,5 @@ from flask import Blueprint
 bp = Blueprint("player", __name__)
 
 from . import routes  # noqa: E402,F401  (registers the views)
+from . import cert_routes  # noqa: E402,F401  (certificates, share cards, /v/<code>)
+from . import claim_routes  # noqa: E402,F401  (public draw pages, prize claims)

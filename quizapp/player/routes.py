@@ -6,10 +6,12 @@ remembered by Flask's signed session cookie.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from .. import leaderboard, operations, ratelimits
+from .. import badges, engine, leaderboard, operations, ratelimits
 from ..errors import Forbidden, Invalid, QuizError
 from ..extensions import db, limiter
 from ..models import Attempt, AttemptItem, Campaign, Participant, QuestionVersion, utcnow
@@ -84,7 +86,8 @@ def landing(slug: str):
     used = operations.attempts_today(participant, now) if participant else 0
     return render_template("player/landing.html", campaign=campaign, form=form, participant=participant,
                            start_form=StartForm(), is_open=campaign.is_open(now),
-                           left_today=max(0, campaign.attempts_per_day - used))
+                           left_today=max(0, campaign.attempts_per_day - used),
+                           in_play=operations.open_attempt(participant, now) if participant else None)
 
 
 @bp.post("/q/<slug>/join")
@@ -125,13 +128,13 @@ def leave(slug: str):
 @limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
 @limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def start(slug: str):
-    """Start an attempt for the participant on this device."""
+    """Start an attempt for the participant on this device, or go back to the one still in play (resume)."""
     campaign = get_campaign(slug)
     participant = current_participant(campaign)
     if participant is None or not StartForm().validate_on_submit():
         return redirect(url_for(".landing", slug=slug))
     attempt, _token = operations.start_attempt(campaign, participant, session.get("src"),
-                                               device_hash=ratelimits.device_hash())
+                                               device_hash=ratelimits.device_hash(), resume_open=True)
     return redirect(url_for(".play", public_id=attempt.public_id))
 
 
@@ -197,9 +200,11 @@ def feedback(public_id: str, question_id: str):
         return redirect(url_for(".play", public_id=public_id))
     outcome = operations.AnswerOutcome(item, attempt).to_dict()
     options = operations.displayed_options(item)
+    previous = attempt.items[item.position - 1] if item.position > 0 else None
     return render_template("player/feedback.html", attempt=attempt, item=item, version=item.version,
                            outcome=outcome, options=options, article=item.version.question.article,
-                           answered=sum(1 for i in attempt.items if i.answered_at is not None))
+                           answered=sum(1 for i in attempt.items if i.answered_at is not None),
+                           previous_streak=previous.streak if previous is not None else 0)
 
 
 @bp.get("/a/<public_id>/result")
@@ -213,9 +218,46 @@ def result(public_id: str):
     summary = leaderboard.attempt_result(attempt)
     now = utcnow()
     left = attempt.campaign.attempts_per_day - operations.attempts_today(attempt.participant, now)
+    held = badges.of_participant(attempt.participant_id)
     return render_template("player/result.html", attempt=attempt, campaign=attempt.campaign, summary=summary,
                            participant=attempt.participant, start_form=StartForm(), left_today=max(0, left),
-                           is_open=attempt.campaign.is_open(now))
+                           is_open=attempt.campaign.is_open(now),
+                           new_badges=[b for b in held if b.attempt_id == attempt.id],
+                           old_badges=[b for b in held if b.attempt_id != attempt.id])
+
+
+@bp.get("/q/<slug>/me")
+def me(slug: str):
+    """The personal page: badges with their rules, attempt history, best score and ranks."""
+    campaign = get_campaign(slug)
+    participant = current_participant(campaign)
+    if participant is None:
+        return redirect(url_for(".landing", slug=slug))
+    now = utcnow()
+    attempts = db.session.scalars(operations.contest_only(
+        select(Attempt).where(Attempt.participant_id == participant.id).order_by(Attempt.id.desc()))).all()
+    used = operations.attempts_today(participant, now)
+    return render_template(
+        "player/me.html", campaign=campaign, participant=participant, attempts=attempts, now=now,
+        badges=badges.catalogue(participant.id), in_play=operations.open_attempt(participant, now),
+        rank_in_org=leaderboard.participant_rank(participant, within_org=True),
+        rank_overall=leaderboard.participant_rank(participant, within_org=False),
+        left_today=max(0, campaign.attempts_per_day - used), is_open=campaign.is_open(now),
+        start_form=StartForm())
+
+
+@bp.app_template_global()
+def streak_rule(campaign: Campaign) -> tuple[int, int]:
+    """(step, cap) of the campaign's streak bonus for the rules text; (0, 0) when it is off."""
+    return engine.streak_settings(campaign.speed_bonus, campaign.streak_step, campaign.streak_cap)
+
+
+@bp.app_template_filter("china_time")
+def china_time(value: dt.datetime | None) -> str:
+    """A stored naive-UTC time as China time for the pages, e.g. 2025-03-01 09:30."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=dt.UTC).astimezone(engine.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.get("/q/<slug>/board")

@@ -1,0 +1,432 @@
+"""Prize draws and claims: create a draw (publishing the seed's commitment), run it, claim a prize, read and export.
+
+The draw itself is the pure function draw.draw_winners; this module decides
+who is eligible, freezes that list, stores the outcome and reveals the seed.
+
+Eligibility, set per draw by an administrator: a finished quiz whose best
+score is at least ``min_score``; optionally one unit only; never when the
+best attempt carries an anti-cheat flag (flagged attempts win no prizes);
+and one prize per person whatever the tiers (the draw removes each winner).
+
+Entrants are published pseudonymously: an entry code (a keyed hash of the
+draw and participant ids, so it says nothing across draws), the masked
+nickname and the unit. Winners give a mainland mobile number only when they
+claim, on their own device; it is masked everywhere but the administrator's
+winners export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from . import draw as rules
+from . import engine, exports
+from .database import writing
+from .errors import Conflict, Invalid, NotFound
+from .extensions import db
+from .models import Attempt, Campaign, DrawWinner, Organisation, Participant, PrizeDraw, utcnow
+from .operations import CHINA_TZ
+from .organising import FieldErrors
+
+TITLE_MAX = 100
+MIN_SCORE_MAX = 100_000
+ENTRY_CHARS = 16
+CLAIM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+CLAIM_CODE_CHARS = 8
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+DOCUMENT_FORMAT = "quizapp-prize-draw/1"
+FLAG_LABELS = {"too_fast": "答题速度快于常人", "identical_timing": "与他人答题节奏完全相同",
+               "shared_device": "同一设备多人答题"}
+
+
+# ---------------------------------------------------------------- creating
+
+@dataclass
+class DrawInput:
+    """A draw's rules as typed in the console; tiers as text (``一等奖 1`` per line or ``一等奖:1,二等奖:3``)."""
+
+    title: str
+    min_score: int | None = 0
+    org_code: str = ""
+    tiers: str = ""
+
+
+def _validate(campaign: Campaign, data: DrawInput) -> tuple[dict[str, list[str]], Organisation | None, list]:
+    errors: dict[str, list[str]] = {}
+    title = (data.title or "").strip()
+    if not title:
+        errors.setdefault("title", []).append("请填写抽奖名称")
+    elif len(title) > TITLE_MAX:
+        errors.setdefault("title", []).append(f"抽奖名称不能超过 {TITLE_MAX} 个字")
+    if data.min_score is None:
+        errors.setdefault("min_score", []).append("请填写最低分数（不限可填 0）")
+    elif not 0 <= data.min_score <= MIN_SCORE_MAX:
+        errors.setdefault("min_score", []).append(f"最低分数必须在 0 到 {MIN_SCORE_MAX} 之间")
+    org = None
+    if data.org_code:
+        org = next((o for o in campaign.organisations if o.code == data.org_code), None)
+        if org is None:
+            errors.setdefault("org", []).append(f"单位 {data.org_code} 不属于本活动")
+    tiers: list = []
+    try:
+        tiers = rules.parse_tiers(data.tiers)
+    except rules.DrawError as exc:
+        errors.setdefault("tiers", []).append(str(exc))
+    return errors, org, tiers
+
+
+def create_draw(campaign: Campaign, data: DrawInput, organiser_id: int | None = None) -> PrizeDraw:
+    """Create a draw: validate the rules, pick a secret 32-byte seed and publish its commitment.
+
+    Raises FieldErrors (per field) and writes nothing when the input is bad.
+    The rules cannot change afterwards: they are published with the commitment.
+    """
+    errors, org, tiers = _validate(campaign, data)
+    if errors:
+        raise FieldErrors(errors)
+    seed = secrets.token_bytes(rules.SEED_BYTES)
+    with writing() as session:
+        prize_draw = PrizeDraw(campaign_id=campaign.id, title=data.title.strip(), min_score=data.min_score,
+                               organisation_id=org.id if org else None, tiers=[[n, c] for n, c in tiers],
+                               seed=seed.hex(), commitment=rules.commitment(seed), created_by=organiser_id)
+        session.add(prize_draw)
+    return prize_draw
+
+
+def campaign_draws(campaign: Campaign) -> list[PrizeDraw]:
+    """The campaign's draws, newest first."""
+    return list(db.session.scalars(select(PrizeDraw).where(PrizeDraw.campaign_id == campaign.id)
+                                   .order_by(PrizeDraw.id.desc())))
+
+
+def find_draw(campaign: Campaign, draw_id: int) -> PrizeDraw:
+    """The campaign's draw with this id, or NotFound."""
+    prize_draw = db.session.get(PrizeDraw, draw_id)
+    if prize_draw is None or prize_draw.campaign_id != campaign.id:
+        raise NotFound("找不到这次抽奖", code="draw_not_found")
+    return prize_draw
+
+
+def tiers_of(prize_draw: PrizeDraw) -> list[tuple[str, int]]:
+    return [(str(name), int(count)) for name, count in prize_draw.tiers]
+
+
+def rules_text(prize_draw: PrizeDraw) -> list[str]:
+    """The draw's rules as published, one sentence each."""
+    unit = prize_draw.organisation.name if prize_draw.organisation else None
+    prizes = "，".join(f"{name} {count} 名" for name, count in tiers_of(prize_draw))
+    return [
+        f"奖项：{prizes}（共 {sum(c for _, c in tiers_of(prize_draw))} 名），按此顺序依次抽出。",
+        f"参与条件：{'本活动所有单位' if unit is None else '仅限' + unit}的参与者，完成至少一轮答题，"
+        f"个人最好成绩不低于 {prize_draw.min_score} 分。",
+        "最好成绩那一轮被系统标记为异常（答题速度快于常人、与他人答题节奏完全相同或同一设备多人答题）的参与者不参与抽奖。",
+        "每人最多中一个奖：抽中后即从名单中移除。",
+        "开奖时按上述条件冻结抽奖名单并公布，随后公开随机种子；任何人都可以用种子和名单重算中奖结果。",
+    ]
+
+
+# ---------------------------------------------------------------- eligibility
+
+@dataclass(frozen=True)
+class Candidate:
+    """A participant with a finished quiz, as eligibility sees them."""
+
+    participant_id: int
+    nickname: str
+    org_id: int
+    org_name: str
+    best_score: int
+    flags: tuple[str, ...]
+
+
+def candidates(prize_draw: PrizeDraw, org_id: int | None = None, session=None,
+               participant_id: int | None = None) -> list[Candidate]:
+    """Every participant of the draw's campaign with a finished quiz (optionally one unit's or one person), by id."""
+    session = session or db.session
+    query = (select(Participant.id, Participant.nickname, Participant.organisation_id, Organisation.name,
+                    Participant.best_score, Attempt.flags)
+             .join(Organisation, Organisation.id == Participant.organisation_id)
+             .join(Attempt, Attempt.id == Participant.best_attempt_id)
+             .where(Participant.campaign_id == prize_draw.campaign_id, Participant.best_attempt_id.is_not(None))
+             .order_by(Participant.id))
+    if org_id is not None:
+        query = query.where(Participant.organisation_id == org_id)
+    if participant_id is not None:
+        query = query.where(Participant.id == participant_id)
+    return [Candidate(r[0], r[1], r[2], r[3], r[4] or 0, tuple(r[5] or ())) for r in session.execute(query)]
+
+
+def why_not(prize_draw: PrizeDraw, cand: Candidate) -> str | None:
+    """Why a candidate is not eligible: 'other_unit', 'below_score' or 'flagged'; None when eligible."""
+    if prize_draw.organisation_id is not None and cand.org_id != prize_draw.organisation_id:
+        return "other_unit"
+    if cand.best_score < prize_draw.min_score:
+        return "below_score"
+    if cand.flags:
+        return "flagged"
+    return None
+
+
+@dataclass
+class EligibilityReport:
+    """How many people the rules let in and keep out (at the time of asking)."""
+
+    eligible: int = 0
+    below_score: int = 0
+    flagged: int = 0
+    other_unit: int = 0
+
+
+def eligibility_report(prize_draw: PrizeDraw, org_id: int | None = None) -> EligibilityReport:
+    """Counts of eligible and excluded participants now (a unit organiser: their unit's only)."""
+    report = EligibilityReport()
+    for cand in candidates(prize_draw, org_id):
+        reason = why_not(prize_draw, cand)
+        setattr(report, reason or "eligible", getattr(report, reason or "eligible") + 1)
+    return report
+
+
+def entry_code(draw_id: int, participant_id: int) -> str:
+    """A participant's public entry code in one draw: a keyed hash, unlinkable across draws."""
+    key = (current_app.config.get("HASH_KEY") or current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"draw:{draw_id}:{participant_id}".encode(), hashlib.sha256).hexdigest()[:ENTRY_CHARS]
+
+
+# ---------------------------------------------------------------- drawing
+
+def run_draw(prize_draw: PrizeDraw, now: dt.datetime | None = None) -> PrizeDraw:
+    """Freeze the eligible list, draw the winners with the committed seed and reveal it; once only.
+
+    Raises Conflict when the draw already took place (also when a concurrent
+    request won the race) or when nobody is eligible.
+    """
+    now = now or utcnow()
+    with writing() as session:
+        # Lock the draw (PostgreSQL); SQLite's IMMEDIATE transaction already serialises writers.
+        locked = session.scalar(select(PrizeDraw).where(PrizeDraw.id == prize_draw.id).with_for_update())
+        if locked.drawn_at is not None:
+            raise Conflict("这次抽奖已经开奖", code="already_drawn")
+        entrants = [c for c in candidates(locked, session=session) if why_not(locked, c) is None]
+        if not entrants:
+            raise Conflict("目前没有符合条件的参与者，暂不能开奖", code="no_entrants")
+        by_entry = {entry_code(locked.id, c.participant_id): c for c in entrants}
+        if len(by_entry) != len(entrants):  # 64-bit codes: never in practice, but never silently
+            raise Conflict("抽奖编号冲突，请重新创建抽奖", code="entry_collision")
+        order = sorted(by_entry)
+        picks = rules.draw_winners(bytes.fromhex(locked.seed), order, tiers_of(locked))
+        locked.eligible_ids = [by_entry[e].participant_id for e in order]
+        locked.eligible_entries = [{"entry": e, "nickname": engine.mask_nickname(by_entry[e].nickname),
+                                    "unit": by_entry[e].org_name} for e in order]
+        locked.drawn_at = now
+        for position, (tier, entry) in enumerate(picks):
+            cand = by_entry[entry]
+            session.add(DrawWinner(draw_id=locked.id, position=position, tier=tier, entry=entry,
+                                   participant_id=cand.participant_id, organisation_id=cand.org_id,
+                                   claim_code="".join(secrets.choice(CLAIM_ALPHABET)
+                                                      for _ in range(CLAIM_CODE_CHARS))))
+    db.session.refresh(prize_draw)
+    return prize_draw
+
+
+# ---------------------------------------------------------------- a participant's view
+
+@dataclass
+class DrawStatus:
+    """Where the participant on this device stands in a draw."""
+
+    kind: str  # winner | entered | eligible | below_score | flagged | other_unit | no_result | not_entered
+    message: str
+    entry: str | None = None
+    winner: DrawWinner | None = None
+
+
+def winner_of(prize_draw: PrizeDraw, participant: Participant | None) -> DrawWinner | None:
+    """The participant's prize in this draw, if they won one."""
+    if participant is None or prize_draw.drawn_at is None:
+        return None
+    return db.session.scalar(select(DrawWinner).where(DrawWinner.draw_id == prize_draw.id,
+                                                      DrawWinner.participant_id == participant.id))
+
+
+def participant_status(prize_draw: PrizeDraw, participant: Participant | None) -> DrawStatus | None:
+    """What the draw page tells the participant on this device: won, entered, or why not."""
+    if participant is None:
+        return None
+    entry = entry_code(prize_draw.id, participant.id)
+    if prize_draw.drawn_at is not None:
+        winner = winner_of(prize_draw, participant)
+        if winner is not None:
+            return DrawStatus("winner", f"恭喜！你抽中了{winner.tier}", winner.entry, winner)
+        if participant.id in (prize_draw.eligible_ids or []):
+            return DrawStatus("entered", "你在本次抽奖名单中，这次没有抽中，感谢参与！", entry)
+        return DrawStatus("not_entered", "你不在本次抽奖名单中（名单在开奖时按参与条件确定）。")
+    cand = next(iter(candidates(prize_draw, participant_id=participant.id)), None)
+    if cand is None:
+        return DrawStatus("no_result", "完成至少一轮答题后才能参加抽奖。")
+    reason = why_not(prize_draw, cand)
+    if reason == "other_unit":
+        return DrawStatus(reason, f"本次抽奖仅限 {prize_draw.organisation.name} 的参与者。")
+    if reason == "below_score":
+        return DrawStatus(reason, f"你的最好成绩是 {cand.best_score} 分，达到 {prize_draw.min_score} 分才能参加抽奖。")
+    if reason == "flagged":
+        why = "、".join(FLAG_LABELS.get(f, f) for f in cand.flags)
+        return DrawStatus(reason, f"你最好成绩的那一轮被系统标记为异常（{why}），按规则不参加抽奖。")
+    return DrawStatus("eligible", "按目前的成绩你符合抽奖条件，开奖时会进入名单。", entry)
+
+
+# ---------------------------------------------------------------- claims
+
+def normalise_phone(text) -> str:
+    """A mainland mobile number (1[3-9] and 9 digits), spaces, dashes and a +86 prefix removed; Invalid otherwise."""
+    if not isinstance(text, str) or not text.strip():
+        raise Invalid("请填写手机号", field="phone")
+    digits = re.sub(r"[\s\-()（）]", "", text)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not PHONE_RE.match(digits):
+        raise Invalid("请填写 11 位中国大陆手机号，例如 13812345678", field="phone")
+    return digits
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****1234 ('' when there is none)."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:]
+
+
+def claim_prize(winner: DrawWinner, phone, now: dt.datetime | None = None) -> DrawWinner:
+    """Record the winner's phone number, once; sending the same number again is harmless.
+
+    A different number after a claim is refused (Conflict): the winner asks an organiser.
+    """
+    now = now or utcnow()
+    number = normalise_phone(phone)
+    with writing() as session:
+        done = session.execute(update(DrawWinner).where(DrawWinner.id == winner.id, DrawWinner.phone.is_(None))
+                               .values(phone=number, claimed_at=now))
+    db.session.refresh(winner)
+    if done.rowcount != 1 and winner.phone != number:
+        raise Conflict(f"已登记手机号 {mask_phone(winner.phone)}，如需修改请联系活动组织者", code="already_claimed")
+    return winner
+
+
+def purge_claims(campaign: Campaign) -> int:
+    """Delete the phone numbers of a campaign's winners (with `quizapp purge`); returns how many were cleared."""
+    draw_ids = select(PrizeDraw.id).where(PrizeDraw.campaign_id == campaign.id).scalar_subquery()
+    with writing() as session:
+        return session.execute(update(DrawWinner).where(DrawWinner.draw_id.in_(draw_ids),
+                                                        DrawWinner.phone.is_not(None))
+                               .values(phone=None)).rowcount
+
+
+# ---------------------------------------------------------------- reads and exports
+
+def winner_rows(prize_draw: PrizeDraw, org_id: int | None = None, unmasked: bool = False) -> list[dict]:
+    """The winners in drawing order (a unit organiser: their unit's only); phones masked unless unmasked."""
+    query = (select(DrawWinner, Participant.nickname, Organisation.code, Organisation.name)
+             .join(Participant, Participant.id == DrawWinner.participant_id)
+             .join(Organisation, Organisation.id == DrawWinner.organisation_id)
+             .where(DrawWinner.draw_id == prize_draw.id).order_by(DrawWinner.position))
+    if org_id is not None:
+        query = query.where(DrawWinner.organisation_id == org_id)
+    return [{
+        "position": w.position + 1, "tier": w.tier, "nickname": nickname, "org_code": code, "org_name": name,
+        "entry": w.entry, "claim_code": w.claim_code, "claimed": w.claimed_at is not None,
+        "phone": (w.phone or "") if unmasked else mask_phone(w.phone), "claimed_at": exports.local_time(w.claimed_at),
+    } for w, nickname, code, name in db.session.execute(query)]
+
+
+WINNER_COLUMNS = (("position", "序号"), ("tier", "奖项"), ("nickname", "昵称"), ("org_code", "单位代码"),
+                  ("org_name", "单位名称"), ("entry", "抽奖编号"), ("claim_code", "领奖凭证码"), ("phone", "手机号"),
+                  ("claimed_at", "领奖登记时间(北京时间)"))
+
+
+def winners_csv(prize_draw: PrizeDraw) -> str:
+    """Every winner with the full phone number (administrators only), CSV with a BOM for Excel."""
+    rows = winner_rows(prize_draw, unmasked=True)
+    return exports._csv([h for _, h in WINNER_COLUMNS], ([r[k] for k, _ in WINNER_COLUMNS] for r in rows))
+
+
+def winners_xlsx(prize_draw: PrizeDraw) -> bytes:
+    """Every winner with the full phone number (administrators only), XLSX; every cell text, never a formula."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    rows = winner_rows(prize_draw, unmasked=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "中奖名单"
+    ws.append([h for _, h in WINNER_COLUMNS])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        ws.append([exports.safe_cell(r[k]) for k, _ in WINNER_COLUMNS])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    for i, (key, title) in enumerate(WINNER_COLUMNS, start=1):
+        widest = max([exports._display_width(title)] + [exports._display_width(r[key]) for r in rows])
+        ws.column_dimensions[get_column_letter(i)].width = min(max(widest + 2, 6), 40)
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def china_iso(value: dt.datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO 8601 China time with its offset."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC).astimezone(CHINA_TZ).isoformat(timespec="seconds")
+
+
+def public_winners(prize_draw: PrizeDraw) -> list[dict]:
+    """The winners as published: tier, entry code, masked nickname and unit as frozen at the draw."""
+    frozen = {e["entry"]: e for e in prize_draw.eligible_entries or []}
+    return [{"tier": w.tier, "entry": w.entry, "nickname": frozen.get(w.entry, {}).get("nickname", ""),
+             "unit": frozen.get(w.entry, {}).get("unit", "")} for w in prize_draw.winners]
+
+
+def public_document(prize_draw: PrizeDraw) -> dict:
+    """Everything needed to check the draw, as the public page offers it for download.
+
+    Before the draw: the rules and the commitment (seed, list and winners are
+    null). After: also the seed, the frozen list and the winners, so that
+    `quizapp draw verify --file` re-runs it.
+    """
+    drawn = prize_draw.drawn_at is not None
+    campaign = prize_draw.campaign
+    return {
+        "format": DOCUMENT_FORMAT,
+        "campaign": {"slug": campaign.slug, "title": campaign.title},
+        "draw": {"id": prize_draw.id, "title": prize_draw.title},
+        "rules": {"min_score": prize_draw.min_score,
+                  "unit": prize_draw.organisation.name if prize_draw.organisation else None,
+                  "flagged_attempts_excluded": True, "one_prize_per_person": True,
+                  "text": rules_text(prize_draw)},
+        "tiers": [[name, count] for name, count in tiers_of(prize_draw)],
+        "commitment": prize_draw.commitment,
+        "committed_at": china_iso(prize_draw.created_at),
+        "drawn_at": china_iso(prize_draw.drawn_at),
+        "seed": prize_draw.seed if drawn else None,
+        "eligible": [e["entry"] for e in prize_draw.eligible_entries or []] if drawn else None,
+        "entries": list(prize_draw.eligible_entries or []) if drawn else None,
+        "winners": public_winners(prize_draw) if drawn else None,
+        "algorithm": rules.ALGORITHM,
+        "verify": "quizapp draw verify --file THIS_FILE.json",
+    }
