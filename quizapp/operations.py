@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
 
@@ -459,14 +459,17 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
         raise Invalid("缺少 question_id", field="question_id")
     if not usable_key(question_id):
         raise Invalid(f"题目 {question_id!r} 不在本次答题中", field="question_id")
-    item = db.session.scalar(select(AttemptItem).join(QuestionVersion).where(
-        AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
+    # One query brings the served version with its question and article: the feedback needs them all.
+    item = db.session.scalar(
+        select(AttemptItem).join(QuestionVersion)
+        .options(contains_eager(AttemptItem.version).joinedload(QuestionVersion.question).joinedload(Question.article))
+        .where(AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
     if item is None:
         raise Invalid(f"题目 {question_id} 不在本次答题中", field="question_id")
     keys = validate_choices(item, choices)
     if item.answered_at is not None:
         if to_display_keys(item, item.choices or []) == keys:
-            _finish_if_complete(attempt, now)
+            _finish_if_complete(attempt, item.position, now)
             return AnswerOutcome(item, attempt, replayed=True)
         raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
     if attempt_over(attempt, now):
@@ -494,25 +497,34 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
             .values(answered_at=now, choices=bank_keys, correct=correct, points=points, elapsed_ms=elapsed_ms,
                     streak=streak, streak_bonus=bonus))
         if done.rowcount == 1:
-            session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
+            totals = session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
                 score=Attempt.score + points, correct_count=Attempt.correct_count + (1 if correct else 0),
-                duration_ms=Attempt.duration_ms + elapsed_ms))
+                duration_ms=Attempt.duration_ms + elapsed_ms)
+                .returning(Attempt.score, Attempt.correct_count, Attempt.duration_ms)).one()
             # Remember the running score this answer produced, so a resend gets the very same response.
-            session.execute(update(AttemptItem).where(AttemptItem.id == item.id).values(
-                score_after=select(Attempt.score).where(Attempt.id == attempt.id).scalar_subquery()))
-    db.session.refresh(item)
-    db.session.refresh(attempt)
+            session.execute(update(AttemptItem).where(AttemptItem.id == item.id).values(score_after=totals.score))
+    if done.rowcount == 1:
+        # Mirror what was just written instead of reading it back.
+        for name, value in dict(answered_at=now, choices=bank_keys, correct=correct, points=points,
+                                elapsed_ms=elapsed_ms, streak=streak, streak_bonus=bonus,
+                                score_after=totals.score).items():
+            set_committed_value(item, name, value)
+        for name in ("score", "correct_count", "duration_ms"):
+            set_committed_value(attempt, name, getattr(totals, name))
+    else:
+        db.session.refresh(item)
+        db.session.refresh(attempt)
     if done.rowcount != 1:
         # Lost a race with an identical request: answer as that request did.
         if to_display_keys(item, item.choices or []) == keys:
-            _finish_if_complete(attempt, now)
+            _finish_if_complete(attempt, item.position, now)
             return AnswerOutcome(item, attempt, replayed=True)
         raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
-    _finish_if_complete(attempt, now)
+    _finish_if_complete(attempt, item.position, now)
     return AnswerOutcome(item, attempt)
 
 
-def _finish_if_complete(attempt: Attempt, now: dt.datetime) -> None:
+def _finish_if_complete(attempt: Attempt, item_position: int, now: dt.datetime) -> None:
     """Finalize the attempt once no item is left unanswered.
 
     Replays call this too: a resend of the last answer can arrive after the
@@ -521,9 +533,7 @@ def _finish_if_complete(attempt: Attempt, now: dt.datetime) -> None:
     """
     if attempt.finished_at is not None:
         return
-    unanswered = db.session.scalar(select(func.count(AttemptItem.id)).where(
-        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_(None)))
-    if unanswered == 0:
+    if item_position == attempt.total - 1:  # answers come in order: the last position completes the quiz
         finalize(attempt, now)
 
 
