@@ -292,16 +292,15 @@ def prepare_worker(i: int, rec: Recorder, port: int, deadline: float, timeout: f
                    count: int, out: list) -> None:
     """Start `count` attempts for player i and serve each one's first question."""
     client = Client(port, timeout, rec)
-    body = player_body(1000 + i)
     mine = []
     while len(mine) < count and not STOP.is_set() and time.perf_counter() < deadline:
+        # A new participant per prepared attempt: starting again as the same person closes their open attempt.
+        body = {"nickname": f"预备{i:02d}-{len(mine):03d}", "org": ORGS[(i + len(mine)) % len(ORGS)]}
         started = call(client, rec, "prepare_start", "POST", f"/api/v1/campaigns/{SLUG}/attempts", deadline,
                        body, expect=(201,))
         if started is None:
             time.sleep(0.05)
             continue
-        # Come back as the same participant (the token route the mini-program uses after the first join).
-        body = {"participant_token": started["participant_token"]}
         aid, token = started["attempt_id"], started["token"]
         ledger.start(aid)
         q = call(client, rec, "prepare_question", "GET", f"/api/v1/attempts/{aid}/question", deadline, token=token)

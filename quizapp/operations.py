@@ -29,6 +29,8 @@ from .models import (Article, Attempt, AttemptItem, Campaign, Organisation, Part
                      Question, QuestionVersion, Scan, utcnow)
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+# Hot-path updates set the loaded objects' attributes themselves: skip the ORM's session synchronisation.
+NO_SYNC = {"synchronize_session": False}
 NICKNAME_MAX = 20
 MEMBER_ID_MAX = 32
 MIN_ATTEMPT_TTL = dt.timedelta(minutes=30)
@@ -366,7 +368,8 @@ def current_item(attempt: Attempt, now: dt.datetime | None = None) -> AttemptIte
         with writing() as session:
             # Conditional update: a concurrent first view cannot restart the clock.
             started = session.execute(update(AttemptItem).where(
-                AttemptItem.id == item.id, AttemptItem.served_at.is_(None)).values(served_at=now)).rowcount
+                AttemptItem.id == item.id, AttemptItem.served_at.is_(None)).values(served_at=now),
+                execution_options=NO_SYNC).rowcount
         if started == 1:
             set_committed_value(item, "served_at", now)
         else:
@@ -495,14 +498,15 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
         done = session.execute(
             update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.answered_at.is_(None))
             .values(answered_at=now, choices=bank_keys, correct=correct, points=points, elapsed_ms=elapsed_ms,
-                    streak=streak, streak_bonus=bonus))
+                    streak=streak, streak_bonus=bonus), execution_options=NO_SYNC)
         if done.rowcount == 1:
             totals = session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
                 score=Attempt.score + points, correct_count=Attempt.correct_count + (1 if correct else 0),
                 duration_ms=Attempt.duration_ms + elapsed_ms)
-                .returning(Attempt.score, Attempt.correct_count, Attempt.duration_ms)).one()
+                .returning(Attempt.score, Attempt.correct_count, Attempt.duration_ms), execution_options=NO_SYNC).one()
             # Remember the running score this answer produced, so a resend gets the very same response.
-            session.execute(update(AttemptItem).where(AttemptItem.id == item.id).values(score_after=totals.score))
+            session.execute(update(AttemptItem).where(AttemptItem.id == item.id).values(score_after=totals.score),
+                            execution_options=NO_SYNC)
     if done.rowcount == 1:
         # Mirror what was just written instead of reading it back.
         for name, value in dict(answered_at=now, choices=bank_keys, correct=correct, points=points,
