@@ -408,27 +408,9 @@ class _PdfSurface:
 
 # --------------------------------------------------------------------------- text fitting
 
-_NO_LINE_START = set("，。、：；！？）》」』,.;:!?)")
-
-
 def _wrap(surface, text: str, size: float, width: float) -> list[str]:
-    """Lines no wider than width, broken between characters (at a space in Latin text when one is near)."""
-    lines: list[str] = []
-    line = ""
-    for ch in text:
-        if not line or ch in _NO_LINE_START or surface.width(line + ch, size) <= width:
-            line += ch
-            continue
-        cut = line.rfind(" ")
-        if cut > len(line) // 2:
-            lines.append(line[:cut].rstrip())
-            line = line[cut + 1:].lstrip() + ch
-        else:
-            lines.append(line.rstrip())
-            line = ch.lstrip()
-    if line.strip():
-        lines.append(line.strip())
-    return lines or [""]
+    """Lines no wider than width on this surface (never an empty list)."""
+    return posters.wrap_text(surface.width, text, size, width) or [""]
 
 
 def _fit(surface, text: str, size: float, width: float, max_lines: int, min_size: float) -> tuple[float, list[str]]:

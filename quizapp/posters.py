@@ -239,24 +239,8 @@ class _Typesetter:
         return sum(stringWidth(run, font, size) for font, run in self.runs(text))
 
     def wrap(self, text: str, size: float, width: float) -> list[str]:
-        """Lines no wider than width: broken at a space when one sits in the line's second half,
-        else between any two characters (never before closing CJK punctuation)."""
-        lines: list[str] = []
-        line = ""
-        for ch in text:
-            if not line or ch in _NO_LINE_START or self.width(line + ch, size) <= width:
-                line += ch
-                continue
-            cut = line.rfind(" ")
-            if cut > len(line) // 2:
-                lines.append(line[:cut].rstrip())
-                line = line[cut + 1:].lstrip() + ch
-            else:
-                lines.append(line.rstrip())
-                line = ch.lstrip()
-        if line.strip():
-            lines.append(line.strip())
-        return lines
+        """Lines of text no wider than width in this font (see wrap_text)."""
+        return wrap_text(self.width, text, size, width)
 
     def fit(self, text: str, size: float, width: float, max_lines: int, min_size: float,
             truncate: bool = True) -> tuple[float, list[str]]:
@@ -440,3 +424,24 @@ def campaign_poster_pdf(campaign, base_url: str, size: str = "A4", org_code: str
                         progress=None) -> bytes:
     """poster_pdf for every target of a campaign (see campaign_targets); ValueError when there is none."""
     return poster_pdf(campaign.title, campaign_targets(campaign, base_url, org_code), size, progress)
+
+
+def wrap_text(width_of, text: str, size: float, width: float) -> list[str]:
+    """Lines no wider than width (width_of(text, size) measures): broken at a space when one sits in
+    the line's second half, else between any two characters (never before closing CJK punctuation)."""
+    lines: list[str] = []
+    line = ""
+    for ch in text:
+        if not line or ch in _NO_LINE_START or width_of(line + ch, size) <= width:
+            line += ch
+            continue
+        cut = line.rfind(" ")
+        if cut > len(line) // 2:
+            lines.append(line[:cut].rstrip())
+            line = line[cut + 1:].lstrip() + ch
+        else:
+            lines.append(line.rstrip())
+            line = ch.lstrip()
+    if line.strip():
+        lines.append(line.strip())
+    return lines

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from quizapp import create_app
+from quizapp import auth, create_app
 from quizapp.bank import load_paths
 from quizapp.database import writing
 from quizapp.extensions import db, limiter
 from quizapp.models import Campaign, Organisation, Placement, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "console-pass-1"  # console accounts made by the fixtures below
 BANK_DIR = ROOT / "question_bank"
 
 
@@ -85,5 +86,28 @@ def api_player(client):
         assert resp.status_code == 201, resp.get_json()
         body = resp.get_json()
         return body["attempt_id"], {"Authorization": f"Bearer {body['token']}"}, body
+
+    return factory
+
+
+@pytest.fixture
+def admin_client(app):
+    """A client signed in as an administrator."""
+    auth.create_organiser("boss", PASSWORD)
+    client = app.test_client()
+    assert client.post("/admin/login", data={"username": "boss", "password": PASSWORD}).status_code == 302
+    return client
+
+
+@pytest.fixture
+def unit_client(app):
+    """Factory: a client signed in as the unit organiser of a unit code."""
+
+    def factory(code: str = "s1"):
+        name = f"org-{code}".lower()
+        auth.create_organiser(name, PASSWORD, org_code=code)
+        client = app.test_client()
+        assert client.post("/admin/login", data={"username": name, "password": PASSWORD}).status_code == 302
+        return client
 
     return factory

@@ -20,7 +20,7 @@ from quizapp.models import (Article, Attempt, AttemptItem, Campaign, Organisatio
                             QuestionVersion)
 
 API = "/api/v1"
-PASSWORD = "console-pass-1"
+PASSWORD = "console-pass-1"  # the password the conftest console fixtures use
 BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
 
 
@@ -28,29 +28,6 @@ BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
 def _upload_dir(app, tmp_path):
     """Staged bank uploads go to the test's own folder, not the checkout's instance/."""
     app.config["BANK_UPLOAD_DIR"] = str(tmp_path / "bank_uploads")
-
-
-@pytest.fixture
-def admin_client(app):
-    """A client signed in as an administrator."""
-    auth.create_organiser("boss", PASSWORD)
-    client = app.test_client()
-    assert client.post("/admin/login", data={"username": "boss", "password": PASSWORD}).status_code == 302
-    return client
-
-
-@pytest.fixture
-def unit_client(app):
-    """Factory: a client signed in as the unit organiser of a unit code."""
-
-    def factory(code: str = "s1"):
-        name = f"org-{code}".lower()
-        auth.create_organiser(name, PASSWORD, org_code=code)
-        client = app.test_client()
-        assert client.post("/admin/login", data={"username": name, "password": PASSWORD}).status_code == 302
-        return client
-
-    return factory
 
 
 def text(resp) -> str:

@@ -15,13 +15,10 @@ PASSWORD = "console-pass-1"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
-@pytest.fixture
-def admin_client(app, tmp_path):
+@pytest.fixture(autouse=True)
+def _upload_dir(app, tmp_path):
+    """Staged uploads go to the test's own folder."""
     app.config["BANK_UPLOAD_DIR"] = str(tmp_path / "uploads")
-    auth.create_organiser("boss", PASSWORD)
-    client = app.test_client()
-    assert client.post("/admin/login", data={"username": "boss", "password": PASSWORD}).status_code == 302
-    return client
 
 
 ARTICLE = """<p>據(ju)報道，2023年，某市公安機關共破獲電(dian)詐(zha)案件1852起，抓獲嫌疑人158人。</p>

@@ -19,34 +19,11 @@ from quizapp.errors import Conflict, Invalid
 from quizapp.extensions import db
 from quizapp.models import DrawWinner, Participant, PrizeDraw, utcnow
 
-PASSWORD = "console-pass-1"
+PASSWORD = "console-pass-1"  # the password the conftest console fixtures use
 PHONE = "13812345678"
 
 
 # ---------------------------------------------------------------- fixtures and helpers
-
-@pytest.fixture
-def admin_client(app):
-    """A client signed in as an administrator."""
-    auth.create_organiser("boss", PASSWORD)
-    client = app.test_client()
-    assert client.post("/admin/login", data={"username": "boss", "password": PASSWORD}).status_code == 302
-    return client
-
-
-@pytest.fixture
-def unit_client(app):
-    """Factory: a client signed in as the unit organiser of a unit code."""
-
-    def factory(code: str = "s1"):
-        name = f"org-{code}".lower()
-        auth.create_organiser(name, PASSWORD, org_code=code)
-        client = app.test_client()
-        assert client.post("/admin/login", data={"username": name, "password": PASSWORD}).status_code == 302
-        return client
-
-    return factory
-
 
 def text(resp) -> str:
     return resp.get_data(as_text=True)
