@@ -18,9 +18,13 @@ WRITE_OPTION = "quizapp_write"
 
 def init_database(app: Flask) -> None:
     """Bind SQLAlchemy to the app and tune SQLite connections when SQLite is used."""
+    opts = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        opts = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         opts.setdefault("connect_args", {}).setdefault("timeout", 30)
+    else:
+        # After a database restart, pooled connections are dead: test each one as it is taken
+        # so the first request of each worker does not fail (seen in bench_faults.py).
+        opts.setdefault("pool_pre_ping", True)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

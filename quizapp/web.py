@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask, abort, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .bank import tag_label
 from .errors import QuizError
+from .extensions import db
 
 MESSAGES = {
     400: "请求有误", 401: "需要登录或凭证", 403: "没有权限", 404: "页面不存在", 405: "不支持的请求方法",
@@ -72,6 +74,20 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return jsonify({"error": {"code": exc.name.lower().replace(" ", "_"), "message": message}}), status
         return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):
+        """The database is unreachable (restart, failover): 503 with Retry-After, so clients resend."""
+        app.logger.warning("database unavailable: %s", exc.orig)
+        db.session.rollback()
+        message = "系统繁忙，请稍后重试"
+        if wants_json():
+            resp = jsonify({"error": {"code": "unavailable", "message": message}})
+        else:
+            resp = app.make_response(render_template("error.html", status=503, message=message))
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "2"
+        return resp
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

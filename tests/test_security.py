@@ -52,3 +52,13 @@ def test_nul_bytes_in_urls_are_not_found(client, make_campaign):
     for path in ("/q/c1%00", "/screen/c1%00", "/q/c1?org=s1%00", "/api/v1/campaigns/c1%00"):
         resp = client.get(path)
         assert resp.status_code == 404, path
+
+
+def test_unreachable_database_is_a_503_with_retry_after(tmp_path):
+    from quizapp import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}",
+                      "SECRET_KEY": "k"})
+    resp = app.test_client().get("/api/v1/campaigns/demo")
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "2"
+    assert resp.get_json()["error"]["code"] == "unavailable"
