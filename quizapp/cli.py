@@ -125,7 +125,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     if no_serve:
         return
     click.echo(f"serving on http://{host}:{port}/q/{campaign.slug}  (Ctrl+C to stop)")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # Flask ignores app.run() inside its own CLI, so serve with werkzeug directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 from .posters_cli import posters_command  # noqa: E402  (quizapp posters)

@@ -135,3 +135,37 @@ def test_demo_setup_is_idempotent(runner):
     assert {"poster", "subway"} <= placements
     articles = {v.question.article_id for v in operations.campaign_pool(demo)}
     assert len(articles) == 5
+
+
+def test_demo_serves_the_demo_campaign(tmp_path):
+    """`quizapp demo` (what `make demo` runs) sets up and actually serves /q/demo."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZAPP_")}
+    env.update(QUIZAPP_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}", QUIZAPP_SECRET_KEY="demo-test")
+    quizapp = Path(sys.executable).with_name("quizapp")
+    proc = subprocess.Popen([str(quizapp), "demo", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/q/demo", timeout=2) as resp:
+                    html = resp.read().decode()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"demo server did not come up: {proc.stdout.read().decode()[-2000:]}")
+                time.sleep(0.3)
+        assert "全民防电诈知识竞赛（演示）" in html and "报名参赛" in html
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
