@@ -173,13 +173,21 @@ def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], *, tit
                      f'stroke="{GRID_COLOUR}" stroke-width="1"/>')
         parts.append(f'<text x="{_num(left - 6)}" y="{_num(y + size * 0.35)}" text-anchor="end" font-size="{size}" '
                      f'fill="{MUTED_COLOUR}">{escape(_fmt(t, value_format))}</text>')
-    every = max(1, math.ceil(n / max(1, int(plot_w // 70))))  # about one x label per 70 px
-    for i, label in enumerate(labels):
-        if i % every and i != n - 1:
-            continue
-        anchor = "middle" if 0 < i < n - 1 or n == 1 else ("start" if i == 0 else "end")
-        parts.append(f'<text x="{_num(x_at(i))}" y="{_num(top + plot_h + 18)}" text-anchor="{anchor}" '
-                     f'font-size="{size}" fill="{MUTED_COLOUR}">{escape(_shorten(label, 12))}</text>')
+    # x labels: as many as fit without overlapping (each needs its width plus a gap), centred under their
+    # point but kept inside the chart; always the first, and the last when it does not crowd the one before
+    x_texts = [_shorten(label, 12) for label in labels]
+    widest = max(_text_width(t, size) for t in x_texts)
+    slot = widest + 14
+    pitch = plot_w / (n - 1) if n > 1 else plot_w
+    every = max(1, math.ceil(slot / pitch))
+    shown = list(range(0, n, every))
+    if shown[-1] != n - 1 and (n - 1 - shown[-1]) * pitch >= slot:
+        shown.append(n - 1)
+    for i in shown:
+        half = _text_width(x_texts[i], size) / 2
+        x = min(max(x_at(i), half + 2), width - half - 2)
+        parts.append(f'<text x="{_num(x)}" y="{_num(top + plot_h + 18)}" text-anchor="middle" '
+                     f'font-size="{size}" fill="{MUTED_COLOUR}">{escape(x_texts[i])}</text>')
     show_values = n <= 14
     legend_x = left
     for k, (name, values) in enumerate(series.items()):

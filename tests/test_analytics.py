@@ -500,3 +500,14 @@ def test_charts_from_analytics(scenario):
     bar = str(charts.bar_chart([u["name"] for u in units], [u["coverage"] for u in units], title="参与率",
                                value_format="{:.0%}", max_value=1))
     assert ">5%<" in bar and ">4%<" in bar and ">2%<" in bar and "某公司" in bar
+
+
+def test_line_chart_x_labels_do_not_overlap():
+    days = [(dt.date(2025, 3, 1) + dt.timedelta(days=i)).isoformat() for i in range(60)]
+    text = str(charts.line_chart(days, {"参与": list(range(60))}, title="两个月"))
+    xs = [float(x) for x, label in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" font-size="12" '
+                                               r'fill="[^"]+">(\d{4}-\d\d-\d\d)</text>', text)]
+    assert 4 <= len(xs) < 60 and "2025-03-01<" in text
+    label_width = 10 * 0.6 * 12
+    assert all(b - a >= label_width for a, b in zip(xs, xs[1:]))
+    assert xs[0] >= label_width / 2 and xs[-1] <= 640 - label_width / 2  # inside the chart
