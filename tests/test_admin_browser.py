@@ -34,14 +34,10 @@ from werkzeug.serving import make_server
 from quizapp import create_app
 from quizapp.bank import load_paths
 from quizapp.extensions import db
+from test_browser import CHROMIUM, CHROMIUM_ARGS, _missing_browser_reason  # one browser check for all
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
-]
 DESKTOP = dict(viewport={"width": 1366, "height": 900}, locale="zh-CN", accept_downloads=True)
 TIMEOUT_MS = 10_000
 TOOLS = ("pdftoppm", "pdftotext", "zbarimg")
@@ -57,12 +53,9 @@ SUBWAY = {"code": "l2c5", "line": "2", "carriage": "5", "label": "2号线 5车�
 
 def _missing_reason() -> str | None:
     """Why this test cannot run here (browser or PDF/QR tools missing), or None when it can."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError as exc:
-        return f"the Playwright Python package is not installed ({exc}); install the test extras"
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium)"
+    reason = _missing_browser_reason()
+    if reason:
+        return reason
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         return f"{', '.join(missing)} not installed (Debian packages poppler-utils and zbar-tools)"
