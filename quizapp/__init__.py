@@ -16,6 +16,7 @@ def create_app(config: dict | object | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
 
+    from . import ratelimits  # noqa: F401 - registers the quizapp-memory:// limiter storage
     from .database import init_database
     from .extensions import csrf, db, limiter, login_manager, migrate
 

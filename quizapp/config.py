@@ -62,9 +62,12 @@ def load_config(instance_path: str) -> dict:
         "JSON_AS_ASCII": False,
         # Shared state for several app servers: rate limits and the leaderboard cache.
         "REDIS_URL": os.environ.get("QUIZAPP_REDIS_URL", ""),
-        "RATELIMIT_STORAGE_URI": os.environ.get("QUIZAPP_REDIS_URL") or "memory://",
+        # ratelimits.WindowCounters (in-process) unless Redis is configured.
+        "RATELIMIT_STORAGE_URI": os.environ.get("QUIZAPP_REDIS_URL") or "quizapp-memory://",
         "RATELIMIT_ENABLED": os.environ.get("QUIZAPP_RATELIMIT", "on") != "off",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers on every response (they cost a window lookup per limit per request);
+        # a refused request still says when to come back in Retry-After (web.py).
+        "RATELIMIT_HEADERS_ENABLED": False,
         # A Redis outage must not turn every request into an error: fall back to per-process limits.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
+import json
 import os
 import threading
 from contextlib import contextmanager
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -26,18 +28,21 @@ def init_database(app: Flask) -> None:
         # so the first request of each worker does not fail (seen in bench_faults.py).
         opts.setdefault("pool_pre_ping", True)
     db.init_app(app)
+    app.teardown_appcontext(_release_raw)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
 
 
 def _tune_sqlite(engine: Engine) -> None:
-    """Enable WAL and a busy timeout; make write transactions BEGIN IMMEDIATE.
+    """Enable WAL and a busy timeout; make write transactions BEGIN IMMEDIATE; reads autocommit.
 
     Deferred transactions that read then write deadlock-upgrade under load
     ("database is locked"); taking the write lock at BEGIN makes concurrent
-    writers queue on the busy timeout instead. Reads stay deferred so they
-    never wait for writers in WAL mode.
+    writers queue on the busy timeout instead. Reads open no transaction:
+    each statement sees the latest commit, as on PostgreSQL (READ COMMITTED),
+    so an ORM read after a write made on the play loop's plain connection
+    (database.raw()) sees it, and readers never wait for writers in WAL mode.
     """
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -51,8 +56,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _process_writers = threading.RLock()
@@ -104,3 +109,210 @@ def writing():
         except BaseException:
             session.rollback()
             raise
+
+
+# ---------------------------------------------------------------- plain DB-API access for the play loop
+
+class RawConnection:
+    """A pooled DB-API connection running the play loop's fixed statements (see quizapp/play.py).
+
+    Statements are written with `?` placeholders and translated once for
+    PostgreSQL. Values cross the boundary through the methods below so both
+    databases store exactly what the ORM would (SQLite: datetimes as text with
+    microseconds, JSON as text; PostgreSQL: native types).
+    """
+
+    def __init__(self, fairy, dialect: str, owned: bool = True) -> None:
+        self.fairy = fairy  # SQLAlchemy's pool proxy: close() returns the connection to the pool
+        self.owned = owned  # False: borrowed from a Session's transaction, which ends it
+        self.sqlite = dialect == "sqlite"
+        self.in_transaction = False
+        self._sql: dict[str, str] = {}
+
+    def _prepare(self, sql: str) -> str:
+        if self.sqlite:
+            return sql
+        text = self._sql.get(sql)
+        if text is None:
+            text = self._sql[sql] = sql.replace("?", "%s")
+        return text
+
+    def _cursor_run(self, sql: str, params):
+        """Run one statement and return its cursor; database errors become SQLAlchemy's, so the
+        app's handlers (503 when the database is unreachable) treat both paths alike."""
+        cur = self.fairy.cursor()
+        try:
+            cur.execute(self._prepare(sql), params)
+        except Exception as exc:
+            cur.close()
+            self._end_implicit()
+            _reraise(exc, sql, params, self.fairy)
+        return cur
+
+    def _end_implicit(self) -> None:
+        """On PostgreSQL, end the transaction the driver opened for a statement outside transaction():
+        an idle open transaction would hold its locks (and a snapshot) until the request ends."""
+        if not self.sqlite and self.owned and not self.in_transaction:
+            try:
+                self.fairy.dbapi_connection.commit()
+            except Exception:  # noqa: BLE001 - a dead connection: the next statement reports it
+                pass
+
+    def one(self, sql: str, params=()) -> tuple | None:
+        """The first row of a query, or None."""
+        cur = self._cursor_run(sql, params)
+        try:
+            return cur.fetchone()
+        finally:
+            cur.close()
+            self._end_implicit()
+
+    def all(self, sql: str, params=()) -> list[tuple]:
+        """Every row of a query."""
+        cur = self._cursor_run(sql, params)
+        try:
+            return cur.fetchall()
+        finally:
+            cur.close()
+            self._end_implicit()
+
+    def run(self, sql: str, params=()) -> int:
+        """Run a write statement; returns the number of rows it changed."""
+        cur = self._cursor_run(sql, params)
+        try:
+            return cur.rowcount
+        finally:
+            cur.close()
+            self._end_implicit()
+
+    def many(self, sql: str, rows: list) -> None:
+        """Run one write statement for each parameter tuple."""
+        cur = self.fairy.cursor()
+        try:
+            cur.executemany(self._prepare(sql), rows)
+        except Exception as exc:
+            _reraise(exc, sql, rows[:1], self.fairy)
+        finally:
+            cur.close()
+            self._end_implicit()
+
+    @contextmanager
+    def transaction(self):
+        """A write transaction: on SQLite queued like writing() (flock, then BEGIN IMMEDIATE)."""
+        if self.sqlite:
+            with _writer_turn():
+                self.run("BEGIN IMMEDIATE")
+                self.in_transaction = True
+                try:
+                    yield self
+                except BaseException:
+                    self.fairy.dbapi_connection.rollback()
+                    raise
+                finally:
+                    self.in_transaction = False
+                self.run("COMMIT")
+            return
+        self.in_transaction = True  # the driver begins the transaction at the first statement
+        try:
+            yield self
+        except BaseException:
+            self.fairy.dbapi_connection.rollback()
+            raise
+        finally:
+            self.in_transaction = False
+        try:
+            self.fairy.dbapi_connection.commit()
+        except Exception as exc:
+            _reraise(exc, "COMMIT", (), self.fairy)
+
+    # Values in and out, as the ORM column types store them.
+    def time_in(self, value: dt.datetime | None):
+        """A naive-UTC datetime as a statement parameter."""
+        if value is None or not self.sqlite:
+            return value
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    @staticmethod
+    def time_out(value) -> dt.datetime | None:
+        """A datetime column's value as a naive-UTC datetime."""
+        if value is None or isinstance(value, dt.datetime):
+            return value
+        return dt.datetime.fromisoformat(value)
+
+    def json_in(self, value):
+        """A JSON column's parameter."""
+        if self.sqlite:
+            return json.dumps(value)
+        from psycopg.types.json import Json
+
+        return Json(value)
+
+    @staticmethod
+    def json_out(value):
+        """A JSON column's value as Python data."""
+        return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+    def close(self) -> None:
+        """Give the connection back to the pool (rolling back anything left open)."""
+        if self.owned:
+            self.fairy.close()
+
+
+def _reraise(exc: Exception, sql: str, params, fairy):
+    """Raise SQLAlchemy's exception for a DB-API error (IntegrityError, OperationalError... by the driver's
+    class hierarchy, as SQLAlchemy maps them); a lost connection is discarded from the pool."""
+    from sqlalchemy import exc as sa_exc
+
+    dbapi = db.engine.dialect.loaded_dbapi
+    if not isinstance(exc, dbapi.Error):
+        raise exc
+    lost = isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError)) and "locked" not in str(exc)
+    if lost:  # SQLite's "database is locked" leaves the connection usable; anything else may be dead
+        try:
+            fairy.invalidate(exc)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    raise sa_exc.DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=lost,
+                                     dialect=db.engine.dialect) from exc
+
+
+def raw() -> RawConnection:
+    """The app context's plain DB-API connection, checked out on first use and returned at teardown."""
+    conn = g.get("_quizapp_raw")
+    if conn is None:
+        conn = g._quizapp_raw = RawConnection(db.engine.raw_connection(), db.engine.dialect.name)
+    return conn
+
+
+def raw_in(session) -> RawConnection:
+    """Plain statements inside a Session's transaction (e.g. in writing()), on its connection."""
+    return RawConnection(session.connection().connection, db.engine.dialect.name, owned=False)
+
+
+def adopt(session, obj):
+    """Make an object whose row was just inserted with plain SQL persistent in the session, without
+    reading it back; the caller sets every column (unset ones would be loaded on first access)."""
+    from sqlalchemy.orm import make_transient_to_detached
+
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+def mirror_loaded(session, model, pk, **values) -> None:
+    """Give an object of the session's identity map the values just written to its row with plain SQL,
+    so ORM readers in the same session do not see the old ones (nothing happens if it is not loaded)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+    from sqlalchemy.orm.util import identity_key
+
+    obj = session.identity_map.get(identity_key(model, pk))
+    if obj is not None:
+        for name, value in values.items():
+            set_committed_value(obj, name, value)
+
+
+def _release_raw(_exc=None) -> None:
+    """Return the app context's raw connection to the pool."""
+    conn = g.pop("_quizapp_raw", None)
+    if conn is not None:
+        conn.close()

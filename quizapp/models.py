@@ -109,6 +109,19 @@ class QuestionVersion(db.Model):
         return f"<QuestionVersion {self.question_id} v{self.version}>"
 
 
+class Revision(db.Model):
+    """A counter bumped by every write that in-process caches depend on, so each server notices it.
+
+    "bank": question content, drafts and retirements (operations.pool_entries caches campaign pools by it).
+    """
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # what changed, e.g. "bank"
+    value: Mapped[int] = mapped_column(default=0)  # bumped by one per change
+
+    def __repr__(self) -> str:
+        return f"<Revision {self.name}={self.value}>"
+
+
 class Campaign(db.Model):
     """A quiz contest with its window, rules and question pool."""
 
@@ -245,6 +258,11 @@ class Attempt(db.Model):
     participant: Mapped[Participant] = relationship()
     campaign: Mapped[Campaign] = relationship()
     items: Mapped[list[AttemptItem]] = relationship(back_populates="attempt", order_by="AttemptItem.position")
+
+    @property
+    def campaign_closes_at(self) -> dt.datetime:
+        """When the campaign stops accepting answers (play.PlayAttempt carries the same attribute)."""
+        return self.campaign.closes_at
 
     def __repr__(self) -> str:
         return f"<Attempt {self.public_id} score={self.score}>"

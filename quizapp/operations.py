@@ -13,24 +13,23 @@ import hmac
 import random
 import secrets
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
 
 from . import badges, engine, leaderboard
-from .bank import OPTION_KEYS, TAGS, LoadResult
-from .database import writing
+from .bank import TAGS, LoadResult
+from .database import adopt, mirror_loaded, raw, raw_in, writing
 from .errors import Conflict, Invalid, LimitReached, NotFound
 from .extensions import db
-from .models import (Article, Attempt, AttemptItem, Campaign, Organisation, Participant, ParticipantBadge, Placement,
-                     Question, QuestionVersion, Scan, utcnow)
+from .models import (Article, Attempt, Campaign, Organisation, Participant, Placement,
+                     Question, QuestionVersion, Revision, Scan, utcnow)
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
-# Hot-path updates set the loaded objects' attributes themselves: skip the ORM's session synchronisation.
-NO_SYNC = {"synchronize_session": False}
 NICKNAME_MAX = 20
 MEMBER_ID_MAX = 32
 MIN_ATTEMPT_TTL = dt.timedelta(minutes=30)
@@ -89,7 +88,23 @@ def import_bank(result: LoadResult) -> ImportSummary:
             session.add(version)
             session.flush()
             question.current_version_id = version.id
+        bump_revision(session, "bank")
     return summary
+
+
+def bump_revision(session, name: str) -> None:
+    """Count one change of `name` in the caller's write transaction (in-process caches compare it)."""
+    row = session.get(Revision, name)
+    if row is None:
+        session.add(Revision(name=name, value=1))
+    else:
+        row.value += 1
+
+
+def revision(name: str) -> int:
+    """The current count of changes of `name` (0 before the first)."""
+    row = raw().one("SELECT value FROM revision WHERE name = ?", (name,))
+    return row[0] if row else 0
 
 
 def set_question_retired(question_id: str, retired: bool) -> None:
@@ -110,14 +125,15 @@ def _set_question_flag(question_id: str, **flag: bool) -> None:
             raise NotFound(f"题目 {question_id} 不存在", field="question_id")
         for name, value in flag.items():
             setattr(question, name, value)
+        bump_revision(session, "bank")
 
 
 # ---------------------------------------------------------------- joining
 
-def member_hash(campaign: Campaign, org: Organisation, member_id: str) -> str:
+def member_hash(campaign: Campaign, org_code: str, member_id: str) -> str:
     """Keyed hash of a student/employee number: unique within a unit, never stored in clear."""
     key = (current_app.config.get("HASH_KEY") or current_app.config["SECRET_KEY"]).encode()
-    msg = f"{campaign.id}:{org.code}:{member_id.strip().upper()}".encode()
+    msg = f"{campaign.id}:{org_code}:{member_id.strip().upper()}".encode()
     return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
 
@@ -143,6 +159,22 @@ def find_placement(campaign: Campaign, code: str | None) -> Placement | None:
         Placement.campaign_id == campaign.id, Placement.code == code))
 
 
+def organisation_id(campaign_id: int, code) -> int | None:
+    """The id of the campaign's unit with this code, or None (a plain lookup for the hot paths)."""
+    if not usable_key(code):
+        return None
+    row = raw().one("SELECT id FROM organisation WHERE campaign_id = ? AND code = ?", (campaign_id, code))
+    return row[0] if row else None
+
+
+def placement_id(campaign_id: int, code) -> int | None:
+    """The id of the campaign's placement with this code, or None."""
+    if not usable_key(code):
+        return None
+    row = raw().one("SELECT id FROM placement WHERE campaign_id = ? AND code = ?", (campaign_id, code))
+    return row[0] if row else None
+
+
 def record_scan(campaign: Campaign, org_code: str | None, src_code: str | None) -> None:
     """Record one visit of the QR landing page with its placement and unit, when known."""
     placement = find_placement(campaign, src_code)
@@ -165,12 +197,16 @@ def clean_nickname(nickname) -> str:
 
 
 def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=None) -> Participant:
-    """Register a participant in a unit; a known member number returns the same participant."""
+    """Register a participant in a unit; a known member number returns the same participant.
+
+    Plain statements (every new player runs this once): the unit and placement
+    are looked up by code, the member number by its keyed hash.
+    """
     nickname = clean_nickname(nickname)
     if not isinstance(org_code, str) or not org_code:
         raise Invalid("请选择所在单位", field="org")
-    org = find_organisation(campaign, org_code)
-    if org is None:
+    org_id = organisation_id(campaign.id, org_code)
+    if org_id is None:
         raise Invalid(f"单位代码 {org_code} 不属于本次活动", field="org")
     if member_id is not None and not isinstance(member_id, str):
         raise Invalid("学号/工号必须是文本", field="member_id")
@@ -179,32 +215,44 @@ def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=
         raise Invalid(f"学号/工号不能超过{MEMBER_ID_MAX}个字符", field="member_id")
     if placement_code is not None and not isinstance(placement_code, str):
         raise Invalid("placement 必须是文本", field="placement")
-    placement = find_placement(campaign, placement_code)
-    digest = member_hash(campaign, org, member_id) if member_id else None
-    def same_member():
-        return session.scalar(select(Participant).where(
-            Participant.organisation_id == org.id, Participant.member_hash == digest))
-
-    with writing() as session:
-        if digest:
-            existing = same_member()
-            if existing is not None:
-                existing.nickname = nickname
-                return existing
-        participant = Participant(campaign_id=campaign.id, organisation_id=org.id, nickname=nickname,
-                                  member_hash=digest, placement_id=placement.id if placement else None)
-        try:
-            with session.begin_nested():  # a savepoint: the unique member key may be taken meanwhile
-                session.add(participant)
-        except IntegrityError:
-            # PostgreSQL: a concurrent join of the same member committed first (SQLite's
-            # BEGIN IMMEDIATE serialises joins, so it never gets here). Come back as that person.
-            existing = same_member() if digest else None
-            if existing is None:
-                raise
-            existing.nickname = nickname
+    place_id = placement_id(campaign.id, placement_code)
+    digest = member_hash(campaign, org_code, member_id) if member_id else None
+    if digest:
+        existing = _rejoin(campaign, org_id, digest, nickname)
+        if existing is not None:
             return existing
+    now = utcnow()
+    try:
+        with writing() as session:
+            w = raw_in(session)
+            new_id = w.all(_NEW_PARTICIPANT_SQL, (campaign.id, org_id, nickname, digest, place_id, w.time_in(now)))[0][0]
+            participant = adopt(session, Participant(
+                id=new_id, campaign_id=campaign.id, organisation_id=org_id, nickname=nickname, member_hash=digest,
+                placement_id=place_id, created_at=now, best_attempt_id=None, best_score=None,
+                best_duration_ms=None, best_finished_at=None))
+    except IntegrityError:
+        # PostgreSQL: a concurrent join of the same member committed first (SQLite's
+        # BEGIN IMMEDIATE serialises joins, so the check above already saw it). Come back as that person.
+        existing = _rejoin(campaign, org_id, digest, nickname) if digest else None
+        if existing is None:
+            raise
+        return existing
     return participant
+
+
+_NEW_PARTICIPANT_SQL = ("INSERT INTO participant (campaign_id, organisation_id, nickname, member_hash, placement_id, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")
+
+
+def _rejoin(campaign: Campaign, org_id: int, digest: str, nickname: str) -> Participant | None:
+    """The participant already known by this member number in the unit, renamed to the nickname given now."""
+    row = raw().one("SELECT id FROM participant WHERE organisation_id = ? AND member_hash = ?", (org_id, digest))
+    if row is None:
+        return None
+    with writing() as session:
+        existing = session.get(Participant, row[0])
+        existing.nickname = nickname
+    return existing
 
 
 # ---------------------------------------------------------------- attempts
@@ -227,21 +275,53 @@ def campaign_pool(campaign: Campaign) -> list[QuestionVersion]:
     return versions
 
 
+@dataclass(frozen=True)
+class PoolEntry:
+    """A question of a campaign's pool as the draw needs it: its current version, tags and option count."""
+
+    version_id: int
+    question_id: str
+    tags: tuple[str, ...]
+    option_count: int
+
+
+_POOL_SQL = ("SELECT v.id, v.question_id, v.tags, v.options, q.article_id FROM question q "
+             "JOIN question_version v ON v.id = q.current_version_id WHERE q.retired = ? AND q.draft = ?")
+_pools: dict[tuple, tuple[PoolEntry, ...]] = {}
+
+
+def pool_entries(campaign: Campaign) -> tuple[PoolEntry, ...]:
+    """The campaign's pool (what campaign_pool selects) for drawing, cached in-process per bank revision.
+
+    Every start draws from it; reading and decoding every question version
+    each time cost more than the rest of the start. The "bank" revision is
+    bumped by every import, retirement and publication, so a server sees a
+    change at its next start; the campaign's own banks and tags are in the key.
+    """
+    key = (id(current_app._get_current_object()), campaign.id, tuple(campaign.banks or ()),
+           tuple(campaign.tags or ()), revision("bank"))
+    entries = _pools.get(key)
+    if entries is None:
+        conn = raw()
+        banks, wanted = set(campaign.banks or ()), set(campaign.tags or ())
+        entries = tuple(
+            PoolEntry(vid, qid, tuple(conn.json_out(tags) or ()), len(conn.json_out(options)))
+            for vid, qid, tags, options, article in conn.all(_POOL_SQL, (False, False))
+            if (not banks or article in banks) and (not wanted or wanted & set(conn.json_out(tags) or ())))
+        if len(_pools) > 200:
+            _pools.clear()
+        _pools[key] = entries
+    return entries
+
+
 def campaign_pool_tags(campaign: Campaign) -> set[str]:
-    """The scam types (tags) of the campaign's pool: those of campaign_pool, reading only the tags column.
+    """The scam types (tags) of the campaign's pool.
 
     With tags chosen for the campaign, only those count (a question drawn for
     one of them may carry others too).
     """
-    query = (select(QuestionVersion.tags).join(Question, Question.current_version_id == QuestionVersion.id)
-             .where(Question.retired.is_(False), Question.draft.is_(False)))
-    if campaign.banks:
-        query = query.where(Question.article_id.in_(campaign.banks))
     wanted = set(campaign.tags or TAGS)
-    found: set[str] = set()
-    for tags in db.session.scalars(query):
-        found.update(t for t in tags or [] if t in wanted)
-    return found
+    return {t for entry in pool_entries(campaign) for t in entry.tags if t in wanted}
 
 
 def attempts_today(participant: Participant, now: dt.datetime) -> int:
@@ -290,51 +370,65 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
         in_play = open_attempt(participant, now)
         if in_play is not None:
             return in_play, None
-    pool = campaign_pool(campaign)
+    pool = pool_entries(campaign)
     if not pool:
         raise Conflict("本活动暂无可用题目", code="empty_pool")
-    placement = find_placement(campaign, placement_code) if isinstance(placement_code, str) else None
-    last_attempt = select(func.max(Attempt.id)).where(Attempt.participant_id == participant.id).scalar_subquery()
-    avoid = set(db.session.scalars(
-        select(QuestionVersion.question_id).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
-        .where(AttemptItem.attempt_id == last_attempt)).all())
+    place_id = placement_id(campaign.id, placement_code) or participant.placement_id
+    conn = raw()
+    avoid = {qid for (qid,) in conn.all(_PREVIOUS_QUESTIONS_SQL, (participant.id,))}
     seed = secrets.randbelow(2**31)
-    candidates = [engine.Candidate(v.question_id, tuple(v.tags)) for v in pool]
-    counts = {v.question_id: len(v.options) for v in pool}
+    candidates = [engine.Candidate(e.question_id, e.tags) for e in pool]
+    counts = {e.question_id: e.option_count for e in pool}
     # A seeded generator on purpose: the stored seed replays the draw (the seed itself comes from secrets).
     drawn = engine.draw(candidates, campaign.questions_per_quiz, random.Random(seed), avoid, counts)  # nosec B311
-    version_of = {v.question_id: v for v in pool}
+    version_of = {e.question_id: e.version_id for e in pool}
     token = secrets.token_urlsafe(24)
     ttl = max(MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))
     streak_step, streak_cap = engine.streak_settings(campaign.speed_bonus, campaign.streak_step, campaign.streak_cap)
-    closed = []
+    day = local_day(now)
     with writing() as session:
+        w = raw_in(session)
         # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit
         # or both find no attempt in play; on SQLite the IMMEDIATE transaction already serialises writers.
-        session.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
-        unfinished = session.scalars(contest_only(select(Attempt).where(
-            Attempt.participant_id == participant.id, Attempt.finished_at.is_(None)).order_by(Attempt.id.desc()))).all()
-        in_play = [a for a in unfinished if not attempt_over(a, now)]
+        w.one("SELECT id FROM participant WHERE id = ?" + ("" if w.sqlite else " FOR UPDATE"), (participant.id,))
+        unfinished = [(aid, w.time_out(expires)) for aid, expires in w.all(_UNFINISHED_SQL, (participant.id,))]
+        in_play = [aid for aid, expires in unfinished if now < expires and now < campaign.closes_at]
         if resume_open and in_play:
-            return in_play[0], None
-        if attempts_today(participant, now) >= campaign.attempts_per_day:
+            return session.get(Attempt, in_play[0]), None
+        if w.one(_STARTED_ON_SQL, (participant.id, day))[0] >= campaign.attempts_per_day:
             raise LimitReached(f"今天的{campaign.attempts_per_day}次答题机会已用完，明天再来吧", code="attempt_limit")
-        closed = [a for a in unfinished if _finalize_in(session, a, now)]
-        attempt = Attempt(
-            public_id=secrets.token_hex(8), token_hash=hash_token(token), campaign_id=campaign.id,
-            participant_id=participant.id, organisation_id=participant.organisation_id,
-            placement_id=placement.id if placement else participant.placement_id, seed=seed,
-            day=local_day(now), total=len(drawn), seconds_per_question=campaign.seconds_per_question,
-            speed_bonus=campaign.speed_bonus, streak_step=streak_step, streak_cap=streak_cap, started_at=now,
-            expires_at=min(now + ttl, campaign.closes_at), device_hash=device_hash)
-        session.add(attempt)
-        session.flush()
-        for position, d in enumerate(drawn):
-            session.add(AttemptItem(attempt_id=attempt.id, position=position,
-                                    question_version_id=version_of[d.id].id, option_order=list(d.option_order)))
+        closed = [aid for aid, _ in unfinished if _finalize_in(session, aid, now)]
+        fields = dict(public_id=secrets.token_hex(8), token_hash=hash_token(token), campaign_id=campaign.id,
+                      participant_id=participant.id, organisation_id=participant.organisation_id,
+                      placement_id=place_id, seed=seed, day=day, total=len(drawn),
+                      seconds_per_question=campaign.seconds_per_question, speed_bonus=campaign.speed_bonus,
+                      streak_step=streak_step, streak_cap=streak_cap, started_at=now,
+                      expires_at=min(now + ttl, campaign.closes_at), device_hash=device_hash)
+        attempt_id = w.all(_NEW_ATTEMPT_SQL, tuple(
+            w.time_in(v) if isinstance(v, dt.datetime) else v for v in fields.values()) + (w.json_in([]),))[0][0]
+        w.many(_NEW_ITEM_SQL, [(attempt_id, position, version_of[d.id], w.json_in(list(d.option_order)))
+                               for position, d in enumerate(drawn)])
+        attempt = adopt(session, Attempt(id=attempt_id, **fields, flags=[], finished_at=None, score=0,
+                                         correct_count=0, duration_ms=0, timing_signature=None))
     if closed:
         leaderboard.invalidate_campaign(campaign.id)
     return attempt, token
+
+
+# Statements of start_attempt (plain SQL: it runs once per quiz, and the ORM's inserts were most of its cost).
+_PREVIOUS_QUESTIONS_SQL = (
+    "SELECT v.question_id FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
+    "WHERE i.attempt_id = (SELECT MAX(id) FROM attempt WHERE participant_id = ?)")
+_UNFINISHED_SQL = "SELECT id, expires_at FROM attempt WHERE participant_id = ? AND finished_at IS NULL ORDER BY id DESC"
+_STARTED_ON_SQL = "SELECT COUNT(*) FROM attempt WHERE participant_id = ? AND day = ?"
+_NEW_ATTEMPT_SQL = (
+    "INSERT INTO attempt (public_id, token_hash, campaign_id, participant_id, organisation_id, placement_id, seed, "
+    "day, total, seconds_per_question, speed_bonus, streak_step, streak_cap, started_at, expires_at, device_hash, "
+    "flags, score, correct_count, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0) "
+    "RETURNING id")
+_NEW_ITEM_SQL = (
+    "INSERT INTO attempt_item (attempt_id, position, question_version_id, option_order, correct, points, elapsed_ms, "
+    "streak, streak_bonus) VALUES (?, ?, ?, ?, FALSE, 0, 0, 0, 0)")
 
 
 def hash_token(token: str) -> str:
@@ -347,312 +441,144 @@ def token_matches(attempt: Attempt, token: str) -> bool:
     return hmac.compare_digest(attempt.token_hash, hash_token(token))
 
 
-def attempt_over(attempt: Attempt, now: dt.datetime) -> bool:
-    """True once the attempt accepts no more answers."""
-    return attempt.finished_at is not None or now >= attempt.expires_at or now >= attempt.campaign.closes_at
+def attempt_over(attempt, now: dt.datetime) -> bool:
+    """True once the attempt (an Attempt or a play.PlayAttempt) accepts no more answers."""
+    return attempt.finished_at is not None or now >= attempt.expires_at or now >= attempt.campaign_closes_at
 
 
-def current_item(attempt: Attempt, now: dt.datetime | None = None) -> AttemptItem | None:
-    """Serve the next unanswered question, starting its clock the first time; None when done."""
-    now = now or utcnow()
-    if attempt_over(attempt, now):
-        finalize(attempt, now)
-        return None
-    item = db.session.scalar(select(AttemptItem).options(joinedload(AttemptItem.version)).where(
-        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_(None)).order_by(AttemptItem.position)
-        .limit(1))
-    if item is None:
-        finalize(attempt, now)
-        return None
-    if item.served_at is None:
-        with writing() as session:
-            # Conditional update: a concurrent first view cannot restart the clock.
-            started = session.execute(update(AttemptItem).where(
-                AttemptItem.id == item.id, AttemptItem.served_at.is_(None)).values(served_at=now),
-                execution_options=NO_SYNC).rowcount
-        if started == 1:
-            set_committed_value(item, "served_at", now)
-        else:
-            db.session.refresh(item, ["served_at"])
-    return item
-
-
-def seconds_left(attempt: Attempt, item: AttemptItem, now: dt.datetime) -> float:
-    """Seconds left to answer the item, by the server's clock."""
-    served = item.served_at or now
-    return max(0.0, attempt.seconds_per_question - (now - served).total_seconds())
-
-
-def displayed_options(item: AttemptItem) -> list[tuple[str, str]]:
-    """The item's options as (display key, text) in the order this attempt shows them."""
-    options = item.version.options
-    return [(OPTION_KEYS[i], options[orig]) for i, orig in enumerate(item.option_order)]
-
-
-def to_bank_keys(item: AttemptItem, displayed: list[str]) -> list[str]:
-    """Map display keys chosen by the player to bank option keys."""
-    return sorted(OPTION_KEYS[item.option_order[OPTION_KEYS.index(k)]] for k in displayed)
-
-
-def to_display_keys(item: AttemptItem, bank_keys: list[str]) -> list[str]:
-    """Map bank option keys to the keys this attempt displayed."""
-    position = {orig: i for i, orig in enumerate(item.option_order)}
-    return sorted(OPTION_KEYS[position[OPTION_KEYS.index(k)]] for k in bank_keys)
-
-
-@dataclass
-class AnswerOutcome:
-    """The feedback after an answer; identical when the same answer is resent."""
-
-    item: AttemptItem
-    attempt: Attempt
-    replayed: bool = False
-
-    def to_dict(self) -> dict:
-        """JSON body for the API's answer response."""
-        version = self.item.version
-        article = version.question.article
-        return {
-            "question_id": version.question_id,
-            "correct": self.item.correct,
-            "points": self.item.points,
-            "streak": self.item.streak,
-            "streak_bonus": self.item.streak_bonus,
-            "late": self.item.elapsed_ms >= self.attempt.seconds_per_question * 1000 and not self.item.correct,
-            "choices": to_display_keys(self.item, self.item.choices or []),
-            "correct_choices": to_display_keys(self.item, version.answer),
-            "explanation": version.explanation,
-            "source": {"title": article.title, "publisher": article.publisher, "date": article.date},
-            "score": self.item.score_after if self.item.score_after is not None else self.attempt.score,
-            # Answers come in order, so answering the last position is what ends the quiz.
-            "done": self.item.position == self.attempt.total - 1 or self.attempt.finished_at is not None
-            and self.item.score_after is None,
-        }
-
-
-def validate_choices(item: AttemptItem, choices) -> list[str]:
-    """Check the shape of submitted display keys against the served question."""
-    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-        raise Invalid("choices 必须是选项字母组成的列表，例如 [\"A\"]", field="choices")
-    keys = [c.strip().upper() for c in choices]
-    valid = OPTION_KEYS[: len(item.option_order)]
-    wrong = [k for k in keys if k not in valid]
-    if wrong:
-        raise Invalid(f"选项 {', '.join(wrong)} 不存在（可选 {', '.join(valid)}）", field="choices")
-    if len(set(keys)) != len(keys):
-        raise Invalid("同一选项不能重复提交", field="choices")
-    if item.version.type in ("single", "judge") and len(keys) > 1:
-        raise Invalid("本题为单选题，只能选一个答案", field="choices")
-    return sorted(keys)
-
-
-def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | None = None) -> AnswerOutcome:
-    """Accept one answer exactly once, scored by the server's clock.
-
-    Points are engine.score_answer's (100 + speed bonus when right) plus the
-    streak bonus (engine.streak_bonus) for the k-th right answer in a row,
-    computed from the streak stored on the previous question: answers come in
-    order, one question at a time, so the score stays the sum of the items'
-    points. Resending the answer already recorded returns the same feedback (a phone
-    retrying after a dropped response); a different second answer is refused.
-    An empty answer is accepted only once time is up (the player timed out).
-    """
-    now = now or utcnow()
-    if not isinstance(question_id, str) or not question_id:
-        raise Invalid("缺少 question_id", field="question_id")
-    if not usable_key(question_id):
-        raise Invalid(f"题目 {question_id!r} 不在本次答题中", field="question_id")
-    # One query brings the served version with its question and article: the feedback needs them all.
-    item = db.session.scalar(
-        select(AttemptItem).join(QuestionVersion)
-        .options(contains_eager(AttemptItem.version).joinedload(QuestionVersion.question).joinedload(Question.article))
-        .where(AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
-    if item is None:
-        raise Invalid(f"题目 {question_id} 不在本次答题中", field="question_id")
-    keys = validate_choices(item, choices)
-    if item.answered_at is not None:
-        if to_display_keys(item, item.choices or []) == keys:
-            _finish_if_complete(attempt, item.position, now)
-            return AnswerOutcome(item, attempt, replayed=True)
-        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
-    if attempt_over(attempt, now):
-        finalize(attempt, now)
-        raise Conflict("本次答题已结束或活动已截止", code="attempt_over")
-    if item.served_at is None:
-        raise Conflict("请先获取这道题再作答", code="not_served")
-    limit = attempt.seconds_per_question
-    elapsed = (now - item.served_at).total_seconds()
-    if not keys and elapsed <= limit:
-        raise Invalid("请至少选择一个选项", field="choices")
-    bank_keys = to_bank_keys(item, keys)
-    correct, points = engine.score_answer(bank_keys, item.version.answer, elapsed, limit, attempt.speed_bonus)
-    elapsed_ms = int(min(max(elapsed, 0.0), limit) * 1000)
-    with writing() as session:
-        previous = 0
-        if item.position > 0:  # the previous question was answered before this one was served
-            previous = session.scalar(select(AttemptItem.streak).where(
-                AttemptItem.attempt_id == attempt.id, AttemptItem.position == item.position - 1)) or 0
-        streak = engine.next_streak(previous, correct)
-        bonus = engine.streak_bonus(streak, attempt.streak_step, attempt.streak_cap)
-        points += bonus
-        done = session.execute(
-            update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.answered_at.is_(None))
-            .values(answered_at=now, choices=bank_keys, correct=correct, points=points, elapsed_ms=elapsed_ms,
-                    streak=streak, streak_bonus=bonus), execution_options=NO_SYNC)
-        if done.rowcount == 1:
-            totals = session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
-                score=Attempt.score + points, correct_count=Attempt.correct_count + (1 if correct else 0),
-                duration_ms=Attempt.duration_ms + elapsed_ms)
-                .returning(Attempt.score, Attempt.correct_count, Attempt.duration_ms), execution_options=NO_SYNC).one()
-            # Remember the running score this answer produced, so a resend gets the very same response.
-            session.execute(update(AttemptItem).where(AttemptItem.id == item.id).values(score_after=totals.score),
-                            execution_options=NO_SYNC)
-    if done.rowcount == 1:
-        # Mirror what was just written instead of reading it back.
-        for name, value in dict(answered_at=now, choices=bank_keys, correct=correct, points=points,
-                                elapsed_ms=elapsed_ms, streak=streak, streak_bonus=bonus,
-                                score_after=totals.score).items():
-            set_committed_value(item, name, value)
-        for name in ("score", "correct_count", "duration_ms"):
-            set_committed_value(attempt, name, getattr(totals, name))
-    else:
-        db.session.refresh(item)
-        db.session.refresh(attempt)
-    if done.rowcount != 1:
-        # Lost a race with an identical request: answer as that request did.
-        if to_display_keys(item, item.choices or []) == keys:
-            _finish_if_complete(attempt, item.position, now)
-            return AnswerOutcome(item, attempt, replayed=True)
-        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
-    _finish_if_complete(attempt, item.position, now)
-    return AnswerOutcome(item, attempt)
-
-
-def _finish_if_complete(attempt: Attempt, item_position: int, now: dt.datetime) -> None:
-    """Finalize the attempt once no item is left unanswered.
-
-    Replays call this too: a resend of the last answer can arrive after the
-    first request stored it but before that request finalized, and must still
-    report done like the first response (finalize is idempotent).
-    """
-    if attempt.finished_at is not None:
-        return
-    if item_position == attempt.total - 1:  # answers come in order: the last position completes the quiz
-        finalize(attempt, now)
-
-
-def finalize(attempt: Attempt, now: dt.datetime) -> None:
+def finalize(attempt, now: dt.datetime) -> None:
     """Close the attempt once (all answered, expired or campaign closed), update the participant's best
-    and award the badges it earns."""
+    and award the badges it earns. Takes an Attempt or a play.PlayAttempt and updates its finished_at."""
     if attempt.finished_at is not None:
         return
     with writing() as session:
-        _finalize_in(session, attempt, now)
-    db.session.refresh(attempt)
+        _finalize_in(session, attempt.id, now)
+        state = raw_in(session).one("SELECT finished_at, flags, timing_signature FROM attempt WHERE id = ?",
+                                    (attempt.id,))
+    w = raw()
+    finished = dict(finished_at=w.time_out(state[0]), flags=w.json_out(state[1]), timing_signature=state[2])
+    if hasattr(attempt, "_sa_instance_state"):
+        for name, value in finished.items():
+            set_committed_value(attempt, name, value)
+    else:
+        attempt.finished_at = finished["finished_at"]
     leaderboard.invalidate_campaign(attempt.campaign_id)
 
 
-def _finalize_in(session, attempt: Attempt, now: dt.datetime) -> bool:
+# Statements of finalize. It runs once per quiz, but on the answer that completes it, so in plain SQL too.
+_CLAIM_SQL = "UPDATE attempt SET finished_at = ? WHERE id = ? AND finished_at IS NULL"
+_FINISHING_SQL = ("SELECT a.campaign_id, a.participant_id, a.score, a.duration_ms, a.correct_count, a.total, "
+                  "a.device_hash, c.banks, c.tags FROM attempt a JOIN campaign c ON c.id = a.campaign_id WHERE a.id = ?")
+_ANSWERS_SQL = ("SELECT elapsed_ms, correct FROM attempt_item WHERE attempt_id = ? AND answered_at IS NOT NULL "
+                "ORDER BY position")
+_BEST_SQL = ("SELECT best_attempt_id, best_score, best_duration_ms, best_finished_at, organisation_id "
+             "FROM participant WHERE id = ?")
+_SET_BEST_SQL = ("UPDATE participant SET best_attempt_id = ?, best_score = ?, best_duration_ms = ?, "
+                 "best_finished_at = ? WHERE id = ?")
+
+
+def _finalize_in(session, attempt_id: int, now: dt.datetime) -> bool:
     """finalize's work inside the caller's write transaction; False when another request finished it first.
 
-    The caller invalidates the boards after committing.
+    The caller invalidates the boards after committing. ORM objects already
+    loaded in the session (the participant) are given the values written.
     """
-    claimed = session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.finished_at.is_(None))
-                              .values(finished_at=now))
-    if claimed.rowcount != 1:
+    w = raw_in(session)
+    if w.run(_CLAIM_SQL, (w.time_in(now), attempt_id)) != 1:
         return False
-    session.refresh(attempt)
-    _flag_suspicious(session, attempt)
-    participant = session.scalar(select(Participant).where(Participant.id == attempt.participant_id)
-                                 .with_for_update())
-    if not is_contest(attempt):
-        return True
-    result = engine.Result(attempt.score, attempt.duration_ms, now, attempt.id)
-    best = None
-    if participant.best_attempt_id is not None:
-        best = engine.Result(participant.best_score, participant.best_duration_ms,
-                             participant.best_finished_at, participant.best_attempt_id)
+    campaign_id, pid, score, duration_ms, correct_count, total, device, banks, tags = w.one(_FINISHING_SQL, (attempt_id,))
+    answers = w.all(_ANSWERS_SQL, (attempt_id,))
+    _flag_suspicious(session, attempt_id, campaign_id, pid, device, answers)
+    best_id, best_score, best_ms, best_at, org_id = w.one(_BEST_SQL + ("" if w.sqlite else " FOR UPDATE"), (pid,))
+    result = engine.Result(score, duration_ms, now, attempt_id)
+    best = engine.Result(best_score, best_ms, w.time_out(best_at), best_id) if best_id is not None else None
     if engine.is_better(result, best):
-        participant.best_attempt_id = attempt.id
-        participant.best_score = attempt.score
-        participant.best_duration_ms = attempt.duration_ms
-        participant.best_finished_at = now
-    _award_badges(session, attempt, participant, now)
+        w.run(_SET_BEST_SQL, (attempt_id, score, duration_ms, w.time_in(now), pid))
+        best_id, best_score, best_ms, best_at = attempt_id, score, duration_ms, now
+        mirror_loaded(session, Participant, pid, best_attempt_id=attempt_id, best_score=score,
+                      best_duration_ms=duration_ms, best_finished_at=now)
+    campaign = SimpleNamespace(id=campaign_id, banks=w.json_out(banks) or [], tags=w.json_out(tags) or [])
+    standing = SimpleNamespace(id=pid, campaign_id=campaign_id, organisation_id=org_id, best_attempt_id=best_id,
+                               best_score=best_score, best_duration_ms=best_ms, best_finished_at=w.time_out(best_at))
+    _award_badges(w, campaign, standing, attempt_id, len(answers), correct_count, total, now)
     return True
 
 
-def _award_badges(session, attempt: Attempt, participant: Participant, now: dt.datetime) -> list[str]:
+def _award_badges(w, campaign, participant, attempt_id: int, answered: int, correct_count: int, total: int,
+                  now: dt.datetime) -> list[str]:
     """Award the badges a finishing contest attempt earns (rules in quizapp/badges.py); returns the new codes.
 
     Runs in finalize's transaction with the participant's row locked, so the
     check for badges already held and the insert cannot race. Attempts without
     a single answer earn nothing.
     """
-    answered = session.scalar(select(func.count(AttemptItem.id)).where(
-        AttemptItem.attempt_id == attempt.id, AttemptItem.answered_at.is_not(None))) or 0
     if not answered:
         return []
-    held = set(session.scalars(select(ParticipantBadge.code).where(
-        ParticipantBadge.participant_id == participant.id)).all())
+    held = {code for (code,) in w.all("SELECT code FROM participant_badge WHERE participant_id = ?",
+                                      (participant.id,))}
     if held >= set(badges.BADGES):
         return []
-    has_answer = (select(AttemptItem.id).where(AttemptItem.attempt_id == Attempt.id,
-                                               AttemptItem.answered_at.is_not(None)).exists())
-    finished = session.execute(contest_only(select(Attempt.finished_at, Attempt.expires_at).where(
-        Attempt.participant_id == participant.id, Attempt.finished_at.is_not(None), has_answer))).all()
+    finished = w.all(
+        "SELECT a.finished_at, a.expires_at FROM attempt a WHERE a.participant_id = ? AND a.finished_at IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM attempt_item i WHERE i.attempt_id = a.id AND i.answered_at IS NOT NULL)",
+        (participant.id,))
     # An attempt that ran out of time counts on the day it expired, even when it is closed later.
-    days = tuple(engine.china_date(min(finished_at, expires_at)) for finished_at, expires_at in finished)
+    days = tuple(engine.china_date(min(w.time_out(f), w.time_out(e))) for f, e in finished)
     right_tags: set[str] = set()
     pool_tags: set[str] = set()
     if "all_types" not in held:
-        for tags in session.scalars(contest_only(
-                select(QuestionVersion.tags).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
-                .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-                .where(Attempt.participant_id == participant.id, AttemptItem.correct.is_(True)))):
-            right_tags.update(tags or [])
-        pool_tags = campaign_pool_tags(attempt.campaign)
+        for (tags,) in w.all(
+                "SELECT v.tags FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
+                "JOIN attempt a ON a.id = i.attempt_id WHERE a.participant_id = ? AND i.correct = ?",
+                (participant.id, True)):
+            right_tags.update(w.json_out(tags) or [])
+        pool_tags = campaign_pool_tags(campaign)
     rank = None
     if "first_in_unit" not in held:
         rank = leaderboard.participant_rank(participant, within_org=True)
-    facts = badges.Facts(finished_attempts=len(finished), correct_count=attempt.correct_count, total=attempt.total,
+    facts = badges.Facts(finished_attempts=len(finished), correct_count=correct_count, total=total,
                          right_tags=frozenset(right_tags), pool_tags=frozenset(pool_tags), days=days,
                          rank_in_unit=rank, best_score=participant.best_score)
     new = badges.new_badges(facts, held)
-    for code in new:
-        session.add(ParticipantBadge(participant_id=participant.id, code=code, awarded_at=now, attempt_id=attempt.id))
+    if new:
+        w.many("INSERT INTO participant_badge (participant_id, code, awarded_at, attempt_id) VALUES (?, ?, ?, ?)",
+               [(participant.id, code, w.time_in(now), attempt_id) for code in new])
     return new
 
 
 SHARED_DEVICE_PEOPLE = 3
 
 
-def _flag_suspicious(session, attempt: Attempt) -> None:
+def _flag_suspicious(session, attempt_id: int, campaign_id: int, participant_id: int, device_hash: str | None,
+                     answers: list[tuple]) -> None:
     """Set anti-cheat flags on a finishing attempt (and on its look-alikes) inside finalize's transaction.
 
     too_fast comes from the engine; identical_timing marks attempts by
     different people with the same answer-time pattern; shared_device marks
     attempts from a device that has played under several names.
     """
-    items = [i for i in session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
-                                        .order_by(AttemptItem.position)) if i.answered_at is not None]
-    flags = engine.suspicion_flags([i.elapsed_ms for i in items], [i.correct for i in items])
-    signature = engine.timing_signature([i.elapsed_ms for i in items])
+    w = raw_in(session)
+    elapsed = [ms for ms, _ in answers]
+    flags = engine.suspicion_flags(elapsed, [bool(c) for _, c in answers])
+    signature = engine.timing_signature(elapsed)
     if signature:
-        twins = session.scalars(select(Attempt).where(
-            Attempt.campaign_id == attempt.campaign_id, Attempt.timing_signature == signature,
-            Attempt.participant_id != attempt.participant_id)).all()
+        twins = w.all("SELECT id, flags FROM attempt WHERE campaign_id = ? AND timing_signature = ? "
+                      "AND participant_id <> ?", (campaign_id, signature, participant_id))
         if twins:
             flags.append("identical_timing")
-            for twin in twins:
-                if "identical_timing" not in (twin.flags or []):
-                    twin.flags = [*(twin.flags or []), "identical_timing"]
-    if attempt.device_hash:
-        people = session.scalar(select(func.count(func.distinct(Attempt.participant_id))).where(
-            Attempt.campaign_id == attempt.campaign_id, Attempt.device_hash == attempt.device_hash))
+        for twin_id, twin_flags in twins:
+            twin_flags = w.json_out(twin_flags) or []
+            if "identical_timing" not in twin_flags:
+                twin_flags = [*twin_flags, "identical_timing"]
+                w.run("UPDATE attempt SET flags = ? WHERE id = ?", (w.json_in(twin_flags), twin_id))
+                mirror_loaded(session, Attempt, twin_id, flags=twin_flags)
+    if device_hash:
+        people = w.one("SELECT COUNT(DISTINCT participant_id) FROM attempt WHERE campaign_id = ? AND device_hash = ?",
+                       (campaign_id, device_hash))[0]
         if people >= SHARED_DEVICE_PEOPLE:
             flags.append("shared_device")
-    attempt.timing_signature = signature
-    attempt.flags = sorted(set(flags))
+    w.run("UPDATE attempt SET timing_signature = ?, flags = ? WHERE id = ?",
+          (signature, w.json_in(sorted(set(flags))), attempt_id))
 
 
 def find_attempt(public_id: str) -> Attempt:

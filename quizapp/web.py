@@ -72,8 +72,14 @@ def init_app(app: Flask) -> None:
         if status == 400 and exc.description and "CSRF" in exc.description:
             message = "页面已过期，请刷新后重试"
         if wants_json():
-            return jsonify({"error": {"code": exc.name.lower().replace(" ", "_"), "message": message}}), status
-        return render_template("error.html", status=status, message=message), status
+            resp = jsonify({"error": {"code": exc.name.lower().replace(" ", "_"), "message": message}})
+        else:
+            resp = app.make_response(render_template("error.html", status=status, message=message))
+        resp.status_code = status
+        limit = getattr(exc, "limit", None)  # flask_limiter.RateLimitExceeded: come back when the window ends
+        if status == 429 and limit is not None:
+            resp.headers["Retry-After"] = str(limit.limit.get_expiry())
+        return resp
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc: OperationalError):

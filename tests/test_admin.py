@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from quizapp import auth, operations
+from quizapp import play as play_loop
 from quizapp.bank.spreadsheet import template_xlsx
 from quizapp.extensions import db
 from quizapp.models import (Article, Attempt, AttemptItem, Campaign, Organisation, Placement, Question,
@@ -71,7 +72,7 @@ def play(client, slug: str, nickname: str, org: str, correct: bool, placement: s
         db.session.expire_all()
         item = db.session.scalar(select(AttemptItem).join(QuestionVersion).join(Attempt).where(
             Attempt.public_id == attempt_id, QuestionVersion.question_id == qid))
-        right = operations.to_display_keys(item, item.version.answer)
+        right = play_loop.to_display_keys(item, item.version.answer)
         keys = right if correct else [next(k for k in "ABCDEF"[: len(item.option_order)] if k not in right)]
         resp = client.post(f"{API}/attempts/{attempt_id}/answers", headers=headers,
                            json={"question_id": qid, "choices": keys})

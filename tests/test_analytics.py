@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from quizapp import analytics, charts, operations
+from quizapp import play as play_loop
 from quizapp.bank import parse_bank_text
 from quizapp.database import writing
 from quizapp.extensions import db
@@ -106,17 +107,17 @@ def play(campaign: Campaign, participant: Participant, answers: dict[str, object
     attempt, _token = operations.start_attempt(campaign, participant, src, now=now)
     t = now
     while True:
-        item = operations.current_item(attempt, t)
+        item = play_loop.current_item(attempt, t)
         if item is None:
             break
         plan = answers[item.version.question_id]
         if plan == RIGHT:
-            keys, t = operations.to_display_keys(item, item.version.answer), t + dt.timedelta(seconds=seconds)
+            keys, t = play_loop.to_display_keys(item, item.version.answer), t + dt.timedelta(seconds=seconds)
         elif plan == TIMEOUT:
             keys, t = [], t + dt.timedelta(seconds=attempt.seconds_per_question + 1)
         else:
-            keys, t = operations.to_display_keys(item, plan), t + dt.timedelta(seconds=seconds)
-        operations.record_answer(attempt, item.version.question_id, keys, now=t)
+            keys, t = play_loop.to_display_keys(item, plan), t + dt.timedelta(seconds=seconds)
+        play_loop.record_answer(attempt, item.version.question_id, keys, now=t)
     assert attempt.finished_at is not None
     return attempt
 
@@ -170,8 +171,8 @@ def build_scenario(make_campaign, slug: str = "c1", **overrides) -> Scenario:
     operations.start_attempt(campaign, s.people["eve"], now=base + 40 * minute)
     s.people["frank"] = join(campaign, "Frank", "co", "m3", when=base)
     attempt, _ = operations.start_attempt(campaign, s.people["frank"], now=base + 50 * minute)
-    s.frank_first_question = operations.current_item(attempt, base + 50 * minute).version.question_id
-    assert operations.current_item(attempt, base + 50 * minute + dt.timedelta(hours=1)) is None  # expired
+    s.frank_first_question = play_loop.current_item(attempt, base + 50 * minute).version.question_id
+    assert play_loop.current_item(attempt, base + 50 * minute + dt.timedelta(hours=1)) is None  # expired
     assert attempt.finished_at is not None
     for org, src, times in ((None, "p1", 3), ("s1", "p1", 1), ("s2", "m3", 2), (None, None, 1),
                             (None, "bogus", 1)):
@@ -317,7 +318,7 @@ def test_question_listed_once_shown_with_no_facility_until_answered(make_campaig
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
     attempt, _ = operations.start_attempt(campaign, join(campaign, "甲", "s1"), now=base)
     assert analytics.question_stats(campaign) == []  # drawn but not shown yet: not listed
-    first = operations.current_item(attempt, base)
+    first = play_loop.current_item(attempt, base)
     stats = analytics.question_stats(campaign)
     assert [(r["question_id"], r["served"], r["answered"], r["correct"], r["facility"]) for r in stats] == [
         (first.version.question_id, 1, 0, 0, None)]
@@ -338,9 +339,9 @@ def test_question_version_shown_but_never_answered_sorts_last(make_campaign):
     play(campaign, join(campaign, "甲", "s1"), ALL_RIGHT, base)
     import_test_bank("（修订）接到自称公安的电话要求转账，应该？")
     attempt, _ = operations.start_attempt(campaign, join(campaign, "乙", "s1"), now=base)
-    while (item := operations.current_item(attempt, base)).version.question_id != "ta-single":
-        operations.record_answer(attempt, item.version.question_id,
-                                 operations.to_display_keys(item, item.version.answer), now=base)
+    while (item := play_loop.current_item(attempt, base)).version.question_id != "ta-single":
+        play_loop.record_answer(attempt, item.version.question_id,
+                                 play_loop.to_display_keys(item, item.version.answer), now=base)
     stats = analytics.question_stats(campaign)
     assert [(r["question_id"], r["version"], r["facility"]) for r in stats][-1] == ("ta-single", 2, None)
     assert [r["facility"] for r in stats[:-1]] == [1.0, 1.0, 1.0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from quizapp import operations
+from quizapp import play as play_loop
 from quizapp.extensions import db
 from quizapp.models import Attempt, utcnow
 
@@ -15,10 +16,10 @@ def play(campaign, nickname, org, gaps, device=None, start=None):
     now = start or utcnow()
     attempt, _ = operations.start_attempt(campaign, participant, now=now, device_hash=device)
     for gap in gaps:
-        item = operations.current_item(attempt, now)
+        item = play_loop.current_item(attempt, now)
         now = now + dt.timedelta(seconds=gap)
-        operations.record_answer(attempt, item.version.question_id,
-                                 operations.to_display_keys(item, item.version.answer), now)
+        play_loop.record_answer(attempt, item.version.question_id,
+                                 play_loop.to_display_keys(item, item.version.answer), now)
         now += dt.timedelta(seconds=3)  # reading the feedback
     db.session.refresh(attempt)
     return attempt

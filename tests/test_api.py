@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from quizapp import operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import (Attempt, AttemptItem, Campaign, Participant, Question, QuestionVersion, utcnow)
@@ -76,7 +77,7 @@ def item_of(attempt_id: str, question_id: str) -> AttemptItem:
 def right_keys(attempt_id: str, question_id: str) -> list[str]:
     """The display keys of the right answer in this attempt, mapped through the stored option order."""
     item = item_of(attempt_id, question_id)
-    return operations.to_display_keys(item, item.version.answer)
+    return play_loop.to_display_keys(item, item.version.answer)
 
 
 def wrong_keys(attempt_id: str, question_id: str) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from quizapp import badges, operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, ParticipantBadge, Participant
@@ -207,8 +208,8 @@ def test_an_attempt_without_answers_earns_nothing(campaign):
     base = base_time()
     person = operations.join(campaign, "甲", "s1")
     attempt, _ = operations.start_attempt(campaign, person, now=base)
-    operations.current_item(attempt, base)  # served, never answered
-    assert operations.current_item(attempt, base + dt.timedelta(hours=2)) is None  # expired: finalized
+    play_loop.current_item(attempt, base)  # served, never answered
+    assert play_loop.current_item(attempt, base + dt.timedelta(hours=2)) is None  # expired: finalized
     assert attempt.finished_at is not None
     assert codes_of(person) == []
 
@@ -250,7 +251,7 @@ def test_api_result_lists_badges_with_new_flags(client, campaign, api_player):
         attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == attempt_id))
         item = next(i for i in attempt.items if i.version.question_id == q["question"]["id"])
         client.post(f"{API}/attempts/{attempt_id}/answers", headers=headers, json={
-            "question_id": q["question"]["id"], "choices": operations.to_display_keys(item, item.version.answer)})
+            "question_id": q["question"]["id"], "choices": play_loop.to_display_keys(item, item.version.answer)})
     result = client.get(f"{API}/attempts/{attempt_id}/result", headers=headers).get_json()
     assert {b["code"]: b["new"] for b in result["badges"]} == {
         "first_attempt": True, "full_marks": True, "all_types": True, "first_in_unit": True}

@@ -20,6 +20,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from quizapp import certificates, operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Certificate, Participant, utcnow
@@ -86,10 +87,10 @@ def play(client, campaign, nickname="小明", org="s1", right=True, finish=True)
     participant = operations.join(campaign, nickname, org)
     remember(client, participant)
     attempt, _token = operations.start_attempt(campaign, participant)
-    while finish and (item := operations.current_item(attempt)) is not None:
-        answer = operations.to_display_keys(item, item.version.answer)
+    while finish and (item := play_loop.current_item(attempt)) is not None:
+        answer = play_loop.to_display_keys(item, item.version.answer)
         choices = answer if right else [k for k in "ABCDEFGH"[:len(item.option_order)] if k not in answer][:1]
-        operations.record_answer(attempt, item.version.question_id, choices)
+        play_loop.record_answer(attempt, item.version.question_id, choices)
     return attempt
 
 
@@ -298,8 +299,8 @@ def test_best_certificate_redirects_to_the_best_attempt(app, client, campaign):
     weak = play(client, campaign, right=False)
     participant = db.session.get(Participant, weak.participant_id)
     strong, _ = operations.start_attempt(campaign, participant)
-    while (item := operations.current_item(strong)) is not None:
-        operations.record_answer(strong, item.version.question_id, operations.to_display_keys(item, item.version.answer))
+    while (item := play_loop.current_item(strong)) is not None:
+        play_loop.record_answer(strong, item.version.question_id, play_loop.to_display_keys(item, item.version.answer))
     resp = client.get(f"/q/{campaign.slug}/certificate")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/a/{strong.public_id}/certificate")
     # a given finished attempt of theirs, not the best, can be certified too

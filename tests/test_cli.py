@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from quizapp import operations
+from quizapp import play as play_loop
 from quizapp.bank import load_paths
 from quizapp.extensions import db
 from quizapp.models import AttemptItem, Campaign, Organisation, Placement, Question, QuestionVersion
@@ -87,9 +88,9 @@ def test_attempt_is_scored_against_the_version_it_was_served(app, make_campaign,
     campaign = make_campaign(banks=["xinzhou-2021-03-26"], questions_per_quiz=21)
     participant = operations.join(campaign, "甲", "s1")
     attempt, _ = operations.start_attempt(campaign, participant)
-    item = operations.current_item(attempt)
+    item = play_loop.current_item(attempt)
     old = item.version
-    old_right = operations.to_display_keys(item, old.answer)
+    old_right = play_loop.to_display_keys(item, old.answer)
     # Edit the served question: a different answer key and explanation.
     bank = copy_bank(tmp_path)
     path = bank / "xinzhou-2021-03-26.toml"
@@ -105,7 +106,7 @@ def test_attempt_is_scored_against_the_version_it_was_served(app, make_campaign,
     summary = operations.import_bank(load_paths([bank]))
     assert summary.updated == 1
     assert db.session.get(Question, old.question_id).current_version.id != old.id
-    outcome = operations.record_answer(attempt, old.question_id, old_right)
+    outcome = play_loop.record_answer(attempt, old.question_id, old_right)
     assert outcome.item.correct and outcome.item.points >= 100
     body = outcome.to_dict()
     assert not body["explanation"].startswith("新版：")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from quizapp import engine, leaderboard, operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Campaign, utcnow
@@ -16,11 +17,11 @@ def play(campaign, nickname, org, right: int, now: dt.datetime, member_id=None, 
     attempt, _ = operations.start_attempt(campaign, participant, now=now)
     for i in range(attempt.total):
         t = now + dt.timedelta(seconds=2 * i)
-        item = operations.current_item(attempt, t)
-        keys = operations.to_display_keys(item, item.version.answer)
+        item = play_loop.current_item(attempt, t)
+        keys = play_loop.to_display_keys(item, item.version.answer)
         if i >= right:
             keys = ["A"] if keys != ["A"] else ["B"]
-        operations.record_answer(attempt, item.version.question_id, keys, t + dt.timedelta(seconds=1))
+        play_loop.record_answer(attempt, item.version.question_id, keys, t + dt.timedelta(seconds=1))
     db.session.refresh(attempt)
     assert attempt.finished_at is not None
     return attempt

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from quizapp import operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import (Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question,
@@ -103,7 +104,7 @@ def item_of(public_id: str, question_id: str) -> AttemptItem:
 
 def right_keys(public_id: str, question_id: str) -> list[str]:
     item = item_of(public_id, question_id)
-    return operations.to_display_keys(item, item.version.answer)
+    return play_loop.to_display_keys(item, item.version.answer)
 
 
 def public_id_of(url: str) -> str:

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from quizapp import auth, draw, operations, prizes
+from quizapp import play as play_loop
 from quizapp.errors import Conflict, Invalid
 from quizapp.extensions import db
 from quizapp.models import DrawWinner, Participant, PrizeDraw, utcnow
@@ -38,11 +39,11 @@ def play(campaign, nickname: str, org: str, right: int, gap: float = 5.0, start:
     now = start or utcnow()
     attempt, _ = operations.start_attempt(campaign, participant, now=now)
     for i in range(attempt.total):
-        item = operations.current_item(attempt, now)
+        item = play_loop.current_item(attempt, now)
         now += dt.timedelta(seconds=gap)
-        correct = operations.to_display_keys(item, item.version.answer)
+        correct = play_loop.to_display_keys(item, item.version.answer)
         wrong = [next(k for k in "ABCDEF"[: len(item.option_order)] if k not in correct)]
-        operations.record_answer(attempt, item.version.question_id, correct if i < right else wrong, now)
+        play_loop.record_answer(attempt, item.version.question_id, correct if i < right else wrong, now)
         now += dt.timedelta(seconds=3)
     db.session.refresh(attempt)
     assert attempt.finished_at is not None
@@ -120,10 +121,10 @@ def test_flagged_best_attempt_excludes_even_with_a_clean_lower_one(app, make_cam
     attempt, _ = operations.start_attempt(campaign, cheat, now=utcnow() + dt.timedelta(minutes=5))
     now = utcnow() + dt.timedelta(minutes=5)
     for _ in range(3):
-        item = operations.current_item(attempt, now)
+        item = play_loop.current_item(attempt, now)
         now += dt.timedelta(seconds=0.2)
-        operations.record_answer(attempt, item.version.question_id,
-                                 operations.to_display_keys(item, item.version.answer), now)
+        play_loop.record_answer(attempt, item.version.question_id,
+                                 play_loop.to_display_keys(item, item.version.answer), now)
     db.session.refresh(attempt)
     assert attempt.flags == ["too_fast"]
     cheat = db.session.get(Participant, cheat.id)

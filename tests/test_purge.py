@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from quizapp import leaderboard, operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, Participant, utcnow
@@ -15,8 +16,8 @@ from quizapp.models import Attempt, AttemptItem, Campaign, Participant, utcnow
 def finish_one(campaign, nickname, member_id):
     participant = operations.join(campaign, nickname, "s1", member_id)
     attempt, _ = operations.start_attempt(campaign, participant, device_hash="dev-1")
-    while (item := operations.current_item(attempt)) is not None:
-        operations.record_answer(attempt, item.version.question_id, operations.to_display_keys(item, item.version.answer))
+    while (item := play_loop.current_item(attempt)) is not None:
+        play_loop.record_answer(attempt, item.version.question_id, play_loop.to_display_keys(item, item.version.answer))
     return attempt
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from quizapp import operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Participant, utcnow
@@ -120,7 +121,7 @@ def test_api_start_while_one_is_in_play_finishes_it_as_it_stands(client, make_ca
     item = db.session.scalar(select(AttemptItem).join(Attempt).where(Attempt.public_id == attempt_id,
                                                                     AttemptItem.position == q["index"]))
     body = client.post(f"{API}/attempts/{attempt_id}/answers", headers=headers, json={
-        "question_id": q["question"]["id"], "choices": operations.to_display_keys(item, item.version.answer)}).get_json()
+        "question_id": q["question"]["id"], "choices": play_loop.to_display_keys(item, item.version.answer)}).get_json()
     # The client (which kept its token) resumes where it was.
     again = client.get(f"{API}/attempts/{attempt_id}/question", headers=headers).get_json()
     assert again["index"] == 1

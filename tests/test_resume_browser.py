@@ -31,6 +31,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from quizapp import create_app, operations
+from quizapp import play as play_loop
 from quizapp.bank import load_paths
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
@@ -78,7 +79,7 @@ def right_display_keys(app, public_id: str, question_id: str) -> list[str]:
         try:
             item = db.session.scalar(select(AttemptItem).join(QuestionVersion).join(Attempt).where(
                 Attempt.public_id == public_id, QuestionVersion.question_id == question_id))
-            return operations.to_display_keys(item, item.version.answer)
+            return play_loop.to_display_keys(item, item.version.answer)
         finally:
             db.session.remove()
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from quizapp import engine, operations
+from quizapp import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, utcnow
@@ -100,13 +101,13 @@ def play_ops(campaign, pattern, now=None, nickname="甲", org="s1", participant=
     attempt, _ = operations.start_attempt(campaign, participant, now=now)
     outcomes = []
     for mark in pattern:
-        item = operations.current_item(attempt, now)
-        keys = operations.to_display_keys(item, item.version.answer)
+        item = play_loop.current_item(attempt, now)
+        keys = play_loop.to_display_keys(item, item.version.answer)
         if mark == "W":
             keys = ["A"] if keys != ["A"] else ["B"]
         wait = attempt.seconds_per_question + 1 if mark == "L" else gap
         now = now + dt.timedelta(seconds=wait)
-        outcomes.append(operations.record_answer(attempt, item.version.question_id, keys, now).to_dict())
+        outcomes.append(play_loop.record_answer(attempt, item.version.question_id, keys, now).to_dict())
         now += dt.timedelta(seconds=3)
     db.session.refresh(attempt)
     return attempt, outcomes
@@ -179,10 +180,10 @@ def test_rule_is_fixed_when_the_attempt_starts(app, make_campaign):
         row.streak_step, row.streak_cap = 0, 0  # the organiser turns it off mid-attempt
     scores = []
     for _ in range(3):
-        item = operations.current_item(attempt, now)
+        item = play_loop.current_item(attempt, now)
         now += dt.timedelta(seconds=2)
-        out = operations.record_answer(attempt, item.version.question_id,
-                                       operations.to_display_keys(item, item.version.answer), now)
+        out = play_loop.record_answer(attempt, item.version.question_id,
+                                       play_loop.to_display_keys(item, item.version.answer), now)
         scores.append(out.to_dict()["streak_bonus"])
     assert scores == [0, 10, 20]
     db.session.refresh(attempt)
@@ -198,7 +199,7 @@ def test_resent_answer_replays_the_same_streak_once(client, app, make_campaign, 
         qid = q["question"]["id"]
         attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == attempt_id))
         item = next(i for i in items_of(attempt) if i.version.question_id == qid)
-        keys = operations.to_display_keys(item, item.version.answer)
+        keys = play_loop.to_display_keys(item, item.version.answer)
         first = client.post(f"{API}/attempts/{attempt_id}/answers", headers=headers,
                             json={"question_id": qid, "choices": keys})
         again = client.post(f"{API}/attempts/{attempt_id}/answers", headers=headers,

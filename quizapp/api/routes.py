@@ -8,7 +8,7 @@ from flask import current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .. import badges, leaderboard, operations, ratelimits
+from .. import badges, leaderboard, operations, play, ratelimits
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from ..extensions import db, limiter
 from ..models import Campaign, Participant, utcnow
@@ -70,9 +70,10 @@ def _participant_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="participant")
 
 
-def _authorised_attempt(attempt_id: str):
-    """Load the attempt and check its bearer token (401 without one, 403 for a wrong one)."""
-    attempt = operations.find_attempt(attempt_id)
+def _authorised_attempt(attempt_id: str, load=play.load_attempt):
+    """Load the attempt (a play.PlayAttempt unless `load` says otherwise) and check its bearer token
+    (401 without one, 403 for a wrong one)."""
+    attempt = load(attempt_id)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -137,15 +138,15 @@ def next_question(attempt_id: str):
     """The current question (its clock starts now), or done once all are answered."""
     attempt = _authorised_attempt(attempt_id)
     now = utcnow()
-    item = operations.current_item(attempt, now)
+    item = play.current_item(attempt, now)
     if item is None:
         return {"done": True, "total": attempt.total}
     version = item.version
     return {
         "done": False, "index": item.position, "total": attempt.total,
-        "seconds_left": round(operations.seconds_left(attempt, item, now), 1),
+        "seconds_left": round(play.seconds_left(attempt, item, now), 1),
         "question": {"id": version.question_id, "type": version.type, "stem": version.stem,
-                     "options": [{"key": k, "text": t} for k, t in operations.displayed_options(item)]},
+                     "options": [{"key": k, "text": t} for k, t in play.displayed_options(item)]},
     }
 
 
@@ -157,16 +158,16 @@ def post_answer(attempt_id: str):
     body = _body()
     if "choices" not in body:
         raise Invalid("缺少 choices", field="choices")
-    outcome = operations.record_answer(attempt, body.get("question_id"), body["choices"])
+    outcome = play.record_answer(attempt, body.get("question_id"), body["choices"])
     return outcome.to_dict()
 
 
 @bp.get("/attempts/<attempt_id>/result")
 def attempt_result(attempt_id: str):
     """Score, correct count, time and ranks of a finished attempt."""
-    attempt = _authorised_attempt(attempt_id)
+    attempt = _authorised_attempt(attempt_id, load=operations.find_attempt)
     if attempt.finished_at is None:
-        operations.current_item(attempt)  # finalises an attempt whose time is over
+        play.current_item(attempt)  # finalises an attempt whose time is over
     if attempt.finished_at is None:
         raise Conflict("答题尚未完成", code="not_finished")
     return {**leaderboard.attempt_result(attempt),

@@ -12,9 +12,10 @@ from flask import abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
 from .. import badges, engine, leaderboard, operations, ratelimits
+from .. import play as play_loop  # the module; play() below is the question view
 from ..errors import Forbidden, Invalid, QuizError
 from ..extensions import db, limiter
-from ..models import Attempt, AttemptItem, Campaign, Participant, QuestionVersion, utcnow
+from ..models import Attempt, Campaign, Participant, utcnow
 from . import bp
 from .forms import AnswerForm, JoinForm, StartForm
 
@@ -54,6 +55,14 @@ def owned_attempt(public_id: str) -> Attempt:
     attempt = operations.find_attempt(public_id)
     participant = current_participant(attempt.campaign)
     if participant is None or participant.id != attempt.participant_id:
+        raise Forbidden("这不是你的答题记录")
+    return attempt
+
+
+def played_attempt(public_id: str) -> play_loop.PlayAttempt:
+    """The play loop's view of an attempt owned by this device (the signed cookie names its player), else 403/404."""
+    attempt = play_loop.load_attempt(public_id)
+    if session.get("participants", {}).get(str(attempt.campaign_id)) != attempt.participant_id:
         raise Forbidden("这不是你的答题记录")
     return attempt
 
@@ -142,35 +151,34 @@ def start(slug: str):
 @limiter.limit(ratelimits.named("question_per_attempt"), key_func=ratelimits.attempt_key)
 def play(public_id: str):
     """Show the current question with the server's countdown, or go to the result when done."""
-    attempt = owned_attempt(public_id)
+    attempt = played_attempt(public_id)
     now = utcnow()
-    item = operations.current_item(attempt, now)
+    item = play_loop.current_item(attempt, now)
     if item is None:
         return redirect(url_for(".result", public_id=public_id))
     return _render_question(attempt, item, AnswerForm(question_id=item.version.question_id), now)
 
 
-def _render_question(attempt: Attempt, item: AttemptItem, form: AnswerForm, now, status: int = 200):
+def _render_question(attempt: play_loop.PlayAttempt, item: play_loop.PlayItem, form: AnswerForm, now, status: int = 200):
     """Render one question screen."""
-    options = operations.displayed_options(item)
+    options = play_loop.displayed_options(item)
     form.choice.choices = options
     form.choices.choices = options
     return render_template("player/question.html", attempt=attempt, item=item, version=item.version, form=form,
                            type_label=TYPE_LABELS[item.version.type],
-                           seconds_left=int(operations.seconds_left(attempt, item, now))), status
+                           seconds_left=int(play_loop.seconds_left(attempt, item, now))), status
 
 
 @bp.post("/a/<public_id>/answer")
 @limiter.limit(ratelimits.named("answer_per_attempt"), key_func=ratelimits.attempt_key)
 def answer(public_id: str):
     """Record the answer, then show its feedback (Post/Redirect/Get so a refresh is harmless)."""
-    attempt = owned_attempt(public_id)
+    attempt = played_attempt(public_id)
     form = AnswerForm()
     qid = form.question_id.data
     if not form.validate_on_submit():
         raise Invalid("页面已过期，请返回重试", field="csrf_token")
-    item = db.session.scalar(select(AttemptItem).join(QuestionVersion).where(
-        AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == qid))
+    item = play_loop.find_item(attempt, qid)
     if item is None:
         raise Invalid("题目不属于本次答题", field="question_id")
     if item.version.type == "multiple":
@@ -178,7 +186,7 @@ def answer(public_id: str):
     else:
         chosen = [form.choice.data] if form.choice.data else []
     try:
-        operations.record_answer(attempt, qid, chosen)
+        play_loop.record_answer(attempt, qid, chosen, item=item)
     except Invalid as exc:
         if exc.field != "choices":
             raise
@@ -193,18 +201,14 @@ def answer(public_id: str):
 @bp.get("/a/<public_id>/feedback/<question_id>")
 def feedback(public_id: str, question_id: str):
     """Right or wrong, the right answer, the explanation and the source article."""
-    attempt = owned_attempt(public_id)
-    item = db.session.scalar(select(AttemptItem).join(QuestionVersion).where(
-        AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
+    attempt = played_attempt(public_id)
+    item = play_loop.find_item(attempt, question_id)
     if item is None or item.answered_at is None:
         return redirect(url_for(".play", public_id=public_id))
-    outcome = operations.AnswerOutcome(item, attempt).to_dict()
-    options = operations.displayed_options(item)
-    previous = attempt.items[item.position - 1] if item.position > 0 else None
+    outcome = play_loop.AnswerOutcome(item, attempt).to_dict()
     return render_template("player/feedback.html", attempt=attempt, item=item, version=item.version,
-                           outcome=outcome, options=options, article=item.version.question.article,
-                           answered=sum(1 for i in attempt.items if i.answered_at is not None),
-                           previous_streak=previous.streak if previous is not None else 0)
+                           outcome=outcome, options=play_loop.displayed_options(item), article=item.article,
+                           previous_streak=item.previous_streak)
 
 
 @bp.get("/a/<public_id>/result")
@@ -212,7 +216,7 @@ def result(public_id: str):
     """Score, correct count, time and ranks in the unit and overall."""
     attempt = owned_attempt(public_id)
     if attempt.finished_at is None:
-        operations.current_item(attempt)  # finalises an expired attempt
+        play_loop.current_item(attempt)  # finalises an expired attempt
         if attempt.finished_at is None:
             return redirect(url_for(".play", public_id=public_id))
     summary = leaderboard.attempt_result(attempt)

@@ -1,0 +1,319 @@
+"""The play loop: load an attempt, serve its current question, record an answer.
+
+These run for every question and every answer of every player, so they use a
+few fixed statements on the plain DB-API connection (database.raw()) instead
+of the ORM. Measured in-process (bench/profile_api.py), one ORM statement
+cost 100-300 µs of CPU against about 5 µs for the same statement here, and the
+ORM was most of each request's time. The rules still come from the pure
+engine; finishing an attempt (once per quiz) goes through operations.finalize.
+
+The functions take either a PlayAttempt (loaded here) or an ORM Attempt: they
+read the same attribute names and mirror what they write onto it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from . import engine, operations
+from .bank import OPTION_KEYS
+from .database import RawConnection, raw
+from .errors import Conflict, Invalid, NotFound
+from .models import utcnow
+
+
+@dataclass
+class PlayAttempt:
+    """An attempt as the play loop needs it, with its campaign's closing time."""
+
+    id: int
+    public_id: str
+    token_hash: str
+    campaign_id: int
+    participant_id: int
+    total: int
+    seconds_per_question: int
+    speed_bonus: bool
+    streak_step: int
+    streak_cap: int
+    expires_at: dt.datetime
+    finished_at: dt.datetime | None
+    score: int
+    correct_count: int
+    duration_ms: int
+    campaign_closes_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ServedQuestion:
+    """The exact question version an item serves (versions never change once imported)."""
+
+    id: int
+    question_id: str
+    type: str
+    stem: str
+    options: list
+    answer: list
+    explanation: str
+    tags: list
+
+
+@dataclass(frozen=True)
+class SourceArticle:
+    """The article a question is written from, as cited in the feedback."""
+
+    title: str
+    publisher: str
+    date: str
+
+
+@dataclass
+class PlayItem:
+    """A question served in an attempt: its option order, clock and answer."""
+
+    id: int
+    position: int
+    option_order: list
+    served_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    choices: list | None
+    correct: bool
+    points: int
+    elapsed_ms: int
+    score_after: int | None
+    streak: int
+    streak_bonus: int
+    previous_streak: int  # streak stored on the previous position (answered before this one was served)
+    version: ServedQuestion
+    article: SourceArticle
+
+
+_ATTEMPT_SQL = (
+    "SELECT a.id, a.public_id, a.token_hash, a.campaign_id, a.participant_id, a.total, a.seconds_per_question, "
+    "a.speed_bonus, a.streak_step, a.streak_cap, a.expires_at, a.finished_at, a.score, a.correct_count, "
+    "a.duration_ms, c.closes_at FROM attempt a JOIN campaign c ON c.id = a.campaign_id WHERE a.public_id = ?")
+
+_ITEM_SQL = (
+    "SELECT i.id, i.position, i.option_order, i.served_at, i.answered_at, i.choices, i.correct, i.points, "
+    "i.elapsed_ms, i.score_after, i.streak, i.streak_bonus, COALESCE(p.streak, 0), "
+    "v.id, v.question_id, v.type, v.stem, v.options, v.answer, v.explanation, v.tags, "
+    "ar.title, ar.publisher, ar.date "
+    "FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
+    "JOIN question q ON q.id = v.question_id JOIN article ar ON ar.id = q.article_id "
+    "LEFT JOIN attempt_item p ON p.attempt_id = i.attempt_id AND p.position = i.position - 1 ")
+_CURRENT_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND i.answered_at IS NULL ORDER BY i.position LIMIT 1"
+_BY_QUESTION_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND v.question_id = ?"
+
+_SERVE_SQL = "UPDATE attempt_item SET served_at = ? WHERE id = ? AND served_at IS NULL"
+# Conditional on answered_at: however many copies of an answer arrive, one is stored. The running score it
+# produced is stored with it (score_after) so a resend gets the very same response; the attempt's score cannot
+# move meanwhile, because the next question is only served once this one is answered.
+_ANSWER_SQL = (
+    "UPDATE attempt_item SET answered_at = ?, choices = ?, correct = ?, points = ?, elapsed_ms = ?, streak = ?, "
+    "streak_bonus = ?, score_after = (SELECT score FROM attempt WHERE id = ?) + ? "
+    "WHERE id = ? AND answered_at IS NULL")
+_TOTALS_SQL = (
+    "UPDATE attempt SET score = score + ?, correct_count = correct_count + ?, duration_ms = duration_ms + ? "
+    "WHERE id = ? RETURNING score, correct_count, duration_ms")
+
+
+def load_attempt(public_id) -> PlayAttempt:
+    """The attempt with this public id, or NotFound."""
+    row = raw().one(_ATTEMPT_SQL, (public_id,)) if operations.usable_key(public_id) else None
+    if row is None:
+        raise NotFound("找不到这次答题", code="attempt_not_found")
+    conn = raw()
+    return PlayAttempt(*row[:7], bool(row[7]), row[8], row[9], conn.time_out(row[10]), conn.time_out(row[11]),
+                       row[12], row[13], row[14], conn.time_out(row[15]))
+
+
+def _item(conn: RawConnection, row: tuple) -> PlayItem:
+    """Build a PlayItem from a row of _ITEM_SQL."""
+    j, t = conn.json_out, conn.time_out
+    version = ServedQuestion(row[13], row[14], row[15], row[16], j(row[17]), j(row[18]), row[19], j(row[20]))
+    return PlayItem(row[0], row[1], j(row[2]), t(row[3]), t(row[4]), j(row[5]), bool(row[6]), row[7], row[8],
+                    row[9], row[10], row[11], row[12], version, SourceArticle(row[21], row[22], row[23]))
+
+
+def find_item(attempt, question_id) -> PlayItem | None:
+    """The attempt's item serving this question, or None."""
+    if not operations.usable_key(question_id):
+        return None
+    conn = raw()
+    row = conn.one(_BY_QUESTION_SQL, (attempt.id, question_id))
+    return _item(conn, row) if row else None
+
+
+def current_item(attempt, now: dt.datetime | None = None) -> PlayItem | None:
+    """Serve the next unanswered question, starting its clock the first time; None when done."""
+    now = now or utcnow()
+    if operations.attempt_over(attempt, now):
+        operations.finalize(attempt, now)
+        return None
+    conn = raw()
+    row = conn.one(_CURRENT_SQL, (attempt.id,))
+    if row is None:
+        operations.finalize(attempt, now)
+        return None
+    item = _item(conn, row)
+    if item.served_at is None:
+        with conn.transaction():
+            # Conditional update: a concurrent first view cannot restart the clock.
+            started = conn.run(_SERVE_SQL, (conn.time_in(now), item.id))
+        if started == 1:
+            item.served_at = now
+        else:
+            item.served_at = conn.time_out(conn.one("SELECT served_at FROM attempt_item WHERE id = ?", (item.id,))[0])
+    return item
+
+
+def seconds_left(attempt, item, now: dt.datetime) -> float:
+    """Seconds left to answer the item, by the server's clock."""
+    served = item.served_at or now
+    return max(0.0, attempt.seconds_per_question - (now - served).total_seconds())
+
+
+def displayed_options(item) -> list[tuple[str, str]]:
+    """The item's options as (display key, text) in the order this attempt shows them."""
+    options = item.version.options
+    return [(OPTION_KEYS[i], options[orig]) for i, orig in enumerate(item.option_order)]
+
+
+def to_bank_keys(item, displayed: list[str]) -> list[str]:
+    """Map display keys chosen by the player to bank option keys."""
+    return sorted(OPTION_KEYS[item.option_order[OPTION_KEYS.index(k)]] for k in displayed)
+
+
+def to_display_keys(item, bank_keys: list[str]) -> list[str]:
+    """Map bank option keys to the keys this attempt displayed."""
+    position = {orig: i for i, orig in enumerate(item.option_order)}
+    return sorted(OPTION_KEYS[position[OPTION_KEYS.index(k)]] for k in bank_keys)
+
+
+def validate_choices(item, choices) -> list[str]:
+    """Check the shape of submitted display keys against the served question."""
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise Invalid("choices 必须是选项字母组成的列表，例如 [\"A\"]", field="choices")
+    keys = [c.strip().upper() for c in choices]
+    valid = OPTION_KEYS[: len(item.option_order)]
+    wrong = [k for k in keys if k not in valid]
+    if wrong:
+        raise Invalid(f"选项 {', '.join(wrong)} 不存在（可选 {', '.join(valid)}）", field="choices")
+    if len(set(keys)) != len(keys):
+        raise Invalid("同一选项不能重复提交", field="choices")
+    if item.version.type in ("single", "judge") and len(keys) > 1:
+        raise Invalid("本题为单选题，只能选一个答案", field="choices")
+    return sorted(keys)
+
+
+@dataclass
+class AnswerOutcome:
+    """The feedback after an answer; identical when the same answer is resent."""
+
+    item: PlayItem
+    attempt: object
+    replayed: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON body for the API's answer response (the pages render the same facts)."""
+        item, version, article = self.item, self.item.version, self.item.article
+        return {
+            "question_id": version.question_id,
+            "correct": item.correct,
+            "points": item.points,
+            "streak": item.streak,
+            "streak_bonus": item.streak_bonus,
+            "late": item.elapsed_ms >= self.attempt.seconds_per_question * 1000 and not item.correct,
+            "choices": to_display_keys(item, item.choices or []),
+            "correct_choices": to_display_keys(item, version.answer),
+            "explanation": version.explanation,
+            "source": {"title": article.title, "publisher": article.publisher, "date": article.date},
+            "score": item.score_after if item.score_after is not None else self.attempt.score,
+            # Answers come in order, so answering the last position is what ends the quiz.
+            "done": item.position == self.attempt.total - 1 or self.attempt.finished_at is not None
+            and item.score_after is None,
+        }
+
+
+def record_answer(attempt, question_id, choices, now: dt.datetime | None = None,
+                  item: PlayItem | None = None) -> AnswerOutcome:
+    """Accept one answer exactly once, scored by the server's clock.
+
+    Points are engine.score_answer's (100 + speed bonus when right) plus the
+    streak bonus (engine.streak_bonus) for the k-th right answer in a row,
+    computed from the streak stored on the previous question: answers come in
+    order, one question at a time, so the score stays the sum of the items'
+    points. Resending the answer already recorded returns the same feedback (a
+    phone retrying after a dropped response); a different second answer is
+    refused. An empty answer is accepted only once time is up (the player
+    timed out). `item` may be passed when the caller already loaded it.
+    """
+    now = now or utcnow()
+    if not isinstance(question_id, str) or not question_id:
+        raise Invalid("缺少 question_id", field="question_id")
+    item = item or find_item(attempt, question_id)
+    if item is None:
+        raise Invalid(f"题目 {question_id!r} 不在本次答题中", field="question_id")
+    keys = validate_choices(item, choices)
+    if item.answered_at is not None:
+        return _replay(attempt, item, keys, now)
+    if operations.attempt_over(attempt, now):
+        operations.finalize(attempt, now)
+        raise Conflict("本次答题已结束或活动已截止", code="attempt_over")
+    if item.served_at is None:
+        raise Conflict("请先获取这道题再作答", code="not_served")
+    limit = attempt.seconds_per_question
+    elapsed = (now - item.served_at).total_seconds()
+    if not keys and elapsed <= limit:
+        raise Invalid("请至少选择一个选项", field="choices")
+    bank_keys = to_bank_keys(item, keys)
+    correct, points = engine.score_answer(bank_keys, item.version.answer, elapsed, limit, attempt.speed_bonus)
+    elapsed_ms = int(min(max(elapsed, 0.0), limit) * 1000)
+    streak = engine.next_streak(item.previous_streak, correct)
+    bonus = engine.streak_bonus(streak, attempt.streak_step, attempt.streak_cap)
+    points += bonus
+    conn = raw()
+    with conn.transaction():
+        stored = conn.run(_ANSWER_SQL, (conn.time_in(now), conn.json_in(bank_keys), correct, points, elapsed_ms,
+                                        streak, bonus, attempt.id, points, item.id))
+        totals = conn.all(_TOTALS_SQL, (points, 1 if correct else 0, elapsed_ms, attempt.id))[0] if stored else None
+    if not stored:
+        # Lost a race with another copy of this answer: answer as that request did.
+        fresh = find_item(attempt, question_id)
+        return _replay(attempt, fresh, keys, now)
+    item.answered_at, item.choices, item.correct, item.points = now, bank_keys, correct, points
+    item.elapsed_ms, item.streak, item.streak_bonus, item.score_after = elapsed_ms, streak, bonus, totals[0]
+    for name, value in zip(("score", "correct_count", "duration_ms"), totals):
+        _mirror(attempt, name, value)
+    _finish_if_complete(attempt, item, now)
+    return AnswerOutcome(item, attempt)
+
+
+def _replay(attempt, item: PlayItem, keys: list[str], now: dt.datetime) -> AnswerOutcome:
+    """The response to an answer already stored: the same feedback when it is the same answer, else 409."""
+    if to_display_keys(item, item.choices or []) != keys:
+        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
+    _finish_if_complete(attempt, item, now)
+    return AnswerOutcome(item, attempt, replayed=True)
+
+
+def _finish_if_complete(attempt, item: PlayItem, now: dt.datetime) -> None:
+    """Finalize the attempt once its last question is answered.
+
+    Replays call this too: a resend of the last answer can arrive after the
+    first request stored it but before that request finalized, and must still
+    report done like the first response (finalize is idempotent).
+    """
+    if attempt.finished_at is None and item.position == attempt.total - 1:
+        operations.finalize(attempt, now)
+
+
+def _mirror(obj, name: str, value) -> None:
+    """Set a value just written to the database on the caller's object, without marking an ORM object dirty."""
+    if hasattr(obj, "_sa_instance_state"):
+        set_committed_value(obj, name, value)
+    else:
+        setattr(obj, name, value)
