@@ -39,8 +39,10 @@ def test_question_and_answer_fetches_are_limited_per_attempt(tight, client, make
     body = start(client, "phone-9").get_json()
     auth = {"Authorization": f"Bearer {body['token']}"}
     url = f"/api/v1/attempts/{body['attempt_id']}"
-    codes = [client.get(url + "/question", headers=auth).status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    responses = [client.get(url + "/question", headers=auth) for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert responses[-1].headers["Retry-After"] == "60"  # the 3/minute window: come back within a minute
+    assert "X-RateLimit-Limit" not in responses[0].headers  # no per-response limit headers
     other = start(client, "phone-8").get_json()
     assert client.get(f"/api/v1/attempts/{other['attempt_id']}/question",
                       headers={"Authorization": f"Bearer {other['token']}"}).status_code == 200
@@ -53,3 +55,22 @@ def test_rate_limiting_can_be_switched_off(tmp_path, monkeypatch):
     monkeypatch.setenv("QUIZAPP_LIMIT_START_PER_IP", "5000/minute")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'y.db'}", "SECRET_KEY": "k"})
     assert app.config["RATE_LIMITS"]["start_per_ip"] == "5000/minute"
+
+
+def test_window_counters_count_per_window_and_forget_expired_keys(monkeypatch):
+    """The in-process storage counts hits per key in fixed windows and sweeps ended windows away."""
+    from quizapp import ratelimits
+
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimits.time, "time", lambda: clock[0])
+    store = ratelimits.WindowCounters()
+    assert [store.incr("a", 60) for _ in range(3)] == [1, 2, 3]
+    assert store.incr("b", 10) == 1
+    assert store.get("a") == 3 and store.get_expiry("a") == 1060.0
+    clock[0] = 1011.0  # b's window has ended, a's has not
+    assert store.get("b") == 0 and store.get("a") == 3
+    assert store.incr("b", 10) == 1  # a new window starts
+    clock[0] = 1061.5  # a's window ended too; the next hit sweeps it away
+    store.incr("c", 60)
+    assert "a" not in store.counts and store.get("a") == 0
+    assert store.reset() == 1 and store.counts == {}

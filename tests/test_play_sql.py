@@ -1,0 +1,74 @@
+"""The play loop's plain statements store exactly what the ORM reads, and its caches see other servers' writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from quizapp import create_app, operations
+from quizapp import play as play_loop
+from quizapp.bank import load_paths
+from quizapp.extensions import db
+from quizapp.models import Attempt, AttemptItem, Participant, Question, utcnow
+
+from conftest import BANK_DIR
+
+
+def test_answers_written_with_plain_sql_read_back_through_the_orm(app, make_campaign):
+    """Times (to the microsecond), JSON lists, booleans and sums round-trip between both paths."""
+    campaign = make_campaign(questions_per_quiz=3)
+    person = operations.join(campaign, "甲", "s1", "S-1")
+    start = utcnow().replace(microsecond=123456)
+    attempt, _ = operations.start_attempt(campaign, person, now=start)
+    served = []
+    for k in range(3):
+        now = start + dt.timedelta(seconds=2 * k, microseconds=k)
+        item = play_loop.current_item(attempt, now)
+        served.append((item.version.question_id, now))
+        keys = play_loop.to_display_keys(item, item.version.answer) if k != 1 else \
+            [key for key in "AB" if key not in play_loop.to_display_keys(item, item.version.answer)][:1]
+        play_loop.record_answer(attempt, item.version.question_id, keys, now=now + dt.timedelta(seconds=1))
+    db.session.expire_all()
+    stored = db.session.get(Attempt, attempt.id)
+    items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+                               .order_by(AttemptItem.position)).all()
+    assert [(i.version.question_id, i.served_at) for i in items] == served
+    assert [i.answered_at for i in items] == [t + dt.timedelta(seconds=1) for _, t in served]
+    assert [i.correct for i in items] == [True, False, True]
+    assert all(isinstance(i.choices, list) and i.choices for i in items)
+    assert items[0].choices == sorted(items[0].version.answer)
+    assert stored.score == sum(i.points for i in items) == items[-1].score_after
+    assert stored.correct_count == 2 and stored.duration_ms == sum(i.elapsed_ms for i in items) == 3000
+    assert stored.finished_at == served[-1][1] + dt.timedelta(seconds=1)
+    best = db.session.get(Participant, person.id)
+    assert (best.best_attempt_id, best.best_score, best.best_finished_at) == (attempt.id, stored.score,
+                                                                             stored.finished_at)
+    again = operations.join(campaign, "甲改名", "s1", "S-1")  # the member number finds the same person
+    assert again.id == person.id and db.session.get(Participant, person.id).nickname == "甲改名"
+
+
+def test_a_retirement_on_another_server_reaches_this_servers_pool_cache(app, make_campaign):
+    """Each server caches campaign pools; a question retired through another server is never drawn again."""
+    other = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                        "SQLALCHEMY_DATABASE_URI": db.engine.url.render_as_string(hide_password=False),
+                        "BANK_PATH": str(BANK_DIR)})
+    bank = load_paths([BANK_DIR])
+    article = bank.articles[0].id
+    size = sum(1 for q in bank.questions if q.article_id == article)
+    campaign = make_campaign(questions_per_quiz=size, banks=[article], attempts_per_day=10)
+    first, _ = operations.start_attempt(campaign, operations.join(campaign, "甲", "s1"))
+    drawn = {i.version.question_id for i in first.items}
+    assert len(drawn) == size  # the whole pool, now cached here
+    retired = sorted(drawn)[0]
+    with other.app_context():
+        operations.set_question_retired(retired, True)
+        db.session.remove()
+    second, _ = operations.start_attempt(campaign, operations.join(campaign, "乙", "s1"))
+    assert retired not in {i.version.question_id for i in second.items} and len(second.items) == size - 1
+    assert db.session.get(Question, retired).retired is True
+    with other.app_context():
+        operations.set_question_retired(retired, False)
+        db.session.remove()
+    third, _ = operations.start_attempt(campaign, operations.join(campaign, "丙", "s1"))
+    assert retired in {i.version.question_id for i in third.items}
