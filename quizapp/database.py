@@ -28,7 +28,7 @@ def init_database(app: Flask) -> None:
         # so the first request of each worker does not fail (seen in bench_faults.py).
         opts.setdefault("pool_pre_ping", True)
     db.init_app(app)
-    app.teardown_appcontext(_release_raw)
+    app.teardown_appcontext(release_raw)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
@@ -311,7 +311,7 @@ def mirror_loaded(session, model, pk, **values) -> None:
             set_committed_value(obj, name, value)
 
 
-def _release_raw(_exc=None) -> None:
+def release_raw(_exc=None) -> None:
     """Return the app context's raw connection to the pool."""
     conn = g.pop("_quizapp_raw", None)
     if conn is not None:

@@ -10,7 +10,7 @@ import pytest
 
 from quizapp import auth, create_app
 from quizapp.bank import load_paths
-from quizapp.database import writing
+from quizapp.database import release_raw, writing
 from quizapp.extensions import db, limiter
 from quizapp.models import Campaign, Organisation, Placement, utcnow
 
@@ -36,8 +36,10 @@ def app(tmp_path):
         operations.import_bank(load_paths([BANK_DIR]))
         yield application
         db.session.remove()
+        release_raw()
         if db.engine.dialect.name != "sqlite":  # SQLite files are thrown away with tmp_path
             db.drop_all()
+        db.engine.dispose()  # close the pool's connections now, not when the app is garbage-collected
 
 
 @pytest.fixture
