@@ -25,8 +25,8 @@ from .bank import OPTION_KEYS, TAGS, LoadResult
 from .database import writing
 from .errors import Conflict, Invalid, LimitReached, NotFound
 from .extensions import db
-from .models import (Article, Attempt, AttemptItem, Campaign, Organisation, Participant, ParticipantBadge, Placement,
-                     Question, QuestionVersion, Scan, utcnow)
+from .models import (CONTEST, Article, Attempt, AttemptItem, Campaign, Organisation, Participant, ParticipantBadge,
+                     Placement, Question, QuestionVersion, Scan, utcnow)
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 # Hot-path updates set the loaded objects' attributes themselves: skip the ORM's session synchronisation.
@@ -245,20 +245,19 @@ def campaign_pool_tags(campaign: Campaign) -> set[str]:
 
 
 def attempts_today(participant: Participant, now: dt.datetime) -> int:
-    """How many attempts the participant started on the local day of now."""
-    return db.session.scalar(select(func.count(Attempt.id)).where(
-        Attempt.participant_id == participant.id, Attempt.day == local_day(now))) or 0
+    """How many contest attempts the participant started on the local day of now (practice is not limited here)."""
+    return db.session.scalar(contest_only(select(func.count(Attempt.id)).where(
+        Attempt.participant_id == participant.id, Attempt.day == local_day(now)))) or 0
 
 
 def is_contest(attempt: Attempt) -> bool:
     """True for a contest attempt: the only kind that counts for boards, badges and the daily limit."""
-    return getattr(attempt, "kind", "contest") == "contest"
+    return attempt.kind == CONTEST
 
 
 def contest_only(query):
     """Restrict a query over Attempt to contest attempts (daily practice and review never count)."""
-    kind = getattr(Attempt, "kind", None)
-    return query.where(kind == "contest") if kind is not None else query
+    return query.where(Attempt.kind == CONTEST)
 
 
 def open_attempt(participant: Participant, now: dt.datetime | None = None) -> Attempt | None:
@@ -294,7 +293,7 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     if not pool:
         raise Conflict("本活动暂无可用题目", code="empty_pool")
     placement = find_placement(campaign, placement_code) if isinstance(placement_code, str) else None
-    last_attempt = select(func.max(Attempt.id)).where(Attempt.participant_id == participant.id).scalar_subquery()
+    last_attempt = contest_only(select(func.max(Attempt.id)).where(Attempt.participant_id == participant.id)).scalar_subquery()
     avoid = set(db.session.scalars(
         select(QuestionVersion.question_id).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
         .where(AttemptItem.attempt_id == last_attempt)).all())
@@ -320,21 +319,38 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
         if attempts_today(participant, now) >= campaign.attempts_per_day:
             raise LimitReached(f"今天的{campaign.attempts_per_day}次答题机会已用完，明天再来吧", code="attempt_limit")
         closed = [a for a in unfinished if _finalize_in(session, a, now)]
-        attempt = Attempt(
-            public_id=secrets.token_hex(8), token_hash=hash_token(token), campaign_id=campaign.id,
-            participant_id=participant.id, organisation_id=participant.organisation_id,
-            placement_id=placement.id if placement else participant.placement_id, seed=seed,
-            day=local_day(now), total=len(drawn), seconds_per_question=campaign.seconds_per_question,
-            speed_bonus=campaign.speed_bonus, streak_step=streak_step, streak_cap=streak_cap, started_at=now,
-            expires_at=min(now + ttl, campaign.closes_at), device_hash=device_hash)
-        session.add(attempt)
-        session.flush()
-        for position, d in enumerate(drawn):
-            session.add(AttemptItem(attempt_id=attempt.id, position=position,
-                                    question_version_id=version_of[d.id].id, option_order=list(d.option_order)))
+        attempt = insert_attempt(
+            session, campaign, participant, drawn, version_of, token=token, seed=seed, now=now,
+            expires_at=min(now + ttl, campaign.closes_at),
+            placement_id=placement.id if placement else participant.placement_id, device_hash=device_hash,
+            speed_bonus=campaign.speed_bonus, streak_step=streak_step, streak_cap=streak_cap)
     if closed:
         leaderboard.invalidate_campaign(campaign.id)
     return attempt, token
+
+
+def insert_attempt(session, campaign: Campaign, participant: Participant, drawn: list[engine.Drawn],
+                   version_of: dict[str, QuestionVersion], *, token: str, seed: int, now: dt.datetime,
+                   expires_at: dt.datetime, kind: str = CONTEST, placement_id: int | None = None,
+                   device_hash: str | None = None, speed_bonus: bool = True, streak_step: int = 0,
+                   streak_cap: int = 0) -> Attempt:
+    """Insert an attempt of the given kind with its drawn items, inside the caller's write transaction.
+
+    start_attempt and quizapp/practice.py share it; the caller has checked the
+    rules (window, limits, one attempt in play) under the participant's lock.
+    """
+    attempt = Attempt(
+        public_id=secrets.token_hex(8), kind=kind, token_hash=hash_token(token), campaign_id=campaign.id,
+        participant_id=participant.id, organisation_id=participant.organisation_id, placement_id=placement_id,
+        seed=seed, day=local_day(now), total=len(drawn), seconds_per_question=campaign.seconds_per_question,
+        speed_bonus=speed_bonus, streak_step=streak_step, streak_cap=streak_cap, started_at=now,
+        expires_at=expires_at, device_hash=device_hash)
+    session.add(attempt)
+    session.flush()
+    for position, d in enumerate(drawn):
+        session.add(AttemptItem(attempt_id=attempt.id, position=position,
+                                question_version_id=version_of[d.id].id, option_order=list(d.option_order)))
+    return attempt
 
 
 def hash_token(token: str) -> str:
@@ -549,7 +565,8 @@ def finalize(attempt: Attempt, now: dt.datetime) -> None:
     with writing() as session:
         _finalize_in(session, attempt, now)
     db.session.refresh(attempt)
-    leaderboard.invalidate_campaign(attempt.campaign_id)
+    if is_contest(attempt):  # practice changes no board
+        leaderboard.invalidate_campaign(attempt.campaign_id)
 
 
 def _finalize_in(session, attempt: Attempt, now: dt.datetime) -> bool:
@@ -562,11 +579,11 @@ def _finalize_in(session, attempt: Attempt, now: dt.datetime) -> bool:
     if claimed.rowcount != 1:
         return False
     session.refresh(attempt)
+    if not is_contest(attempt):  # practice: no anti-cheat flags, best score or badges
+        return True
     _flag_suspicious(session, attempt)
     participant = session.scalar(select(Participant).where(Participant.id == attempt.participant_id)
                                  .with_for_update())
-    if not is_contest(attempt):
-        return True
     result = engine.Result(attempt.score, attempt.duration_ms, now, attempt.id)
     best = None
     if participant.best_attempt_id is not None:
@@ -647,8 +664,8 @@ def _flag_suspicious(session, attempt: Attempt) -> None:
                 if "identical_timing" not in (twin.flags or []):
                     twin.flags = [*(twin.flags or []), "identical_timing"]
     if attempt.device_hash:
-        people = session.scalar(select(func.count(func.distinct(Attempt.participant_id))).where(
-            Attempt.campaign_id == attempt.campaign_id, Attempt.device_hash == attempt.device_hash))
+        people = session.scalar(contest_only(select(func.count(func.distinct(Attempt.participant_id))).where(
+            Attempt.campaign_id == attempt.campaign_id, Attempt.device_hash == attempt.device_hash)))
         if people >= SHARED_DEVICE_PEOPLE:
             flags.append("shared_device")
     attempt.timing_signature = signature
