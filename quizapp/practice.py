@@ -97,7 +97,11 @@ def start_review(campaign: Campaign, participant: Participant, now: dt.datetime 
     """
     now = now or utcnow()
     _check_open(campaign, now)
-    in_play = practice_queries.open_review(participant, now)
+    unfinished = practice_queries.unfinished_reviews(participant.id)
+    for stale in unfinished:
+        if operations.attempt_over(stale, now):
+            operations.finalize(stale, now)  # ran out of time: finished as it stood
+    in_play = next((a for a in unfinished if a.finished_at is None), None)
     if in_play is not None:
         return _come_back(in_play, now, resume_open)
     versions = practice_queries.retry_versions(participant)[:engine.REVIEW_SET_SIZE]
@@ -111,10 +115,8 @@ def start_review(campaign: Campaign, participant: Participant, now: dt.datetime 
     token = secrets.token_urlsafe(24)
     with writing() as session:
         _lock(session, participant)
-        unfinished = session.scalars(select(Attempt).where(
-            Attempt.participant_id == participant.id, Attempt.kind == REVIEW,
-            Attempt.finished_at.is_(None)).order_by(Attempt.id.desc())).all()
-        raced = next((a for a in unfinished if not operations.attempt_over(a, now)), None)
+        raced = next((a for a in practice_queries.unfinished_reviews(participant.id)
+                      if not operations.attempt_over(a, now)), None)
         if raced is None:
             attempt = _insert(session, campaign, participant, REVIEW, drawn, versions, token, seed, now,
                               min(now + ttl, campaign.closes_at))

@@ -42,12 +42,17 @@ def daily_attempt(participant_id: int, day: str) -> Attempt | None:
     return db.session.scalar(daily_query(participant_id, day))
 
 
+def unfinished_reviews(participant_id: int) -> list[Attempt]:
+    """The participant's review attempts not finished yet (in play, or over and not finalised), newest first."""
+    return list(db.session.scalars(select(Attempt).where(
+        Attempt.participant_id == participant_id, Attempt.kind == REVIEW, Attempt.finished_at.is_(None))
+        .order_by(Attempt.id.desc())))
+
+
 def open_review(participant: Participant, now: dt.datetime | None = None) -> Attempt | None:
     """The participant's review attempt still in play (unfinished, not expired, campaign open), if any."""
     now = now or utcnow()
-    query = select(Attempt).where(Attempt.participant_id == participant.id, Attempt.kind == REVIEW,
-                                  Attempt.finished_at.is_(None)).order_by(Attempt.id.desc())
-    return next((a for a in db.session.scalars(query) if not operations.attempt_over(a, now)), None)
+    return next((a for a in unfinished_reviews(participant.id) if not operations.attempt_over(a, now)), None)
 
 
 def _unanswered():
