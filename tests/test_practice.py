@@ -425,7 +425,7 @@ def test_wrong_answer_book_and_retry_through_the_pages(client, campaign):
     assert entry.startswith(wrong_qid)
     version = attempt_row(contest).items[[i.version.question_id for i in attempt_row(contest).items].index(wrong_qid)].version
     assert version.stem in html and version.explanation in html and "测试文章：冒充公检法诈骗" in html
-    assert "你的答案" in html and "（你的选择）" in html and "正式答题" in html
+    assert "你的答案" in html and "（你的选择）" in html and "（正式答题）" in html
     assert "、".join(right_keys(contest, wrong_qid)) in html
     retry_url = location(client.post("/q/c1/mistakes/retry", data={}))
     retry = public_id_of(retry_url)
