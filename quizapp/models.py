@@ -233,7 +233,7 @@ class Attempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
     public_id: Mapped[str] = mapped_column(String(32), unique=True)  # unguessable id used in URLs and the API
-    kind: Mapped[str] = mapped_column(String(10), default=CONTEST, server_default=CONTEST)  # contest | daily | review (ATTEMPT_KINDS)
+    kind: Mapped[str] = mapped_column(String(10), default=CONTEST, server_default=CONTEST)  # one of ATTEMPT_KINDS
     token_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the API bearer token
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign played
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))  # who plays

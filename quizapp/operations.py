@@ -293,7 +293,8 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     if not pool:
         raise Conflict("本活动暂无可用题目", code="empty_pool")
     placement = find_placement(campaign, placement_code) if isinstance(placement_code, str) else None
-    last_attempt = contest_only(select(func.max(Attempt.id)).where(Attempt.participant_id == participant.id)).scalar_subquery()
+    last_attempt = contest_only(select(func.max(Attempt.id)).where(
+        Attempt.participant_id == participant.id)).scalar_subquery()
     avoid = set(db.session.scalars(
         select(QuestionVersion.question_id).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
         .where(AttemptItem.attempt_id == last_attempt)).all())

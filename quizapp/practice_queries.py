@@ -231,8 +231,9 @@ def summary(attempt: Attempt, now: dt.datetime | None = None) -> Summary:
     status = daily_status(participant, now) if attempt.kind == DAILY else None
     mistakes, mastered, servable = _book(participant.id)
     right_here = {i.version.question_id for i in items if i.correct}
+    mastered_now = len(right_here & set(mastered)) if attempt.kind == REVIEW else 0
     return Summary(attempt, shown, answered, bool(items) and answered == len(items), status,
-                   _counts(mistakes, mastered, servable), len(right_here & set(mastered)) if attempt.kind == REVIEW else 0)
+                   _counts(mistakes, mastered, servable), mastered_now)
 
 
 @dataclass(frozen=True)

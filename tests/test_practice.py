@@ -236,7 +236,8 @@ def test_check_in_streak_counts_completed_sets_right_or_wrong(campaign):
     assert practice_queries.daily_status(p, base - DAY + HOUR).streak == 3  # today not done yet: still alive
     status = practice_queries.daily_status(p, base)
     assert (status.state, status.streak) == ("todo", 0)  # yesterday was missed
-    assert practice_queries.daily_status(p, engine.china_day_end(base - DAY) - dt.timedelta(seconds=1)).state == "in_play"
+    last_second = engine.china_day_end(base - DAY) - dt.timedelta(seconds=1)
+    assert practice_queries.daily_status(p, last_second).state == "in_play"
     db.session.expire_all()
     assert operations.current_item(attempt_row(unfinished.public_id), base) is None  # over: finished as it stood
     daily(campaign, p, ALL_RIGHT, base)
@@ -423,7 +424,7 @@ def test_wrong_answer_book_and_retry_through_the_pages(client, campaign):
     assert text_of(html, "book-open") == "1" and text_of(html, "book-mastered") == "0"
     entry = html.split('data-question="')[1]
     assert entry.startswith(wrong_qid)
-    version = attempt_row(contest).items[[i.version.question_id for i in attempt_row(contest).items].index(wrong_qid)].version
+    version = next(i.version for i in attempt_row(contest).items if i.version.question_id == wrong_qid)
     assert version.stem in html and version.explanation in html and "测试文章：冒充公检法诈骗" in html
     assert "你的答案" in html and "（你的选择）" in html and "（正式答题）" in html
     assert "、".join(right_keys(contest, wrong_qid)) in html

@@ -117,8 +117,8 @@ def test_practice_api_refuses_bad_input_with_the_field_named(client, campaign, m
     for path in ("practice", "mistakes"):
         assert error_of(client.get(f"{API}/campaigns/c1/{path}"), 401)["field"] == "X-Participant-Token"
         error_of(client.get(f"{API}/campaigns/c1/{path}", headers={"X-Participant-Token": "forged"}), 403)
-        error_of(client.get(f"{API}/campaigns/c1/{path}", headers={"X-Participant-Token": elsewhere["participant_token"]}),
-                 403)
+        foreign = {"X-Participant-Token": elsewhere["participant_token"]}
+        error_of(client.get(f"{API}/campaigns/c1/{path}", headers=foreign), 403)
         error_of(client.get(f"{API}/campaigns/nope/{path}", headers={"X-Participant-Token": created["participant_token"]}),
                  404)
     assert db.session.scalar(select(func.count(Attempt.id))) == 2  # the two contest starts only
@@ -126,8 +126,10 @@ def test_practice_api_refuses_bad_input_with_the_field_named(client, campaign, m
 
 def test_practice_attempt_result_before_the_end_is_refused(client, campaign, api_player):
     _attempt, _headers, created = api_player()
-    body = client.post(f"{API}/campaigns/c1/practice/daily", json={"participant_token": created["participant_token"]}).get_json()
-    assert error_of(client.get(f"{API}/attempts/{body['attempt_id']}/result", headers=bearer(body)), 409)["code"] == "not_finished"
+    body = client.post(f"{API}/campaigns/c1/practice/daily",
+                       json={"participant_token": created["participant_token"]}).get_json()
+    early = error_of(client.get(f"{API}/attempts/{body['attempt_id']}/result", headers=bearer(body)), 409)
+    assert early["code"] == "not_finished"
     error_of(client.get(f"{API}/attempts/{body['attempt_id']}/question"), 401)
 
 

@@ -54,8 +54,11 @@ def test_daily_set_spreads_over_scam_types_and_ignores_the_pools_order():
 
 
 def test_daily_set_changes_from_day_to_day():
-    sets = {tuple(d.id for d in engine.daily_set(pool(), 3, random.Random(engine.daily_seed(KEY, 1, f"2025-03-{n:02d}")),
-                                                random.Random(0), COUNTS)) for n in range(1, 8)}
+    def ids(day: str) -> tuple[str, ...]:
+        return tuple(d.id for d in engine.daily_set(pool(), 3, random.Random(engine.daily_seed(KEY, 1, day)),
+                                                    random.Random(0), COUNTS))
+
+    sets = {ids(f"2025-03-{n:02d}") for n in range(1, 8)}
     assert len(sets) >= 6
 
 

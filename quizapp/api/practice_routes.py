@@ -14,7 +14,7 @@ from flask import jsonify, request
 from .. import engine, practice, practice_queries, ratelimits
 from ..errors import Forbidden, Invalid, Unauthorized
 from ..extensions import limiter
-from ..models import Attempt, Campaign, Participant
+from ..models import Campaign, Participant
 from . import bp
 from .routes import _body, _campaign, find_participant, issue_participant_token, participant_from_token
 
@@ -40,8 +40,12 @@ def _header_participant(campaign: Campaign) -> Participant:
     return participant
 
 
-def _started(attempt: Attempt, token: str, participant: Participant):
-    """201 with what a client needs to play a practice attempt through the contest's endpoints."""
+def _start(slug: str, start):
+    """Start (or get back with a new token) a practice attempt; 201 with what a client needs to play it
+    through the contest's endpoints."""
+    campaign = _campaign(slug)
+    participant = _body_participant(campaign)
+    attempt, token = start(campaign, participant, resume_open=False)
     return jsonify({
         "attempt_id": attempt.public_id, "token": token, "kind": attempt.kind, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question, "day": attempt.day,
@@ -54,10 +58,7 @@ def _started(attempt: Attempt, token: str, participant: Participant):
 @limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def start_daily_practice(slug: str):
     """Start today's daily practice set, or get today's set in play with a new token (409 once done)."""
-    campaign = _campaign(slug)
-    participant = _body_participant(campaign)
-    attempt, token = practice.start_daily(campaign, participant, resume_open=False)
-    return _started(attempt, token, participant)
+    return _start(slug, practice.start_daily)
 
 
 @bp.post("/campaigns/<slug>/practice/review")
@@ -65,10 +66,7 @@ def start_daily_practice(slug: str):
 @limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def start_review_practice(slug: str):
     """Start a retry of the wrong-answer book, or get the retry in play with a new token (409 when empty)."""
-    campaign = _campaign(slug)
-    participant = _body_participant(campaign)
-    attempt, token = practice.start_review(campaign, participant, resume_open=False)
-    return _started(attempt, token, participant)
+    return _start(slug, practice.start_review)
 
 
 @bp.get("/campaigns/<slug>/practice")

@@ -42,14 +42,32 @@ def _practice_page(campaign: Campaign, participant: Participant, error: str | No
                            size=engine.DAILY_SET_SIZE, start_form=StartForm(), error=error), status
 
 
-@bp.get("/q/<slug>/practice")
-def practice_home(slug: str):
-    """The daily practice page: today's set, the check-in streak and the rule."""
+def _show(slug: str, render):
+    """A practice page of the participant on this device (the landing page for someone not joined)."""
     campaign = get_campaign(slug)
     participant = current_participant(campaign)
     if participant is None:
         return redirect(url_for(".landing", slug=slug))
-    return _practice_page(campaign, participant)
+    return render(campaign, participant)
+
+
+def _start(slug: str, start, render):
+    """Start (or go back to) a practice attempt and play it; a refusal is shown on the page with its status."""
+    campaign = get_campaign(slug)
+    participant = current_participant(campaign)
+    if participant is None or not StartForm().validate_on_submit():
+        return redirect(url_for(".landing", slug=slug))
+    try:
+        attempt, _token = start(campaign, participant)
+    except QuizError as exc:
+        return render(campaign, participant, exc.message, exc.status)
+    return redirect(url_for(".play", public_id=attempt.public_id))
+
+
+@bp.get("/q/<slug>/practice")
+def practice_home(slug: str):
+    """The daily practice page: today's set, the check-in streak and the rule."""
+    return _show(slug, _practice_page)
 
 
 @bp.post("/q/<slug>/practice/daily")
@@ -57,15 +75,7 @@ def practice_home(slug: str):
 @limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def start_daily(slug: str):
     """Start today's daily set, or go back to it in play; a second set the same day is refused (409)."""
-    campaign = get_campaign(slug)
-    participant = current_participant(campaign)
-    if participant is None or not StartForm().validate_on_submit():
-        return redirect(url_for(".landing", slug=slug))
-    try:
-        attempt, _token = practice.start_daily(campaign, participant)
-    except QuizError as exc:
-        return _practice_page(campaign, participant, exc.message, exc.status)
-    return redirect(url_for(".play", public_id=attempt.public_id))
+    return _start(slug, practice.start_daily, _practice_page)
 
 
 def _book_page(campaign: Campaign, participant: Participant, error: str | None = None, status: int = 200):
@@ -80,27 +90,15 @@ def _book_page(campaign: Campaign, participant: Participant, error: str | None =
 @bp.get("/q/<slug>/mistakes")
 def mistakes(slug: str):
     """The wrong-answer book: questions missed and not answered right since, with the key and explanation."""
-    campaign = get_campaign(slug)
-    participant = current_participant(campaign)
-    if participant is None:
-        return redirect(url_for(".landing", slug=slug))
-    return _book_page(campaign, participant)
+    return _show(slug, _book_page)
 
 
 @bp.post("/q/<slug>/mistakes/retry")
 @limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
 @limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def retry(slug: str):
-    """Start a retry of (up to 10 of) the book's questions, or go back to the one in play."""
-    campaign = get_campaign(slug)
-    participant = current_participant(campaign)
-    if participant is None or not StartForm().validate_on_submit():
-        return redirect(url_for(".landing", slug=slug))
-    try:
-        attempt, _token = practice.start_review(campaign, participant)
-    except QuizError as exc:
-        return _book_page(campaign, participant, exc.message, exc.status)
-    return redirect(url_for(".play", public_id=attempt.public_id))
+    """Start a retry of (up to 10 of) the book's questions, or go back to the one in play (409: nothing to retry)."""
+    return _start(slug, practice.start_review, _book_page)
 
 
 @bp.get("/a/<public_id>/practice")
