@@ -8,6 +8,10 @@ SQL with a fixed number of queries per call, never one per participant.
 "Participants" means people with at least one finished attempt (those with a
 best attempt), as on the unit board; "joined" means everyone who registered.
 Days are China-local dates (UTC+8), as in operations.local_day.
+
+Only contest attempts are counted: daily practice and wrong-answer review
+(Attempt.kind) would skew the figures (a review replays questions people got
+wrong), so they never appear in the dashboard, the exports or the funnel.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from sqlalchemy import Date, case, cast, func, select
 from . import engine
 from .bank import OPTION_KEYS, tag_label
 from .extensions import db
-from .models import (Article, Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question,
-                     QuestionVersion, Scan)
+from .models import (CONTEST, Article, Attempt, AttemptItem, Campaign, Organisation, Participant, Placement,
+                     Question, QuestionVersion, Scan)
 
 LOCAL_OFFSET = dt.timedelta(hours=8)  # China Standard Time, no daylight saving
 DIRECT_LABEL = "直接访问/来源未知"
@@ -52,10 +56,10 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _scoped_items(campaign: Campaign, org_id: int | None, *columns):
-    """select(columns) over the campaign's attempt items, joined to their attempt, restricted to org_id."""
+    """select(columns) over the campaign's contest attempt items, joined to their attempt, restricted to org_id."""
     query = (select(*columns).select_from(AttemptItem)
              .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-             .where(Attempt.campaign_id == campaign.id))
+             .where(Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST))
     if org_id is not None:
         query = query.where(Attempt.organisation_id == org_id)
     return query
@@ -99,7 +103,8 @@ def participation_over_time(campaign: Campaign, org_id: int | None = None) -> li
         joined_q = joined_q.where(Participant.organisation_id == org_id)
     done_day = _local_date(Attempt.finished_at)
     done_q = (select(done_day, func.count(Attempt.id))
-              .where(Attempt.campaign_id == campaign.id, Attempt.finished_at.is_not(None)).group_by(done_day))
+              .where(Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST, Attempt.finished_at.is_not(None))
+              .group_by(done_day))
     if org_id is not None:
         done_q = done_q.where(Attempt.organisation_id == org_id)
     joined = {_iso_day(d): n for d, n in db.session.execute(joined_q).all()}
@@ -222,7 +227,7 @@ def placement_funnel(campaign: Campaign, org_id: int | None = None) -> list[dict
 
     scan_where = [Scan.campaign_id == campaign.id]
     join_where = [Participant.campaign_id == campaign.id]
-    done_where = [Attempt.campaign_id == campaign.id, Attempt.finished_at.is_not(None)]
+    done_where = [Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST, Attempt.finished_at.is_not(None)]
     if org_id is not None:
         scan_where.append(Scan.organisation_id == org_id)
         join_where.append(Participant.organisation_id == org_id)
@@ -249,7 +254,8 @@ def summary(campaign: Campaign, org_id: int | None = None) -> dict:
     """
     people = select(func.count(Participant.id), func.count(Participant.best_attempt_id),
                     func.avg(Participant.best_score)).where(Participant.campaign_id == campaign.id)
-    tries = select(func.count(Attempt.id), func.count(Attempt.finished_at)).where(Attempt.campaign_id == campaign.id)
+    tries = select(func.count(Attempt.id), func.count(Attempt.finished_at)).where(
+        Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST)
     if org_id is not None:
         people = people.where(Participant.organisation_id == org_id)
         tries = tries.where(Attempt.organisation_id == org_id)

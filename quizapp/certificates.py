@@ -38,7 +38,7 @@ from . import engine, leaderboard, posters
 from .database import writing
 from .errors import Conflict, QuizError
 from .extensions import db
-from .models import Attempt, Certificate, Organisation
+from .models import CONTEST, Attempt, Certificate, Organisation
 
 CODE_LENGTH = 10  # base32 characters: 50 random bits
 _CODE_RE = re.compile(r"^[A-Z2-7]{%d}$" % CODE_LENGTH)
@@ -55,6 +55,7 @@ CJK_FONT_CANDIDATES = (
 )
 NO_FONT_CERTIFICATE = "服务器未安装中文字体，暂时无法生成图片版证书。请下载 PDF 版证书，或联系活动组织方。"
 NO_FONT_SHARE = "服务器未安装中文字体，暂时无法生成分享图片，请联系活动组织方。"
+PRACTICE_NO_CERTIFICATE = "每日一练和错题重练是练习，不颁发证书，也不能分享成绩；完成一轮正式答题后即可领取证书。"
 
 KICKER = posters.KICKER  # 全民反诈 · 你我同行
 SLOGAN = posters.SLOGAN  # 识骗防骗，从答题开始
@@ -98,9 +99,12 @@ def display_code(code: str) -> str:
 def issue(attempt: Attempt) -> Certificate:
     """The certificate of a finished attempt, issued on first request; the same one every time after.
 
-    Raises Conflict (409) when the attempt is not finished. Two requests racing to issue
-    the first certificate end with the same one (attempt_id is unique).
+    Raises Conflict (409) when the attempt is not finished or is practice (daily practice and
+    review earn no certificate). Two requests racing to issue the first certificate end with
+    the same one (attempt_id is unique).
     """
+    if attempt.kind != CONTEST:
+        raise Conflict(PRACTICE_NO_CERTIFICATE, code="practice_attempt")
     if attempt.finished_at is None:
         raise Conflict("本轮答题尚未完成，完成后才能领取证书", code="attempt_unfinished")
     query = select(Certificate).where(Certificate.attempt_id == attempt.id)

@@ -1,4 +1,5 @@
-"""The quiz rules as pure functions: draw, score (with the streak bonus), rank.
+"""The quiz rules as pure functions: draw, score (with the streak bonus), rank, daily practice and the
+wrong-answer book.
 
 No Flask and no database here: callers pass plain values and a
 random.Random, so a stored seed replays an attempt exactly and every rule can
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,12 +53,16 @@ def draw(pool: Sequence[Candidate], n: int, rng: random.Random, avoid: Iterable[
     if len(picked) < n:
         picked += _spread(stale, min(n - len(picked), len(stale)), rng)
     rng.shuffle(picked)
-    counts = option_counts or {}
+    return _with_option_orders([c.id for c in picked], option_counts or {}, rng)
+
+
+def _with_option_orders(ids: Sequence[str], option_counts: dict[str, int], rng: random.Random) -> list[Drawn]:
+    """The questions in this order, each with a shuffled option order."""
     result = []
-    for cand in picked:
-        order = list(range(counts.get(cand.id, 0)))
+    for qid in ids:
+        order = list(range(option_counts.get(qid, 0)))
         rng.shuffle(order)
-        result.append(Drawn(cand.id, tuple(order)))
+        result.append(Drawn(qid, tuple(order)))
     return result
 
 
@@ -240,3 +246,102 @@ def timing_signature(elapsed_ms: Sequence[int]) -> str | None:
         return None
     buckets = ",".join(str(ms // TIMING_BUCKET_MS) for ms in elapsed_ms)
     return hashlib.sha1(buckets.encode(), usedforsecurity=False).hexdigest()
+
+
+# ---------------------------------------------------------------- daily practice and the wrong-answer book
+
+# A constant rather than a campaign setting: three questions take a minute on the subway, and
+# nobody has asked to tune it per campaign (promote it to a Campaign column when someone does).
+DAILY_SET_SIZE = 3
+REVIEW_SET_SIZE = 10  # most questions one retry of the wrong-answer book serves
+
+
+def daily_seed(key: bytes, campaign_id: int, day: str) -> int:
+    """The seed of a campaign's daily practice set on a China-time day (ISO date).
+
+    Keyed (HMAC with the server's secret), so the same for every participant
+    and server but not predictable from outside before the day.
+    """
+    digest = hmac.new(key, f"daily:{campaign_id}:{day}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def daily_set(pool: Sequence[Candidate], n: int, day_rng: random.Random, person_rng: random.Random,
+              option_counts: dict[str, int] | None = None) -> list[Drawn]:
+    """The day's practice questions: chosen and ordered by day_rng alone, so the same for everyone, spread
+    across scam types like draw; each person's option order comes from person_rng.
+
+    Independent of the pool's order; a change of the pool (an import, a
+    retirement) during the day changes the set for those who start later.
+    """
+    ordered = sorted(pool, key=lambda c: c.id)
+    picked = _spread(ordered, min(n, len(ordered)), day_rng)
+    return _with_option_orders([c.id for c in picked], option_counts or {}, person_rng)
+
+
+def review_set(question_ids: Sequence[str], n: int, rng: random.Random,
+               option_counts: dict[str, int] | None = None) -> list[Drawn]:
+    """A retry of the wrong-answer book: the first n questions (the caller's priority order) in a shuffled
+    order, options shuffled."""
+    picked = list(dict.fromkeys(question_ids))[:max(n, 0)]
+    rng.shuffle(picked)
+    return _with_option_orders(picked, option_counts or {}, rng)
+
+
+def checkin_streak(days: Iterable[dt.date], today: dt.date) -> int:
+    """The check-in streak (连续打卡天数): consecutive days with a completed daily set, ending today.
+
+    Until today's set is done, a streak ending yesterday is still alive (the
+    day is not over); a day without a check-in before that ends it (0).
+    """
+    done = set(days)
+    day = today if today in done else today - dt.timedelta(days=1)
+    streak = 0
+    while day in done:
+        streak += 1
+        day -= dt.timedelta(days=1)
+    return streak
+
+
+def china_day_end(t: dt.datetime) -> dt.datetime:
+    """The next China-time midnight after a naive-UTC time, as naive UTC (when a daily set's day ends)."""
+    next_day = china_date(t) + dt.timedelta(days=1)
+    return dt.datetime.combine(next_day, dt.time(), CHINA_TZ).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One recorded answer of a participant to a question, as the wrong-answer book sees it."""
+
+    question_id: str
+    answered_at: dt.datetime
+    correct: bool  # right and in time
+    key: int = 0  # the caller's id for the answer (an attempt item id): breaks ties between equal times
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A question in the wrong-answer book: its latest (wrong or late) answer and how often it was missed."""
+
+    latest: Answered
+    times_wrong: int
+
+
+def wrong_answer_book(answers: Iterable[Answered]) -> tuple[list[Mistake], list[str]]:
+    """The wrong-answer book (错题本) from all of a participant's answers, in any kind of attempt.
+
+    Rule: a question is in the book when its latest answer is wrong or late,
+    i.e. it was missed and not answered right since; it is mastered (已掌握)
+    when it was missed once and its latest answer is right. Returns the book,
+    most recently missed first, and the mastered question ids (sorted).
+    """
+    latest: dict[str, Answered] = {}
+    wrong: dict[str, int] = {}
+    for a in sorted(answers, key=lambda a: (a.answered_at, a.key)):
+        latest[a.question_id] = a
+        if not a.correct:
+            wrong[a.question_id] = wrong.get(a.question_id, 0) + 1
+    book = [Mistake(latest[q], n) for q, n in wrong.items() if not latest[q].correct]
+    book.sort(key=lambda m: m.latest.answered_at, reverse=True)
+    mastered = sorted(q for q in wrong if latest[q].correct)
+    return book, mastered

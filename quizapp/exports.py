@@ -7,6 +7,9 @@ in full: organisers need them to hand out prizes.
 Spreadsheet formula injection: a text cell starting with = + - @ (or a tab or
 carriage return) is prefixed with a single quote, in CSV and XLSX alike, so a
 nickname such as ``=HYPERLINK(...)`` is shown as text and never evaluated.
+
+Only contest attempts are exported or counted (daily practice and review are
+left out, as in quizapp/analytics.py).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.orm import aliased
 from . import analytics, engine
 from .bank import tag_label
 from .extensions import db
-from .models import Attempt, Campaign, Organisation, Participant, Placement
+from .models import CONTEST, Attempt, Campaign, Organisation, Participant, Placement
 
 CHINA_OFFSET = dt.timedelta(hours=8)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -57,13 +60,14 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
 
     Keys: rank, nickname, org_code, org_name, best_score, correct_count and
     total (of the best attempt), duration_s (best attempt, seconds), attempts
-    (attempts started), finished_at (best attempt, China local time text) and
+    (contest attempts started; practice is not counted), finished_at (best attempt, China local time text) and
     placement (label of the placement the person first came from, '' if none).
     One query, whatever the number of participants.
     """
     best = aliased(Attempt)
     started = (select(Attempt.participant_id, func.count(Attempt.id).label("n"))
-               .where(Attempt.campaign_id == campaign.id).group_by(Attempt.participant_id).subquery())
+               .where(Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST)
+               .group_by(Attempt.participant_id).subquery())
     query = (select(Participant.id, Participant.nickname, Participant.best_score, Participant.best_duration_ms,
                     Participant.best_finished_at, Organisation.code, Organisation.name, best.correct_count,
                     best.total, started.c.n, Placement.label)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select
 
 from . import engine
 from .extensions import db
-from .models import Attempt, Campaign, Organisation, Participant, utcnow
+from .models import CONTEST, Attempt, Campaign, Organisation, Participant, utcnow
 
 class LocalStore:
     """In-process cache for one server: entries expire after BOARD_CACHE_SECONDS.
@@ -234,7 +234,7 @@ def _best_rows(campaign_id: int, org_id: int | None, frozen_at: dt.datetime | No
 
     Live boards read the best denormalised on Participant; frozen boards pick
     each participant's best attempt finished by the cutoff with a window
-    function ordered like engine.rank_key.
+    function ordered like engine.rank_key (contest attempts only: practice never ranks).
     """
     if frozen_at is None:
         query = (select(Participant.id.label("pid"), Participant.best_score.label("score"),
@@ -249,7 +249,7 @@ def _best_rows(campaign_id: int, org_id: int | None, frozen_at: dt.datetime | No
     inner = (select(Attempt.participant_id.label("pid"), Attempt.score.label("score"),
                     Attempt.duration_ms.label("duration_ms"), Attempt.finished_at.label("finished_at"),
                     ordered.label("n"))
-             .where(Attempt.campaign_id == campaign_id, Attempt.finished_at.is_not(None),
+             .where(Attempt.campaign_id == campaign_id, Attempt.kind == CONTEST, Attempt.finished_at.is_not(None),
                     Attempt.finished_at <= frozen_at))
     if org_id is not None:
         inner = inner.where(Attempt.organisation_id == org_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -226,20 +226,34 @@ class Participant(db.Model):
         return f"<Participant {self.id} {self.nickname!r}>"
 
 
+# Attempt kinds: only contest attempts count for boards, best scores, badges, the daily limit, flags,
+# prizes, certificates and the organisers' figures; daily practice and review are for learning.
+CONTEST = "contest"  # a quiz of the campaign (正式答题)
+DAILY = "daily"  # the day's short practice set, the same questions for everyone (每日一练)
+REVIEW = "review"  # a retry of questions from the participant's wrong-answer book (错题重练)
+ATTEMPT_KINDS = (CONTEST, DAILY, REVIEW)
+
+
 class Attempt(db.Model):
     """One play of a quiz: its seed, served questions and outcome."""
 
-    __table_args__ = (Index("ix_attempt_participant_day", "participant_id", "day"),)
+    __table_args__ = (
+        Index("ix_attempt_participant_day", "participant_id", "day"),
+        # One daily practice set per participant per day, whatever races the starts (quizapp/practice.py).
+        Index("uq_attempt_daily_set", "participant_id", "day", unique=True,
+              sqlite_where=text("kind = 'daily'"), postgresql_where=text("kind = 'daily'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
     public_id: Mapped[str] = mapped_column(String(32), unique=True)  # unguessable id used in URLs and the API
+    kind: Mapped[str] = mapped_column(String(10), default=CONTEST, server_default=CONTEST)  # one of ATTEMPT_KINDS
     token_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the API bearer token
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign played
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))  # who plays
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))  # unit at the time of play
     placement_id: Mapped[int | None] = mapped_column(ForeignKey("placement.id"))  # QR that led here, if any
     seed: Mapped[int] = mapped_column()  # random seed: replays the draw and option order
-    day: Mapped[str] = mapped_column(String(10))  # local date (China) for the per-day limit
+    day: Mapped[str] = mapped_column(String(10))  # local date (China) for the per-day limit; a daily set's date
     total: Mapped[int] = mapped_column()  # number of questions served
     seconds_per_question: Mapped[int] = mapped_column()  # time limit copied from the campaign at start
     speed_bonus: Mapped[bool] = mapped_column(default=True)  # scoring rule copied from the campaign at start
@@ -264,8 +278,13 @@ class Attempt(db.Model):
         """When the campaign stops accepting answers (play.PlayAttempt carries the same attribute)."""
         return self.campaign.closes_at
 
+    @property
+    def campaign_slug(self) -> str:
+        """The campaign's URL name (play.PlayAttempt carries the same attribute)."""
+        return self.campaign.slug
+
     def __repr__(self) -> str:
-        return f"<Attempt {self.public_id} score={self.score}>"
+        return f"<Attempt {self.public_id} {self.kind} score={self.score}>"
 
 
 class AttemptItem(db.Model):
@@ -290,6 +309,11 @@ class AttemptItem(db.Model):
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     version: Mapped[QuestionVersion] = relationship()
+
+    @property
+    def article(self) -> Article:
+        """The article the served version cites (play.PlayItem carries the same attribute)."""
+        return self.version.question.article
 
     def __repr__(self) -> str:
         return f"<AttemptItem {self.attempt_id}#{self.position}>"

@@ -26,8 +26,8 @@ from .bank import TAGS, LoadResult
 from .database import adopt, mirror_loaded, raw, raw_in, writing
 from .errors import Conflict, Invalid, LimitReached, NotFound
 from .extensions import db
-from .models import (Article, Attempt, Campaign, Organisation, Participant, Placement,
-                     Question, QuestionVersion, Revision, Scan, utcnow)
+from .models import (CONTEST, Article, Attempt, Campaign, Organisation, Participant, Placement, Question,
+                     QuestionVersion, Revision, Scan, utcnow)
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 NICKNAME_MAX = 20
@@ -325,20 +325,19 @@ def campaign_pool_tags(campaign: Campaign) -> set[str]:
 
 
 def attempts_today(participant: Participant, now: dt.datetime) -> int:
-    """How many attempts the participant started on the local day of now."""
-    return db.session.scalar(select(func.count(Attempt.id)).where(
-        Attempt.participant_id == participant.id, Attempt.day == local_day(now))) or 0
+    """How many contest attempts the participant started on the local day of now (practice is not limited here)."""
+    return db.session.scalar(contest_only(select(func.count(Attempt.id)).where(
+        Attempt.participant_id == participant.id, Attempt.day == local_day(now)))) or 0
 
 
-def is_contest(attempt: Attempt) -> bool:
+def is_contest(attempt) -> bool:
     """True for a contest attempt: the only kind that counts for boards, badges and the daily limit."""
-    return getattr(attempt, "kind", "contest") == "contest"
+    return attempt.kind == CONTEST
 
 
 def contest_only(query):
     """Restrict a query over Attempt to contest attempts (daily practice and review never count)."""
-    kind = getattr(Attempt, "kind", None)
-    return query.where(kind == "contest") if kind is not None else query
+    return query.where(Attempt.kind == CONTEST)
 
 
 def open_attempt(participant: Participant, now: dt.datetime | None = None) -> Attempt | None:
@@ -375,7 +374,7 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
         raise Conflict("本活动暂无可用题目", code="empty_pool")
     place_id = placement_id(campaign.id, placement_code) or participant.placement_id
     conn = raw()
-    avoid = {qid for (qid,) in conn.all(_PREVIOUS_QUESTIONS_SQL, (participant.id,))}
+    avoid = {qid for (qid,) in conn.all(_PREVIOUS_QUESTIONS_SQL, (participant.id, CONTEST))}
     seed = secrets.randbelow(2**31)
     candidates = [engine.Candidate(e.question_id, e.tags) for e in pool]
     counts = {e.question_id: e.option_count for e in pool}
@@ -385,47 +384,67 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     token = secrets.token_urlsafe(24)
     ttl = max(MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))
     streak_step, streak_cap = engine.streak_settings(campaign.speed_bonus, campaign.streak_step, campaign.streak_cap)
-    day = local_day(now)
     with writing() as session:
         w = raw_in(session)
         # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit
         # or both find no attempt in play; on SQLite the IMMEDIATE transaction already serialises writers.
         w.one("SELECT id FROM participant WHERE id = ?" + ("" if w.sqlite else " FOR UPDATE"), (participant.id,))
-        unfinished = [(aid, w.time_out(expires)) for aid, expires in w.all(_UNFINISHED_SQL, (participant.id,))]
+        unfinished = [(aid, w.time_out(expires)) for aid, expires in w.all(_UNFINISHED_SQL, (participant.id, CONTEST))]
         in_play = [aid for aid, expires in unfinished if now < expires and now < campaign.closes_at]
         if resume_open and in_play:
             return session.get(Attempt, in_play[0]), None
-        if w.one(_STARTED_ON_SQL, (participant.id, day))[0] >= campaign.attempts_per_day:
+        if w.one(_STARTED_ON_SQL, (participant.id, local_day(now), CONTEST))[0] >= campaign.attempts_per_day:
             raise LimitReached(f"今天的{campaign.attempts_per_day}次答题机会已用完，明天再来吧", code="attempt_limit")
         closed = [aid for aid, _ in unfinished if _finalize_in(session, aid, now)]
-        fields = dict(public_id=secrets.token_hex(8), token_hash=hash_token(token), campaign_id=campaign.id,
-                      participant_id=participant.id, organisation_id=participant.organisation_id,
-                      placement_id=place_id, seed=seed, day=day, total=len(drawn),
-                      seconds_per_question=campaign.seconds_per_question, speed_bonus=campaign.speed_bonus,
-                      streak_step=streak_step, streak_cap=streak_cap, started_at=now,
-                      expires_at=min(now + ttl, campaign.closes_at), device_hash=device_hash)
-        attempt_id = w.all(_NEW_ATTEMPT_SQL, tuple(
-            w.time_in(v) if isinstance(v, dt.datetime) else v for v in fields.values()) + (w.json_in([]),))[0][0]
-        w.many(_NEW_ITEM_SQL, [(attempt_id, position, version_of[d.id], w.json_in(list(d.option_order)))
-                               for position, d in enumerate(drawn)])
-        attempt = adopt(session, Attempt(id=attempt_id, **fields, flags=[], finished_at=None, score=0,
-                                         correct_count=0, duration_ms=0, timing_signature=None))
+        attempt = insert_attempt(
+            session, campaign, participant, drawn, version_of, token=token, seed=seed, now=now,
+            expires_at=min(now + ttl, campaign.closes_at), placement_id=place_id, device_hash=device_hash,
+            speed_bonus=campaign.speed_bonus, streak_step=streak_step, streak_cap=streak_cap)
     if closed:
         leaderboard.invalidate_campaign(campaign.id)
     return attempt, token
 
 
+def insert_attempt(session, campaign: Campaign, participant: Participant, drawn: list[engine.Drawn],
+                   version_of: dict[str, int], *, token: str, seed: int, now: dt.datetime,
+                   expires_at: dt.datetime, kind: str = CONTEST, placement_id: int | None = None,
+                   device_hash: str | None = None, speed_bonus: bool = True, streak_step: int = 0,
+                   streak_cap: int = 0) -> Attempt:
+    """Insert an attempt of the given kind with its drawn items (version ids by question id), inside the
+    caller's write transaction.
+
+    start_attempt and quizapp/practice.py share it; the caller has checked the
+    rules (window, limits, one attempt in play) under the participant's lock.
+    Plain statements: it runs once per quiz, and the ORM's inserts were most
+    of the start's cost.
+    """
+    w = raw_in(session)
+    fields = dict(public_id=secrets.token_hex(8), kind=kind, token_hash=hash_token(token), campaign_id=campaign.id,
+                  participant_id=participant.id, organisation_id=participant.organisation_id,
+                  placement_id=placement_id, seed=seed, day=local_day(now), total=len(drawn),
+                  seconds_per_question=campaign.seconds_per_question, speed_bonus=speed_bonus,
+                  streak_step=streak_step, streak_cap=streak_cap, started_at=now, expires_at=expires_at,
+                  device_hash=device_hash)
+    attempt_id = w.all(_NEW_ATTEMPT_SQL, tuple(
+        w.time_in(v) if isinstance(v, dt.datetime) else v for v in fields.values()) + (w.json_in([]),))[0][0]
+    w.many(_NEW_ITEM_SQL, [(attempt_id, position, version_of[d.id], w.json_in(list(d.option_order)))
+                           for position, d in enumerate(drawn)])
+    return adopt(session, Attempt(id=attempt_id, **fields, flags=[], finished_at=None, score=0, correct_count=0,
+                                  duration_ms=0, timing_signature=None))
+
+
 # Statements of start_attempt (plain SQL: it runs once per quiz, and the ORM's inserts were most of its cost).
 _PREVIOUS_QUESTIONS_SQL = (
     "SELECT v.question_id FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
-    "WHERE i.attempt_id = (SELECT MAX(id) FROM attempt WHERE participant_id = ?)")
-_UNFINISHED_SQL = "SELECT id, expires_at FROM attempt WHERE participant_id = ? AND finished_at IS NULL ORDER BY id DESC"
-_STARTED_ON_SQL = "SELECT COUNT(*) FROM attempt WHERE participant_id = ? AND day = ?"
+    "WHERE i.attempt_id = (SELECT MAX(id) FROM attempt WHERE participant_id = ? AND kind = ?)")
+_UNFINISHED_SQL = ("SELECT id, expires_at FROM attempt WHERE participant_id = ? AND finished_at IS NULL AND kind = ? "
+                   "ORDER BY id DESC")
+_STARTED_ON_SQL = "SELECT COUNT(*) FROM attempt WHERE participant_id = ? AND day = ? AND kind = ?"
 _NEW_ATTEMPT_SQL = (
-    "INSERT INTO attempt (public_id, token_hash, campaign_id, participant_id, organisation_id, placement_id, seed, "
-    "day, total, seconds_per_question, speed_bonus, streak_step, streak_cap, started_at, expires_at, device_hash, "
-    "flags, score, correct_count, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0) "
-    "RETURNING id")
+    "INSERT INTO attempt (public_id, kind, token_hash, campaign_id, participant_id, organisation_id, placement_id, "
+    "seed, day, total, seconds_per_question, speed_bonus, streak_step, streak_cap, started_at, expires_at, "
+    "device_hash, flags, score, correct_count, duration_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0) RETURNING id")
 _NEW_ITEM_SQL = (
     "INSERT INTO attempt_item (attempt_id, position, question_version_id, option_order, correct, points, elapsed_ms, "
     "streak, streak_bonus) VALUES (?, ?, ?, ?, FALSE, 0, 0, 0, 0)")
@@ -453,22 +472,28 @@ def finalize(attempt, now: dt.datetime) -> None:
         return
     with writing() as session:
         _finalize_in(session, attempt.id, now)
-        state = raw_in(session).one("SELECT finished_at, flags, timing_signature FROM attempt WHERE id = ?",
-                                    (attempt.id,))
+        state = raw_in(session).one(_FINISHED_SQL, (attempt.id,))
+    # The caller's object may have been loaded before another request's last answer: give it the final row.
     w = raw()
-    finished = dict(finished_at=w.time_out(state[0]), flags=w.json_out(state[1]), timing_signature=state[2])
+    final = dict(finished_at=w.time_out(state[0]), score=state[1], correct_count=state[2], duration_ms=state[3])
     if hasattr(attempt, "_sa_instance_state"):
-        for name, value in finished.items():
+        final.update(flags=w.json_out(state[4]), timing_signature=state[5])
+        for name, value in final.items():
             set_committed_value(attempt, name, value)
     else:
-        attempt.finished_at = finished["finished_at"]
-    leaderboard.invalidate_campaign(attempt.campaign_id)
+        for name, value in final.items():
+            setattr(attempt, name, value)
+    if state[6] == CONTEST:  # practice changes no board
+        leaderboard.invalidate_campaign(attempt.campaign_id)
 
 
 # Statements of finalize. It runs once per quiz, but on the answer that completes it, so in plain SQL too.
 _CLAIM_SQL = "UPDATE attempt SET finished_at = ? WHERE id = ? AND finished_at IS NULL"
+_FINISHED_SQL = ("SELECT finished_at, score, correct_count, duration_ms, flags, timing_signature, kind FROM attempt "
+                 "WHERE id = ?")
 _FINISHING_SQL = ("SELECT a.campaign_id, a.participant_id, a.score, a.duration_ms, a.correct_count, a.total, "
-                  "a.device_hash, c.banks, c.tags FROM attempt a JOIN campaign c ON c.id = a.campaign_id WHERE a.id = ?")
+                  "a.device_hash, c.banks, c.tags, a.kind FROM attempt a JOIN campaign c ON c.id = a.campaign_id "
+                  "WHERE a.id = ?")
 _ANSWERS_SQL = ("SELECT elapsed_ms, correct FROM attempt_item WHERE attempt_id = ? AND answered_at IS NOT NULL "
                 "ORDER BY position")
 _BEST_SQL = ("SELECT best_attempt_id, best_score, best_duration_ms, best_finished_at, organisation_id "
@@ -486,7 +511,10 @@ def _finalize_in(session, attempt_id: int, now: dt.datetime) -> bool:
     w = raw_in(session)
     if w.run(_CLAIM_SQL, (w.time_in(now), attempt_id)) != 1:
         return False
-    campaign_id, pid, score, duration_ms, correct_count, total, device, banks, tags = w.one(_FINISHING_SQL, (attempt_id,))
+    campaign_id, pid, score, duration_ms, correct_count, total, device, banks, tags, kind = w.one(
+        _FINISHING_SQL, (attempt_id,))
+    if kind != CONTEST:  # practice: no anti-cheat flags, best score or badges
+        return True
     answers = w.all(_ANSWERS_SQL, (attempt_id,))
     _flag_suspicious(session, attempt_id, campaign_id, pid, device, answers)
     best_id, best_score, best_ms, best_at, org_id = w.one(_BEST_SQL + ("" if w.sqlite else " FOR UPDATE"), (pid,))
@@ -519,9 +547,10 @@ def _award_badges(w, campaign, participant, attempt_id: int, answered: int, corr
     if held >= set(badges.BADGES):
         return []
     finished = w.all(
-        "SELECT a.finished_at, a.expires_at FROM attempt a WHERE a.participant_id = ? AND a.finished_at IS NOT NULL "
+        "SELECT a.finished_at, a.expires_at FROM attempt a WHERE a.participant_id = ? AND a.kind = ? "
+        "AND a.finished_at IS NOT NULL "
         "AND EXISTS (SELECT 1 FROM attempt_item i WHERE i.attempt_id = a.id AND i.answered_at IS NOT NULL)",
-        (participant.id,))
+        (participant.id, CONTEST))
     # An attempt that ran out of time counts on the day it expired, even when it is closed later.
     days = tuple(engine.china_date(min(w.time_out(f), w.time_out(e))) for f, e in finished)
     right_tags: set[str] = set()
@@ -529,8 +558,8 @@ def _award_badges(w, campaign, participant, attempt_id: int, answered: int, corr
     if "all_types" not in held:
         for (tags,) in w.all(
                 "SELECT v.tags FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
-                "JOIN attempt a ON a.id = i.attempt_id WHERE a.participant_id = ? AND i.correct = ?",
-                (participant.id, True)):
+                "JOIN attempt a ON a.id = i.attempt_id WHERE a.participant_id = ? AND a.kind = ? AND i.correct = ?",
+                (participant.id, CONTEST, True)):
             right_tags.update(w.json_out(tags) or [])
         pool_tags = campaign_pool_tags(campaign)
     rank = None
@@ -563,7 +592,7 @@ def _flag_suspicious(session, attempt_id: int, campaign_id: int, participant_id:
     signature = engine.timing_signature(elapsed)
     if signature:
         twins = w.all("SELECT id, flags FROM attempt WHERE campaign_id = ? AND timing_signature = ? "
-                      "AND participant_id <> ?", (campaign_id, signature, participant_id))
+                      "AND participant_id <> ? AND kind = ?", (campaign_id, signature, participant_id, CONTEST))
         if twins:
             flags.append("identical_timing")
         for twin_id, twin_flags in twins:
@@ -573,8 +602,8 @@ def _flag_suspicious(session, attempt_id: int, campaign_id: int, participant_id:
                 w.run("UPDATE attempt SET flags = ? WHERE id = ?", (w.json_in(twin_flags), twin_id))
                 mirror_loaded(session, Attempt, twin_id, flags=twin_flags)
     if device_hash:
-        people = w.one("SELECT COUNT(DISTINCT participant_id) FROM attempt WHERE campaign_id = ? AND device_hash = ?",
-                       (campaign_id, device_hash))[0]
+        people = w.one("SELECT COUNT(DISTINCT participant_id) FROM attempt WHERE campaign_id = ? AND device_hash = ? "
+                       "AND kind = ?", (campaign_id, device_hash, CONTEST))[0]
         if people >= SHARED_DEVICE_PEOPLE:
             flags.append("shared_device")
     w.run("UPDATE attempt SET timing_signature = ?, flags = ? WHERE id = ?",

@@ -31,6 +31,7 @@ class PlayAttempt:
 
     id: int
     public_id: str
+    kind: str  # contest | daily | review (models.CONTEST...)
     token_hash: str
     campaign_id: int
     participant_id: int
@@ -45,6 +46,7 @@ class PlayAttempt:
     correct_count: int
     duration_ms: int
     campaign_closes_at: dt.datetime
+    campaign_slug: str
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,10 @@ class PlayItem:
 
 
 _ATTEMPT_SQL = (
-    "SELECT a.id, a.public_id, a.token_hash, a.campaign_id, a.participant_id, a.total, a.seconds_per_question, "
-    "a.speed_bonus, a.streak_step, a.streak_cap, a.expires_at, a.finished_at, a.score, a.correct_count, "
-    "a.duration_ms, c.closes_at FROM attempt a JOIN campaign c ON c.id = a.campaign_id WHERE a.public_id = ?")
+    "SELECT a.id, a.public_id, a.kind, a.token_hash, a.campaign_id, a.participant_id, a.total, "
+    "a.seconds_per_question, a.speed_bonus, a.streak_step, a.streak_cap, a.expires_at, a.finished_at, a.score, "
+    "a.correct_count, a.duration_ms, c.closes_at, c.slug FROM attempt a JOIN campaign c ON c.id = a.campaign_id "
+    "WHERE a.public_id = ?")
 
 _ITEM_SQL = (
     "SELECT i.id, i.position, i.option_order, i.served_at, i.answered_at, i.choices, i.correct, i.points, "
@@ -126,8 +129,8 @@ def load_attempt(public_id) -> PlayAttempt:
     if row is None:
         raise NotFound("找不到这次答题", code="attempt_not_found")
     conn = raw()
-    return PlayAttempt(*row[:7], bool(row[7]), row[8], row[9], conn.time_out(row[10]), conn.time_out(row[11]),
-                       row[12], row[13], row[14], conn.time_out(row[15]))
+    return PlayAttempt(*row[:8], bool(row[8]), row[9], row[10], conn.time_out(row[11]), conn.time_out(row[12]),
+                       row[13], row[14], row[15], conn.time_out(row[16]), row[17])
 
 
 def _item(conn: RawConnection, row: tuple) -> PlayItem:

@@ -105,6 +105,11 @@ def play(campaign: Campaign, participant: Participant, answers: dict[str, object
     Each answer arrives `seconds` after its question was served.
     """
     attempt, _token = operations.start_attempt(campaign, participant, src, now=now)
+    return answer_all(attempt, answers, now, seconds)
+
+
+def answer_all(attempt: Attempt, answers: dict[str, object], now: dt.datetime, seconds: float = 0.0) -> Attempt:
+    """Answer every question of a started attempt (contest or practice) as play() does, from time now."""
     t = now
     while True:
         item = play_loop.current_item(attempt, t)

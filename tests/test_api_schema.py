@@ -38,10 +38,12 @@ TRICKY = st.sampled_from(["²", "٣", "9" * 5000, "-1", "0", "101", "1.5", "a\x0
 
 @pytest.fixture
 def api(app):
-    """The app's own OpenAPI document and real rows: a fresh, a half-way and a finished attempt."""
+    """The app's own OpenAPI document and real rows: a fresh, a half-way and a finished attempt, their
+    participants' tokens (whose wrong answers fill their wrong-answer books) and a daily set in play."""
     ensure_demo_campaign()
     client = app.test_client()
     attempts = []
+    participant_tokens = []
     for nickname, org, answered in (("模糊甲", "whsz", 0), ("模糊乙", "gdjt", 3), ("模糊丙", "hbdx", None)):
         resp = client.post(f"/api/v1/campaigns/{DEMO_SLUG}/attempts", json={"nickname": nickname, "org": org})
         assert resp.status_code == 201, resp.get_json()
@@ -56,12 +58,17 @@ def api(app):
         if answered is not None:  # serve the current question, so answering it is possible
             assert client.get(f"/api/v1/attempts/{body['attempt_id']}/question", headers=auth).status_code == 200
         attempts.append((body["attempt_id"], body["token"]))
+        participant_tokens.append(body["participant_token"])
+    daily = client.post(f"/api/v1/campaigns/{DEMO_SLUG}/practice/daily",
+                        json={"participant_token": participant_tokens[2]})
+    assert daily.status_code == 201, daily.get_json()
+    attempts.append((daily.get_json()["attempt_id"], daily.get_json()["token"]))
     question_ids = sorted(set(db.session.scalars(
         select(QuestionVersion.question_id).join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .where(Attempt.public_id.in_([a for a, _ in attempts]))).all()))
     return SimpleNamespace(schema=schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app),
-                           attempts=attempts, question_ids=question_ids)
+                           attempts=attempts, question_ids=question_ids, participant_tokens=participant_tokens)
 
 
 def with_real_values(case, data, real, mode: GenerationMode) -> None:
@@ -78,6 +85,9 @@ def with_real_values(case, data, real, mode: GenerationMode) -> None:
             case.path_parameters = {**(case.path_parameters or {}), "attempt_id": attempt_id}
         if data.draw(MOSTLY, label="its token"):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    if any(p.name == "X-Participant-Token" for p in case.operation.headers) and data.draw(MOSTLY, label="real person"):
+        case.headers = {**(case.headers or {}),
+                        "X-Participant-Token": data.draw(st.sampled_from(real.participant_tokens), label="person")}
     if mode is not GenerationMode.POSITIVE or not data.draw(MOSTLY, label="real body"):
         return
     operation_id = case.operation.definition.raw.get("operationId")
@@ -88,6 +98,9 @@ def with_real_values(case, data, real, mode: GenerationMode) -> None:
                       "placement": st.sampled_from([*PLACEMENT_CODES, "x"]) | TRICKY,
                       "participant_token": st.text(max_size=40)},
         ), label="start body")
+    elif operation_id in ("startDailyPractice", "startReviewPractice"):
+        case.body = {"participant_token": data.draw(st.sampled_from(real.participant_tokens) | st.text(max_size=40)
+                                                    | TRICKY, label="participant token")}
     elif operation_id == "postAnswer":
         case.body = data.draw(st.fixed_dictionaries({
             "question_id": st.sampled_from(real.question_ids) | TRICKY,
@@ -101,7 +114,7 @@ def operation_ids() -> list[str]:
 
 # Negative generation (data that breaks the schema) needs something to break: a body or a query
 # parameter. The others take only a free-form path string, so every request for them is positive.
-NEGATABLE = ("startAttempt", "postAnswer", "getLeaderboard")
+NEGATABLE = ("startAttempt", "postAnswer", "getLeaderboard", "startDailyPractice", "startReviewPractice")
 RUNS = [pytest.param(op, GenerationMode.POSITIVE, id=f"{op}-positive") for op in operation_ids()] + [
     pytest.param(op, GenerationMode.NEGATIVE, id=f"{op}-negative") for op in NEGATABLE]
 
@@ -139,6 +152,7 @@ def test_odd_json_bodies_get_no_server_error(api, client, body):
     attempt_id, token = api.attempts[1]
     auth = {"Authorization": f"Bearer {token}"}
     for path, headers in ((f"/api/v1/campaigns/{DEMO_SLUG}/attempts", {}),
+                          (f"/api/v1/campaigns/{DEMO_SLUG}/practice/daily", {}),
                           (f"/api/v1/attempts/{attempt_id}/answers", auth)):
         resp = client.post(path, data=body.encode("utf-8", "surrogatepass"), headers=headers,
                            content_type="application/json")
@@ -165,7 +179,7 @@ def tight_limits(app):
                                  "answer_per_attempt": "3/minute", "start_per_device": "2/minute"}
 
 
-@pytest.mark.parametrize("operation_id", ["startAttempt", "getQuestion", "postAnswer"])
+@pytest.mark.parametrize("operation_id", ["startAttempt", "getQuestion", "postAnswer", "startDailyPractice"])
 def test_rate_limited_responses_are_documented(api, tight_limits, operation_id):
     operation = api.schema.find_operation_by_id(operation_id)
 

@@ -9,7 +9,8 @@ on 127.0.0.1, released together by multiprocessing.Barrier where a race is the p
     one answers alone, or resends after a lost response, or both send the same answer at the same
     moment, or both send different answers at the same moment;
 (b) twelve processes start attempts for one participant at once under attempts_per_day = 3;
-(c) the last answer of an attempt races result and leaderboard reads.
+(c) the last answer of an attempt races result and leaderboard reads;
+(d) eight processes start one person's daily practice set at once.
 
 Afterwards the database is checked against what the clients were told.
 """
@@ -538,3 +539,43 @@ def test_finish_racing_result_and_board_reads_counts_once(live):
         assert [e["score"] for e in shown[r["org"]]] == [score], shown
         assert (rows[r["org"]]["participants"], rows[r["org"]]["avg_score"]) == (1, score), rows[r["org"]]
     print(f"\n(c) {RACE_ROUNDS} finishes raced by {len(jobs)} processes, {len(reads)} reads in {elapsed:.1f}s")
+
+
+# ----------------------------------------------------------------------------- (d)
+
+DAILY_STARTERS = 8
+
+
+def daily_worker(port: int, n: int, barrier, token: str) -> tuple[int, dict]:
+    http = Http(port, device=f"daily{n}")
+    barrier.wait(BARRIER_TIMEOUT)
+    return http.call("POST", f"/api/v1/campaigns/{SLUG}/practice/daily", {"participant_token": token})
+
+
+def test_concurrent_daily_practice_starts_make_one_set(live):
+    """(d) One person's phone and mini-program start today's daily practice set at once: one set, one
+    working token (each start in play re-issues it), no contest attempt used."""
+    app, server = live
+    from sqlalchemy import select
+
+    from quizapp import operations
+    from quizapp.api.routes import issue_participant_token
+    from quizapp.extensions import db
+    from quizapp.models import Attempt, Campaign
+
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign).where(Campaign.slug == SLUG))
+        person = operations.join(campaign, "打卡人", "whsz")
+        token, person_id = issue_participant_token(person), person.id
+        db.session.remove()
+        db.engine.dispose()
+    barrier = CTX.Barrier(DAILY_STARTERS)
+    results = run_processes([(daily_worker, (server.port, n, barrier, token)) for n in range(DAILY_STARTERS)])
+    assert sorted(status for status, _ in results) == [201] * DAILY_STARTERS, results
+    assert len({body["attempt_id"] for _, body in results}) == 1
+    with app.app_context():
+        session = _fresh(db)
+        rows = session.scalars(select(Attempt).where(Attempt.participant_id == person_id)).all()
+        assert [a.kind for a in rows] == ["daily"], rows
+        assert sum(operations.token_matches(rows[0], body["token"]) for _, body in results) == 1
+        assert operations.attempts_today(rows[0].participant, operations.utcnow()) == 0

@@ -16,7 +16,8 @@ ERRORS = {
     "401": _json(_ref("Error"), "Missing bearer token"),
     "403": _json(_ref("Error"), "Wrong bearer token"),
     "404": _json(_ref("Error"), "No such campaign, attempt or unit"),
-    "409": _json(_ref("Error"), "Conflict: already answered, attempt over, campaign closed"),
+    "409": _json(_ref("Error"), "Conflict: already answered, attempt over, campaign closed, today's daily set "
+                                "already done, nothing in the wrong-answer book to retry"),
     "429": _json(_ref("Error"), "Attempt limit for today reached, or too many requests (rate limit)"),
 }
 
@@ -27,6 +28,10 @@ def _errors(*codes: str) -> dict:
 
 def _path_param(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+
+
+PARTICIPANT_HEADER = {"name": "X-Participant-Token", "in": "header", "required": True,
+                      "description": "the participant_token returned by a start", "schema": {"type": "string"}}
 
 
 def openapi_document() -> dict:
@@ -75,10 +80,53 @@ def openapi_document() -> dict:
             "score": integer, "done": boolean}},
         "Result": {"type": "object", "required": ["score", "correct_count", "total", "duration_s", "rank_in_org",
                                                   "rank_overall"], "properties": {
+            "kind": {"type": "string", "enum": ["contest"]},
             "score": integer, "correct_count": integer, "total": integer, "duration_s": number,
             "rank_in_org": integer, "rank_overall": integer, "best_score": integer,
             "badges": {"type": "array", "description": "badges the participant holds; new: earned by this attempt",
                        "items": _ref("Badge")}}},
+        "PracticeResult": {
+            "type": "object", "description": "a finished practice attempt: no score or rank, practice never counts",
+            "required": ["kind", "counted", "correct_count", "total", "answered", "duration_s", "complete",
+                         "mistakes"], "properties": {
+                "kind": {"type": "string", "enum": ["daily", "review"]}, "counted": {"type": "boolean", "enum": [False]},
+                "correct_count": integer, "total": integer, "answered": integer, "duration_s": number,
+                "complete": {"type": "boolean", "description": "every question answered (a daily set: checked in)"},
+                "checkin_streak": {"type": "integer", "description": "daily sets: consecutive check-in days"},
+                "mistakes": _ref("BookCounts")}},
+        "PracticeStart": {"type": "object", "required": ["participant_token"], "properties": {
+            "participant_token": {"type": "string", "description": "returned by POST /campaigns/{slug}/attempts"}}},
+        "PracticeAttempt": {"type": "object", "required": ["attempt_id", "token", "kind", "total", "day"],
+                            "properties": {
+            "attempt_id": string, "token": string, "kind": {"type": "string", "enum": ["daily", "review"]},
+            "total": integer, "seconds_per_question": integer, "day": string, "expires_at": string,
+            "participant_token": string}},
+        "BookCounts": {"type": "object", "required": ["open", "mastered", "retryable"], "properties": {
+            "open": {"type": "integer", "description": "questions in the wrong-answer book"},
+            "mastered": {"type": "integer", "description": "questions missed once and answered right since"},
+            "retryable": {"type": "integer", "description": "questions in the book a retry can serve"}}},
+        "PracticeStatus": {"type": "object", "required": ["day", "state", "checked_in_today", "streak", "week",
+                                                          "mistakes"], "properties": {
+            "day": string, "state": {"type": "string", "enum": ["todo", "in_play", "done", "missed"]},
+            "checked_in_today": boolean, "streak": integer, "total_days": integer, "longest": integer,
+            "daily_size": integer, "attempt_id": {"type": "string", "nullable": True},
+            "week": {"type": "array", "items": {"type": "object", "required": ["day", "checked_in"],
+                                                "properties": {"day": string, "checked_in": boolean}}},
+            "mistakes": _ref("BookCounts")}},
+        "Mistake": {"type": "object", "required": ["question_id", "stem", "options", "choices", "correct_choices",
+                                                   "explanation", "source", "times_wrong", "retryable"],
+                    "properties": {
+            "question_id": string, "version": integer,
+            "type": {"type": "string", "enum": ["single", "multiple", "judge"]}, "stem": string,
+            "options": {"type": "array", "items": _ref("Option")},
+            "choices": {"type": "array", "items": string}, "correct_choices": {"type": "array", "items": string},
+            "late": boolean, "explanation": string,
+            "source": {"type": "object", "properties": {"title": string, "publisher": string, "date": string}},
+            "times_wrong": integer, "missed_at": string,
+            "kind": {"type": "string", "enum": ["contest", "daily", "review"]}, "retryable": boolean}},
+        "MistakeBook": {"type": "object", "required": ["entries", "open", "mastered", "retryable"], "properties": {
+            "entries": {"type": "array", "items": _ref("Mistake")}, "open": integer, "mastered": integer,
+            "retryable": integer}},
         "Badge": {"type": "object", "required": ["code", "name", "new"], "properties": {
             "code": {"type": "string", "enum": ["first_attempt", "full_marks", "all_types", "days_3", "days_7",
                                                "first_in_unit"]},
@@ -123,7 +171,44 @@ def openapi_document() -> dict:
         "/attempts/{attempt_id}/result": {"get": {
             "summary": "Result of a finished attempt", "operationId": "getResult", "security": secured,
             "parameters": [_path_param("attempt_id")],
-            "responses": {"200": _json(_ref("Result"), "Result and ranks"), **_errors("401", "403", "404", "409")}}},
+            "description": "A contest attempt's result has its score and ranks; a practice attempt's (kind daily "
+                           "or review) has right answers only: practice never counts.",
+            "responses": {"200": _json({"oneOf": [_ref("Result"), _ref("PracticeResult")]}, "Result"),
+                          **_errors("401", "403", "404", "409")}}},
+        "/campaigns/{slug}/practice/daily": {"post": {
+            "summary": "Start today's daily practice set", "operationId": "startDailyPractice",
+            "description": "One short set a day (China time), the same questions for everyone in the campaign, "
+                           "options shuffled per person; completing it (every question answered, right or "
+                           "wrong) checks the day in. Play it with the attempt endpoints and the token. While "
+                           "today's set is in play this returns it with a new token (the old one stops "
+                           "working); once it is done, 409 daily_done. Practice never counts for boards, best "
+                           "scores, badges or the daily attempt limit.",
+            "parameters": [_path_param("slug")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PracticeStart")}}},
+            "responses": {"201": _json(_ref("PracticeAttempt"), "Today's set"),
+                          **_errors("400", "404", "409", "429")}}},
+        "/campaigns/{slug}/practice/review": {"post": {
+            "summary": "Retry the wrong-answer book", "operationId": "startReviewPractice",
+            "description": "Serves up to 10 questions of the book (most recently missed first, current "
+                           "version; retired questions are not served); answering one right takes it out of "
+                           "the book. While a retry is in play this returns it with a new token; 409 book_empty "
+                           "when nothing can be retried.",
+            "parameters": [_path_param("slug")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PracticeStart")}}},
+            "responses": {"201": _json(_ref("PracticeAttempt"), "The retry"),
+                          **_errors("400", "404", "409", "429")}}},
+        "/campaigns/{slug}/practice": {"get": {
+            "summary": "Daily practice status and check-in streak", "operationId": "getPracticeStatus",
+            "parameters": [_path_param("slug"), PARTICIPANT_HEADER],
+            "responses": {"200": _json(_ref("PracticeStatus"), "Today's set, the streak, the book's size"),
+                          **_errors("401", "403", "404")}}},
+        "/campaigns/{slug}/mistakes": {"get": {
+            "summary": "The wrong-answer book", "operationId": "getMistakes",
+            "description": "Questions the participant answered wrong or late and not right since, most recently "
+                           "missed first, each as served then (options in the order shown), with the answer "
+                           "given, the key, the explanation and the source.",
+            "parameters": [_path_param("slug"), PARTICIPANT_HEADER],
+            "responses": {"200": _json(_ref("MistakeBook"), "The book"), **_errors("401", "403", "404")}}},
         "/campaigns/{slug}/leaderboard": {"get": {
             "summary": "Individual board", "operationId": "getLeaderboard",
             "parameters": [_path_param("slug"),
@@ -139,7 +224,8 @@ def openapi_document() -> dict:
     return {
         "openapi": "3.0.3",
         "info": {"title": "quizapp API", "version": "1",
-                 "description": "Anti-telecom-fraud quiz: start attempts, answer, read boards. "
+                 "description": "Anti-telecom-fraud quiz: start attempts, answer, read boards; daily practice and "
+                                "the wrong-answer book (practice never counts). "
                                 "Errors are {error: {code, message, field?}}."},
         "servers": [{"url": "/api/v1"}],
         "paths": paths,

@@ -8,7 +8,7 @@ from flask import current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .. import badges, leaderboard, operations, play, ratelimits
+from .. import badges, leaderboard, operations, play, practice_queries, ratelimits
 from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from ..extensions import db, limiter
 from ..models import Campaign, Participant, utcnow
@@ -70,6 +70,29 @@ def _participant_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="participant")
 
 
+def find_participant(campaign: Campaign, token) -> Participant | None:
+    """The participant a participant_token (issued by a start) names, if it is valid and of this campaign."""
+    try:
+        pid = _participant_serializer().loads(token) if isinstance(token, str) else None
+    except BadSignature:
+        pid = None
+    participant = db.session.get(Participant, pid) if isinstance(pid, int) else None
+    return participant if participant is not None and participant.campaign_id == campaign.id else None
+
+
+def participant_from_token(campaign: Campaign, token) -> Participant:
+    """The participant of a participant_token in a request body; 400 naming the field otherwise."""
+    participant = find_participant(campaign, token)
+    if participant is None:
+        raise Invalid("participant_token 无效", field="participant_token")
+    return participant
+
+
+def issue_participant_token(participant: Participant) -> str:
+    """The token an API client keeps to come back as the same participant."""
+    return _participant_serializer().dumps(participant.id)
+
+
 def _authorised_attempt(attempt_id: str, load=play.load_attempt):
     """Load the attempt (a play.PlayAttempt unless `load` says otherwise) and check its bearer token
     (401 without one, 403 for a wrong one)."""
@@ -110,16 +133,9 @@ def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
     campaign = _campaign(slug)
     body = _body()
-    participant = None
     token = body.get("participant_token")
     if token is not None:
-        try:
-            pid = _participant_serializer().loads(token) if isinstance(token, str) else None
-        except BadSignature:
-            pid = None
-        participant = db.session.get(Participant, pid) if isinstance(pid, int) else None
-        if participant is None or participant.campaign_id != campaign.id:
-            raise Invalid("participant_token 无效", field="participant_token")
+        participant = participant_from_token(campaign, token)
     else:
         participant = operations.join(campaign, body.get("nickname"), body.get("org"), body.get("member_id"),
                                       body.get("placement"))
@@ -128,7 +144,7 @@ def create_attempt(slug: str):
     return jsonify({
         "attempt_id": attempt.public_id, "token": attempt_token, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question,
-        "participant_token": _participant_serializer().dumps(participant.id),
+        "participant_token": issue_participant_token(participant),
     }), 201
 
 
@@ -164,13 +180,15 @@ def post_answer(attempt_id: str):
 
 @bp.get("/attempts/<attempt_id>/result")
 def attempt_result(attempt_id: str):
-    """Score, correct count, time and ranks of a finished attempt."""
+    """Score, correct count, time and ranks of a finished attempt; a practice attempt's summary (no rank)."""
     attempt = _authorised_attempt(attempt_id, load=operations.find_attempt)
     if attempt.finished_at is None:
         play.current_item(attempt)  # finalises an attempt whose time is over
     if attempt.finished_at is None:
         raise Conflict("答题尚未完成", code="not_finished")
-    return {**leaderboard.attempt_result(attempt),
+    if not operations.is_contest(attempt):
+        return practice_queries.result_dict(attempt)
+    return {**leaderboard.attempt_result(attempt), "kind": attempt.kind,
             "badges": badges.to_dicts(badges.of_participant(attempt.participant_id), attempt.id)}
 
 

@@ -24,11 +24,14 @@ def _limit(name: str, default: str):
 
 
 def finished_attempt(public_id: str) -> Attempt:
-    """An attempt of the participant on this device (403 otherwise) that is finished (409 otherwise).
+    """A contest attempt of the participant on this device (403 otherwise) that is finished (409 otherwise).
 
     An attempt whose time is up is finalised first, as the result page does, without serving a question.
+    Practice (daily set, review) earns no certificate or share card (409).
     """
     attempt = owned_attempt(public_id)
+    if not operations.is_contest(attempt):
+        raise Conflict(certificates.PRACTICE_NO_CERTIFICATE, code="practice_attempt")
     now = utcnow()
     if attempt.finished_at is None and operations.attempt_over(attempt, now):
         operations.finalize(attempt, now)

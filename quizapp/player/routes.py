@@ -213,8 +213,10 @@ def feedback(public_id: str, question_id: str):
 
 @bp.get("/a/<public_id>/result")
 def result(public_id: str):
-    """Score, correct count, time and ranks in the unit and overall."""
+    """Score, correct count, time and ranks in the unit and overall (practice ends on its own summary)."""
     attempt = owned_attempt(public_id)
+    if not operations.is_contest(attempt):
+        return redirect(url_for(".practice_summary", public_id=public_id))
     if attempt.finished_at is None:
         play_loop.current_item(attempt)  # finalises an expired attempt
         if attempt.finished_at is None:

@@ -1,0 +1,118 @@
+"""Player practice pages: the daily practice set (每日一练) with its check-in streak, the wrong-answer book
+(错题本) with retry, and the practice summary.
+
+Practice attempts are played on the contest's own question and feedback
+screens (/a/<id>, labelled 练习 there) and end on the practice summary
+(/a/<id>/practice) instead of the contest result with ranks. Writes are in
+quizapp/practice.py, reads in quizapp/practice_queries.py.
+"""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, url_for
+
+from .. import engine, operations, practice, practice_queries, ratelimits
+from ..errors import QuizError
+from ..extensions import limiter
+from ..models import DAILY, REVIEW, Campaign, Participant, utcnow
+from . import bp
+from .forms import StartForm
+from .routes import TYPE_LABELS, current_participant, get_campaign, owned_attempt
+
+KIND_LABELS = {DAILY: "每日一练", REVIEW: "错题重练"}
+
+
+@bp.app_template_filter("practice_label")
+def practice_label(kind: str) -> str:
+    """The practice label of an attempt kind ('' for a contest attempt)."""
+    return KIND_LABELS.get(kind, "")
+
+
+@bp.app_template_global()
+def practice_overview(participant: Participant | None) -> practice_queries.Overview | None:
+    """Today's daily set, the check-in streak and the book's size for the landing, personal and result pages."""
+    return practice_queries.overview(participant) if participant is not None else None
+
+
+def _practice_page(campaign: Campaign, participant: Participant, error: str | None = None, status: int = 200):
+    now = utcnow()
+    return render_template("player/practice.html", campaign=campaign, participant=participant,
+                           status=practice_queries.daily_status(participant, now),
+                           book=practice_queries.book_counts(participant), is_open=campaign.is_open(now),
+                           size=engine.DAILY_SET_SIZE, start_form=StartForm(), error=error), status
+
+
+def _show(slug: str, render):
+    """A practice page of the participant on this device (the landing page for someone not joined)."""
+    campaign = get_campaign(slug)
+    participant = current_participant(campaign)
+    if participant is None:
+        return redirect(url_for(".landing", slug=slug))
+    return render(campaign, participant)
+
+
+def _start(slug: str, start, render):
+    """Start (or go back to) a practice attempt and play it; a refusal is shown on the page with its status."""
+    campaign = get_campaign(slug)
+    participant = current_participant(campaign)
+    if participant is None or not StartForm().validate_on_submit():
+        return redirect(url_for(".landing", slug=slug))
+    try:
+        attempt, _token = start(campaign, participant)
+    except QuizError as exc:
+        return render(campaign, participant, exc.message, exc.status)
+    return redirect(url_for(".play", public_id=attempt.public_id))
+
+
+@bp.get("/q/<slug>/practice")
+def practice_home(slug: str):
+    """The daily practice page: today's set, the check-in streak and the rule."""
+    return _show(slug, _practice_page)
+
+
+@bp.post("/q/<slug>/practice/daily")
+@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
+@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+def start_daily(slug: str):
+    """Start today's daily set, or go back to it in play; a second set the same day is refused (409)."""
+    return _start(slug, practice.start_daily, _practice_page)
+
+
+def _book_page(campaign: Campaign, participant: Participant, error: str | None = None, status: int = 200):
+    now = utcnow()
+    return render_template("player/mistakes.html", campaign=campaign, participant=participant,
+                           book=practice_queries.wrong_answer_book(participant),
+                           review=practice_queries.open_review(participant, now), is_open=campaign.is_open(now),
+                           retry_size=engine.REVIEW_SET_SIZE, type_labels=TYPE_LABELS, kind_labels=KIND_LABELS,
+                           start_form=StartForm(), error=error), status
+
+
+@bp.get("/q/<slug>/mistakes")
+def mistakes(slug: str):
+    """The wrong-answer book: questions missed and not answered right since, with the key and explanation."""
+    return _show(slug, _book_page)
+
+
+@bp.post("/q/<slug>/mistakes/retry")
+@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
+@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+def retry(slug: str):
+    """Start a retry of (up to 10 of) the book's questions, or go back to the one in play (409: nothing to retry)."""
+    return _start(slug, practice.start_review, _book_page)
+
+
+@bp.get("/a/<public_id>/practice")
+def practice_summary(public_id: str):
+    """The end of a practice attempt: right answers, check-in and streak or what left the book; no rank."""
+    attempt = owned_attempt(public_id)
+    if operations.is_contest(attempt):
+        return redirect(url_for(".result", public_id=public_id))
+    now = utcnow()
+    if attempt.finished_at is None and operations.attempt_over(attempt, now):
+        operations.finalize(attempt, now)
+    if attempt.finished_at is None:
+        return redirect(url_for(".play", public_id=public_id))
+    campaign = attempt.campaign
+    return render_template("player/practice_summary.html", attempt=attempt, campaign=campaign,
+                           facts=practice_queries.summary(attempt, now), label=practice_label(attempt.kind),
+                           is_open=campaign.is_open(now), start_form=StartForm())
