@@ -17,7 +17,7 @@ def create_app(config: dict | object | None = None) -> Flask:
         app.config.from_object(config)
 
     from .database import init_database
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     init_database(app)
     from .schema import MIGRATIONS
@@ -26,6 +26,10 @@ def create_app(config: dict | object | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    from . import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -107,7 +108,7 @@ def _set_question_flag(question_id: str, **flag: bool) -> None:
     with writing() as session:
         question = session.get(Question, question_id)
         if question is None:
-            raise NotFound(f"题目 {question_id} 不存在", field="question_id")
+            raise NotFound(gettext("题目 %(id)s 不存在", id=question_id), field="question_id")
         for name, value in flag.items():
             setattr(question, name, value)
 
@@ -155,12 +156,12 @@ def record_scan(campaign: Campaign, org_code: str | None, src_code: str | None) 
 def clean_nickname(nickname) -> str:
     """Validate a nickname: 1-20 visible characters."""
     if not isinstance(nickname, str) or not nickname.strip():
-        raise Invalid("请填写昵称", field="nickname")
+        raise Invalid(gettext("请填写昵称"), field="nickname")
     nickname = " ".join(nickname.split())
     if len(nickname) > NICKNAME_MAX:
-        raise Invalid(f"昵称不能超过{NICKNAME_MAX}个字", field="nickname")
+        raise Invalid(gettext("昵称不能超过%(n)d个字", n=NICKNAME_MAX), field="nickname")
     if any(ord(ch) < 32 for ch in nickname):
-        raise Invalid("昵称含有不可见字符", field="nickname")
+        raise Invalid(gettext("昵称含有不可见字符"), field="nickname")
     return nickname
 
 
@@ -168,17 +169,17 @@ def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=
     """Register a participant in a unit; a known member number returns the same participant."""
     nickname = clean_nickname(nickname)
     if not isinstance(org_code, str) or not org_code:
-        raise Invalid("请选择所在单位", field="org")
+        raise Invalid(gettext("请选择所在单位"), field="org")
     org = find_organisation(campaign, org_code)
     if org is None:
-        raise Invalid(f"单位代码 {org_code} 不属于本次活动", field="org")
+        raise Invalid(gettext("单位代码 %(code)s 不属于本次活动", code=org_code), field="org")
     if member_id is not None and not isinstance(member_id, str):
-        raise Invalid("学号/工号必须是文本", field="member_id")
+        raise Invalid(gettext("学号/工号必须是文本"), field="member_id")
     member_id = (member_id or "").strip()
     if len(member_id) > MEMBER_ID_MAX:
-        raise Invalid(f"学号/工号不能超过{MEMBER_ID_MAX}个字符", field="member_id")
+        raise Invalid(gettext("学号/工号不能超过%(n)d个字符", n=MEMBER_ID_MAX), field="member_id")
     if placement_code is not None and not isinstance(placement_code, str):
-        raise Invalid("placement 必须是文本", field="placement")
+        raise Invalid(gettext("placement 必须是文本"), field="placement")
     placement = find_placement(campaign, placement_code)
     digest = member_hash(campaign, org, member_id) if member_id else None
     def same_member():
@@ -285,14 +286,14 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     """
     now = now or utcnow()
     if not campaign.is_open(now):
-        raise Conflict("活动未开始或已结束", code="campaign_closed")
+        raise Conflict(gettext("活动未开始或已结束"), code="campaign_closed")
     if resume_open:  # the common case of a reload or a second tap, without drawing (checked again under the lock)
         in_play = open_attempt(participant, now)
         if in_play is not None:
             return in_play, None
     pool = campaign_pool(campaign)
     if not pool:
-        raise Conflict("本活动暂无可用题目", code="empty_pool")
+        raise Conflict(gettext("本活动暂无可用题目"), code="empty_pool")
     placement = find_placement(campaign, placement_code) if isinstance(placement_code, str) else None
     last_attempt = select(func.max(Attempt.id)).where(Attempt.participant_id == participant.id).scalar_subquery()
     avoid = set(db.session.scalars(
@@ -318,7 +319,7 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
         if resume_open and in_play:
             return in_play[0], None
         if attempts_today(participant, now) >= campaign.attempts_per_day:
-            raise LimitReached(f"今天的{campaign.attempts_per_day}次答题机会已用完，明天再来吧", code="attempt_limit")
+            raise LimitReached(gettext("今天的%(n)d次答题机会已用完，明天再来吧", n=campaign.attempts_per_day), code="attempt_limit")
         closed = [a for a in unfinished if _finalize_in(session, a, now)]
         attempt = Attempt(
             public_id=secrets.token_hex(8), token_hash=hash_token(token), campaign_id=campaign.id,
@@ -433,16 +434,16 @@ class AnswerOutcome:
 def validate_choices(item: AttemptItem, choices) -> list[str]:
     """Check the shape of submitted display keys against the served question."""
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-        raise Invalid("choices 必须是选项字母组成的列表，例如 [\"A\"]", field="choices")
+        raise Invalid(gettext("choices 必须是选项字母组成的列表，例如 [\"A\"]"), field="choices")
     keys = [c.strip().upper() for c in choices]
     valid = OPTION_KEYS[: len(item.option_order)]
     wrong = [k for k in keys if k not in valid]
     if wrong:
-        raise Invalid(f"选项 {', '.join(wrong)} 不存在（可选 {', '.join(valid)}）", field="choices")
+        raise Invalid(gettext("选项 %(wrong)s 不存在（可选 %(valid)s）", wrong=", ".join(wrong), valid=", ".join(valid)), field="choices")
     if len(set(keys)) != len(keys):
-        raise Invalid("同一选项不能重复提交", field="choices")
+        raise Invalid(gettext("同一选项不能重复提交"), field="choices")
     if item.version.type in ("single", "judge") and len(keys) > 1:
-        raise Invalid("本题为单选题，只能选一个答案", field="choices")
+        raise Invalid(gettext("本题为单选题，只能选一个答案"), field="choices")
     return sorted(keys)
 
 
@@ -459,31 +460,31 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
     """
     now = now or utcnow()
     if not isinstance(question_id, str) or not question_id:
-        raise Invalid("缺少 question_id", field="question_id")
+        raise Invalid(gettext("缺少 question_id"), field="question_id")
     if not usable_key(question_id):
-        raise Invalid(f"题目 {question_id!r} 不在本次答题中", field="question_id")
+        raise Invalid(gettext("题目 %(id)s 不在本次答题中", id=repr(question_id)), field="question_id")
     # One query brings the served version with its question and article: the feedback needs them all.
     item = db.session.scalar(
         select(AttemptItem).join(QuestionVersion)
         .options(contains_eager(AttemptItem.version).joinedload(QuestionVersion.question).joinedload(Question.article))
         .where(AttemptItem.attempt_id == attempt.id, QuestionVersion.question_id == question_id))
     if item is None:
-        raise Invalid(f"题目 {question_id} 不在本次答题中", field="question_id")
+        raise Invalid(gettext("题目 %(id)s 不在本次答题中", id=question_id), field="question_id")
     keys = validate_choices(item, choices)
     if item.answered_at is not None:
         if to_display_keys(item, item.choices or []) == keys:
             _finish_if_complete(attempt, item.position, now)
             return AnswerOutcome(item, attempt, replayed=True)
-        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
+        raise Conflict(gettext("这道题已经作答，不能修改答案"), code="already_answered")
     if attempt_over(attempt, now):
         finalize(attempt, now)
-        raise Conflict("本次答题已结束或活动已截止", code="attempt_over")
+        raise Conflict(gettext("本次答题已结束或活动已截止"), code="attempt_over")
     if item.served_at is None:
-        raise Conflict("请先获取这道题再作答", code="not_served")
+        raise Conflict(gettext("请先获取这道题再作答"), code="not_served")
     limit = attempt.seconds_per_question
     elapsed = (now - item.served_at).total_seconds()
     if not keys and elapsed <= limit:
-        raise Invalid("请至少选择一个选项", field="choices")
+        raise Invalid(gettext("请至少选择一个选项"), field="choices")
     bank_keys = to_bank_keys(item, keys)
     correct, points = engine.score_answer(bank_keys, item.version.answer, elapsed, limit, attempt.speed_bonus)
     elapsed_ms = int(min(max(elapsed, 0.0), limit) * 1000)
@@ -523,7 +524,7 @@ def record_answer(attempt: Attempt, question_id, choices, now: dt.datetime | Non
         if to_display_keys(item, item.choices or []) == keys:
             _finish_if_complete(attempt, item.position, now)
             return AnswerOutcome(item, attempt, replayed=True)
-        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
+        raise Conflict(gettext("这道题已经作答，不能修改答案"), code="already_answered")
     _finish_if_complete(attempt, item.position, now)
     return AnswerOutcome(item, attempt)
 
@@ -661,7 +662,7 @@ def find_attempt(public_id: str) -> Attempt:
     attempt = (db.session.scalar(select(Attempt).options(joinedload(Attempt.campaign))
                                  .where(Attempt.public_id == public_id)) if usable_key(public_id) else None)
     if attempt is None:
-        raise NotFound("找不到这次答题", code="attempt_not_found")
+        raise NotFound(gettext("找不到这次答题"), code="attempt_not_found")
     return attempt
 
 
@@ -679,7 +680,7 @@ def purge_personal_data(campaign: Campaign, now: dt.datetime | None = None) -> i
     """
     now = now or utcnow()
     if campaign.is_open(now) or now < campaign.closes_at:
-        raise Conflict("活动尚未结束，不能清除个人信息", code="campaign_open")
+        raise Conflict(gettext("活动尚未结束，不能清除个人信息"), code="campaign_open")
     with writing() as session:
         purged = session.execute(update(Participant).where(Participant.campaign_id == campaign.id)
                                  .values(nickname=PURGED_NICKNAME, member_hash=None)).rowcount
