@@ -35,7 +35,7 @@ translations: $(VENV)/.installed  ## extract player strings, update the zh_Hant 
 	  if [ -f $(CATALOGS)/$$lang/LC_MESSAGES/messages.po ]; then \
 	    $(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$lang -w 120 --no-fuzzy-matching --ignore-obsolete; \
 	  else \
-	    $(BIN)/pybabel init -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$lang; \
+	    $(BIN)/pybabel init -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$lang -w 120; \
 	  fi; \
 	done
 	$(BIN)/pybabel compile -d $(CATALOGS) --statistics

@@ -77,9 +77,12 @@ def select_locale() -> Locale:
     Flask-Babel calls it once per request and keeps the answer on g. Outside
     a request (the CLI, set-up code) it is Simplified.
     """
-    if not has_request_context() or request.blueprint == "admin":
+    if not has_request_context():
         return LOCALES[SIMPLIFIED]
-    code = chosen_locale(session) or locale_of_header(request.headers.get("Accept-Language", ""))
+    req = request._get_current_object()  # one context lookup for the reads below
+    if req.blueprint == "admin":
+        return LOCALES[SIMPLIFIED]
+    code = chosen_locale(session) or locale_of_header(req.headers.get("Accept-Language", ""))
     return LOCALES[code]
 
 
@@ -97,7 +100,12 @@ def forget_previous_locale() -> None:
 def current_locale() -> str:
     """The request's locale code (zh_Hans, zh_Hant or en); Simplified outside a request."""
     locale = get_locale()
-    return str(locale) if locale is not None else SIMPLIFIED
+    if locale is None:
+        return SIMPLIFIED
+    for code, known in LOCALES.items():  # the selector's own objects: no identifier to build
+        if locale is known:
+            return code
+    return str(locale)  # set by force_locale
 
 
 def is_traditional() -> bool:
