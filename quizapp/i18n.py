@@ -93,7 +93,7 @@ def forget_previous_locale() -> None:
     tests and scripts that keep one app context open across requests would
     otherwise keep the first request's language.
     """
-    if "_flask_babel" in g:
+    if "_flask_babel" in g:  # where Flask-Babel 4 keeps its per-context cache (refresh() is its public reset)
         refresh()
 
 

@@ -334,7 +334,7 @@ def test_api_bank_content_in_traditional_for_zh_hant_clients(client, make_campai
     hant = client.get(f"/api/v1/attempts/{attempt_id}/question",
                       headers={**auth, "Accept-Language": "zh-Hant"}).get_json()
     english = client.get(f"/api/v1/attempts/{attempt_id}/question", headers={**auth, "Accept-Language": "en"}).get_json()
-    assert english == plain  # no offline English: bank content as written
+    assert english["question"] == plain["question"]  # no offline English: bank content as written
     assert hant["question"]["stem"] == to_traditional(plain["question"]["stem"]) != plain["question"]["stem"]
     assert [o["text"] for o in hant["question"]["options"]] == [to_traditional(o["text"])
                                                                for o in plain["question"]["options"]]

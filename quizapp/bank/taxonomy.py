@@ -4,7 +4,7 @@ from flask_babel import gettext
 
 
 def N_(label: str) -> str:
-    """Mark a label for the translation catalogs without translating it here (tag_label does, when shown)."""
+    """Mark a string for the translation catalogs without translating it here: whoever shows it calls gettext."""
     return label
 
 
