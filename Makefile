@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench check clean
+.PHONY: demo test bench check translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,20 @@ test: $(VENV)/.installed-test  ## run the whole suite
 
 check: $(VENV)/.installed  ## validate the bundled question banks
 	$(BIN)/quizapp bank check question_bank
+
+# Catalogs of the player side: Simplified Chinese source strings are the msgids (no catalog needed);
+# zh_Hant and en are updated from the source, then compiled to the .mo files that are committed.
+CATALOGS := quizapp/translations
+translations: $(VENV)/.installed  ## extract player strings, update the zh_Hant and en catalogs, compile them
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output -w 120 -o $(CATALOGS)/messages.pot .
+	for lang in zh_Hant en; do \
+	  if [ -f $(CATALOGS)/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$lang -w 120 --no-fuzzy-matching --ignore-obsolete; \
+	  else \
+	    $(BIN)/pybabel init -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$lang -w 120; \
+	  fi; \
+	done
+	$(BIN)/pybabel compile -d $(CATALOGS) --statistics
 
 bench: $(VENV)/.installed-test  ## load benchmark of the player API under gunicorn
 	$(BIN)/python bench/bench_api.py

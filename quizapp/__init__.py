@@ -18,7 +18,7 @@ def create_app(config: dict | object | None = None) -> Flask:
 
     from . import ratelimits  # noqa: F401 - registers the quizapp-memory:// limiter storage
     from .database import init_database
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     init_database(app)
     from .schema import MIGRATIONS
@@ -27,6 +27,10 @@ def create_app(config: dict | object | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    from . import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

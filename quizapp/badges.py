@@ -28,8 +28,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import select
 
+from .bank.taxonomy import N_
 from .extensions import db
 from .models import ParticipantBadge
 
@@ -39,18 +41,30 @@ class Badge:
     """A badge as players see it."""
 
     code: str
-    name: str
+    source_name: str  # in Simplified Chinese, the catalogs' msgid
     icon: str
-    rule: str  # how to earn it, in Chinese
+    source_rule: str  # how to earn it, in Simplified Chinese
+
+    @property
+    def name(self) -> str:
+        """The name in the request's language (Simplified outside a request)."""
+        return gettext(self.source_name)
+
+    @property
+    def rule(self) -> str:
+        """The rule in the request's language (Simplified outside a request)."""
+        return gettext(self.source_rule)
 
 
 BADGE_LIST = (
-    Badge("first_attempt", "初次挑战", "🎯", "完成第一轮答题（至少作答一题）。"),
-    Badge("full_marks", "满分达人", "💯", "在一轮答题中，每道题都在时限内答对。"),
-    Badge("all_types", "识骗全能", "🛡️", "本活动题库涉及的每一种诈骗类型，都至少答对过一道题（可以跨多轮累计）。"),
-    Badge("days_3", "连续3天", "📅", "连续 3 天（按北京时间的日期）每天都完成至少一轮答题。"),
-    Badge("days_7", "连续7天", "🗓️", "连续 7 天（按北京时间的日期）每天都完成至少一轮答题。"),
-    Badge("first_in_unit", "单位第一", "🏆", "完成一轮答题时，你的最好成绩在本单位个人榜上排名第一（得分需高于 0 分）。"),
+    Badge("first_attempt", N_("初次挑战"), "🎯", N_("完成第一轮答题（至少作答一题）。")),
+    Badge("full_marks", N_("满分达人"), "💯", N_("在一轮答题中，每道题都在时限内答对。")),
+    Badge("all_types", N_("识骗全能"), "🛡️",
+          N_("本活动题库涉及的每一种诈骗类型，都至少答对过一道题（可以跨多轮累计）。")),
+    Badge("days_3", N_("连续3天"), "📅", N_("连续 3 天（按北京时间的日期）每天都完成至少一轮答题。")),
+    Badge("days_7", N_("连续7天"), "🗓️", N_("连续 7 天（按北京时间的日期）每天都完成至少一轮答题。")),
+    Badge("first_in_unit", N_("单位第一"), "🏆",
+          N_("完成一轮答题时，你的最好成绩在本单位个人榜上排名第一（得分需高于 0 分）。")),
 )
 BADGES: dict[str, Badge] = {b.code: b for b in BADGE_LIST}
 DAY_RUNS = {"days_3": 3, "days_7": 7}
@@ -158,6 +172,6 @@ def of_participant(participant_id: int) -> list[Shown]:
 
 
 def to_dicts(shown: Iterable[Shown], attempt_id: int | None = None) -> list[dict]:
-    """JSON form: code, name, rule and whether this attempt earned it."""
+    """JSON form: code, name, rule (in the request's language) and whether this attempt earned it."""
     return [{"code": s.badge.code, "name": s.badge.name, "rule": s.badge.rule,
              "new": attempt_id is not None and s.attempt_id == attempt_id} for s in shown]

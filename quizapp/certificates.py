@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, has_app_context
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -53,8 +54,9 @@ CJK_FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",  # fonts-droid-fallback
     "/usr/share/fonts/truetype/arphic/uming.ttc",  # fonts-arphic-uming
 )
-NO_FONT_CERTIFICATE = "服务器未安装中文字体，暂时无法生成图片版证书。请下载 PDF 版证书，或联系活动组织方。"
-NO_FONT_SHARE = "服务器未安装中文字体，暂时无法生成分享图片，请联系活动组织方。"
+# Lazy: shown on the player's pages, in the reader's language (the certificate itself is Simplified Chinese).
+NO_FONT_CERTIFICATE = lazy_gettext("服务器未安装中文字体，暂时无法生成图片版证书。请下载 PDF 版证书，或联系活动组织方。")
+NO_FONT_SHARE = lazy_gettext("服务器未安装中文字体，暂时无法生成分享图片，请联系活动组织方。")
 PRACTICE_NO_CERTIFICATE = "每日一练和错题重练是练习，不颁发证书，也不能分享成绩；完成一轮正式答题后即可领取证书。"
 
 KICKER = posters.KICKER  # 全民反诈 · 你我同行
@@ -106,7 +108,7 @@ def issue(attempt: Attempt) -> Certificate:
     if attempt.kind != CONTEST:
         raise Conflict(PRACTICE_NO_CERTIFICATE, code="practice_attempt")
     if attempt.finished_at is None:
-        raise Conflict("本轮答题尚未完成，完成后才能领取证书", code="attempt_unfinished")
+        raise Conflict(gettext("本轮答题尚未完成，完成后才能领取证书"), code="attempt_unfinished")
     query = select(Certificate).where(Certificate.attempt_id == attempt.id)
     for _ in range(3):
         existing = db.session.scalar(query)

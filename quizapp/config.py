@@ -60,6 +60,8 @@ def load_config(instance_path: str) -> dict:
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 90,  # a participant stays known on the device for a season
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "JSON_AS_ASCII": False,
+        # Player pages in Simplified (the source strings), Traditional or English: see quizapp/i18n.py.
+        "BABEL_DEFAULT_LOCALE": "zh_Hans",
         # Shared state for several app servers: rate limits and the leaderboard cache.
         "REDIS_URL": os.environ.get("QUIZAPP_REDIS_URL", ""),
         # ratelimits.WindowCounters (in-process) unless Redis is configured.

@@ -1,7 +1,9 @@
 """Domain errors raised by operations and rendered by each blueprint in its own way.
 
-Each carries a machine code, a Chinese message for people, an HTTP status and,
-for bad input, the field at fault.
+Each carries a machine code, a message for people, an HTTP status and, for
+bad input, the field at fault. Messages are translated where they are raised
+(gettext, in the request's language) or given as lazy strings; `message` is
+always plain text.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ class QuizError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, field: str | None = None, code: str | None = None):
+    def __init__(self, message, field: str | None = None, code: str | None = None):
         super().__init__(message)
-        self.message = message
+        self._message = message  # a str, or a lazy string rendered in the language of the request showing it
         self.field = field
         if code:
             self.code = code
+
+    @property
+    def message(self) -> str:
+        """The message for people, as plain text."""
+        return str(self._message)
 
     def to_dict(self) -> dict:
         """Return the JSON error body {error: {code, message[, field]}}."""

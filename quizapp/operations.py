@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -122,7 +123,7 @@ def _set_question_flag(question_id: str, **flag: bool) -> None:
     with writing() as session:
         question = session.get(Question, question_id)
         if question is None:
-            raise NotFound(f"题目 {question_id} 不存在", field="question_id")
+            raise NotFound(gettext("题目 %(id)s 不存在", id=question_id), field="question_id")
         for name, value in flag.items():
             setattr(question, name, value)
         bump_revision(session, "bank")
@@ -187,12 +188,12 @@ def record_scan(campaign: Campaign, org_code: str | None, src_code: str | None) 
 def clean_nickname(nickname) -> str:
     """Validate a nickname: 1-20 visible characters."""
     if not isinstance(nickname, str) or not nickname.strip():
-        raise Invalid("请填写昵称", field="nickname")
+        raise Invalid(gettext("请填写昵称"), field="nickname")
     nickname = " ".join(nickname.split())
     if len(nickname) > NICKNAME_MAX:
-        raise Invalid(f"昵称不能超过{NICKNAME_MAX}个字", field="nickname")
+        raise Invalid(gettext("昵称不能超过%(n)d个字", n=NICKNAME_MAX), field="nickname")
     if any(ord(ch) < 32 for ch in nickname):
-        raise Invalid("昵称含有不可见字符", field="nickname")
+        raise Invalid(gettext("昵称含有不可见字符"), field="nickname")
     return nickname
 
 
@@ -204,17 +205,17 @@ def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=
     """
     nickname = clean_nickname(nickname)
     if not isinstance(org_code, str) or not org_code:
-        raise Invalid("请选择所在单位", field="org")
+        raise Invalid(gettext("请选择所在单位"), field="org")
     org_id = organisation_id(campaign.id, org_code)
     if org_id is None:
-        raise Invalid(f"单位代码 {org_code} 不属于本次活动", field="org")
+        raise Invalid(gettext("单位代码 %(code)s 不属于本次活动", code=org_code), field="org")
     if member_id is not None and not isinstance(member_id, str):
-        raise Invalid("学号/工号必须是文本", field="member_id")
+        raise Invalid(gettext("学号/工号必须是文本"), field="member_id")
     member_id = (member_id or "").strip()
     if len(member_id) > MEMBER_ID_MAX:
-        raise Invalid(f"学号/工号不能超过{MEMBER_ID_MAX}个字符", field="member_id")
+        raise Invalid(gettext("学号/工号不能超过%(n)d个字符", n=MEMBER_ID_MAX), field="member_id")
     if placement_code is not None and not isinstance(placement_code, str):
-        raise Invalid("placement 必须是文本", field="placement")
+        raise Invalid(gettext("placement 必须是文本"), field="placement")
     place_id = placement_id(campaign.id, placement_code)
     digest = member_hash(campaign, org_code, member_id) if member_id else None
     if digest:
@@ -364,14 +365,14 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     """
     now = now or utcnow()
     if not campaign.is_open(now):
-        raise Conflict("活动未开始或已结束", code="campaign_closed")
+        raise Conflict(gettext("活动未开始或已结束"), code="campaign_closed")
     if resume_open:  # the common case of a reload or a second tap, without drawing (checked again under the lock)
         in_play = open_attempt(participant, now)
         if in_play is not None:
             return in_play, None
     pool = pool_entries(campaign)
     if not pool:
-        raise Conflict("本活动暂无可用题目", code="empty_pool")
+        raise Conflict(gettext("本活动暂无可用题目"), code="empty_pool")
     place_id = placement_id(campaign.id, placement_code) or participant.placement_id
     conn = raw()
     avoid = {qid for (qid,) in conn.all(_PREVIOUS_QUESTIONS_SQL, (participant.id, CONTEST))}
@@ -394,7 +395,7 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
         if resume_open and in_play:
             return session.get(Attempt, in_play[0]), None
         if w.one(_STARTED_ON_SQL, (participant.id, local_day(now), CONTEST))[0] >= campaign.attempts_per_day:
-            raise LimitReached(f"今天的{campaign.attempts_per_day}次答题机会已用完，明天再来吧", code="attempt_limit")
+            raise LimitReached(gettext("今天的%(n)d次答题机会已用完，明天再来吧", n=campaign.attempts_per_day), code="attempt_limit")
         closed = [aid for aid, _ in unfinished if _finalize_in(session, aid, now)]
         attempt = insert_attempt(
             session, campaign, participant, drawn, version_of, token=token, seed=seed, now=now,
@@ -616,7 +617,7 @@ def find_attempt(public_id: str) -> Attempt:
     attempt = (db.session.scalar(select(Attempt).options(joinedload(Attempt.campaign))
                                  .where(Attempt.public_id == public_id)) if usable_key(public_id) else None)
     if attempt is None:
-        raise NotFound("找不到这次答题", code="attempt_not_found")
+        raise NotFound(gettext("找不到这次答题"), code="attempt_not_found")
     return attempt
 
 
@@ -634,7 +635,7 @@ def purge_personal_data(campaign: Campaign, now: dt.datetime | None = None) -> i
     """
     now = now or utcnow()
     if campaign.is_open(now) or now < campaign.closes_at:
-        raise Conflict("活动尚未结束，不能清除个人信息", code="campaign_open")
+        raise Conflict(gettext("活动尚未结束，不能清除个人信息"), code="campaign_open")
     with writing() as session:
         purged = session.execute(update(Participant).where(Participant.campaign_id == campaign.id)
                                  .values(nickname=PURGED_NICKNAME, member_hash=None)).rowcount

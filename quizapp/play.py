@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import engine, operations
@@ -127,7 +128,7 @@ def load_attempt(public_id) -> PlayAttempt:
     """The attempt with this public id, or NotFound."""
     row = raw().one(_ATTEMPT_SQL, (public_id,)) if operations.usable_key(public_id) else None
     if row is None:
-        raise NotFound("找不到这次答题", code="attempt_not_found")
+        raise NotFound(gettext("找不到这次答题"), code="attempt_not_found")
     conn = raw()
     return PlayAttempt(*row[:8], bool(row[8]), row[9], row[10], conn.time_out(row[11]), conn.time_out(row[12]),
                        row[13], row[14], row[15], conn.time_out(row[16]), row[17])
@@ -199,16 +200,16 @@ def to_display_keys(item, bank_keys: list[str]) -> list[str]:
 def validate_choices(item, choices) -> list[str]:
     """Check the shape of submitted display keys against the served question."""
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-        raise Invalid("choices 必须是选项字母组成的列表，例如 [\"A\"]", field="choices")
+        raise Invalid(gettext("choices 必须是选项字母组成的列表，例如 [\"A\"]"), field="choices")
     keys = [c.strip().upper() for c in choices]
     valid = OPTION_KEYS[: len(item.option_order)]
     wrong = [k for k in keys if k not in valid]
     if wrong:
-        raise Invalid(f"选项 {', '.join(wrong)} 不存在（可选 {', '.join(valid)}）", field="choices")
+        raise Invalid(gettext("选项 %(wrong)s 不存在（可选 %(valid)s）", wrong=", ".join(wrong), valid=", ".join(valid)), field="choices")
     if len(set(keys)) != len(keys):
-        raise Invalid("同一选项不能重复提交", field="choices")
+        raise Invalid(gettext("同一选项不能重复提交"), field="choices")
     if item.version.type in ("single", "judge") and len(keys) > 1:
-        raise Invalid("本题为单选题，只能选一个答案", field="choices")
+        raise Invalid(gettext("本题为单选题，只能选一个答案"), field="choices")
     return sorted(keys)
 
 
@@ -256,22 +257,22 @@ def record_answer(attempt, question_id, choices, now: dt.datetime | None = None,
     """
     now = now or utcnow()
     if not isinstance(question_id, str) or not question_id:
-        raise Invalid("缺少 question_id", field="question_id")
+        raise Invalid(gettext("缺少 question_id"), field="question_id")
     item = item or find_item(attempt, question_id)
     if item is None:
-        raise Invalid(f"题目 {question_id!r} 不在本次答题中", field="question_id")
+        raise Invalid(gettext("题目 %(id)s 不在本次答题中", id=repr(question_id)), field="question_id")
     keys = validate_choices(item, choices)
     if item.answered_at is not None:
         return _replay(attempt, item, keys, now)
     if operations.attempt_over(attempt, now):
         operations.finalize(attempt, now)
-        raise Conflict("本次答题已结束或活动已截止", code="attempt_over")
+        raise Conflict(gettext("本次答题已结束或活动已截止"), code="attempt_over")
     if item.served_at is None:
-        raise Conflict("请先获取这道题再作答", code="not_served")
+        raise Conflict(gettext("请先获取这道题再作答"), code="not_served")
     limit = attempt.seconds_per_question
     elapsed = (now - item.served_at).total_seconds()
     if not keys and elapsed <= limit:
-        raise Invalid("请至少选择一个选项", field="choices")
+        raise Invalid(gettext("请至少选择一个选项"), field="choices")
     bank_keys = to_bank_keys(item, keys)
     correct, points = engine.score_answer(bank_keys, item.version.answer, elapsed, limit, attempt.speed_bonus)
     elapsed_ms = int(min(max(elapsed, 0.0), limit) * 1000)
@@ -298,7 +299,7 @@ def record_answer(attempt, question_id, choices, now: dt.datetime | None = None,
 def _replay(attempt, item: PlayItem, keys: list[str], now: dt.datetime) -> AnswerOutcome:
     """The response to an answer already stored: the same feedback when it is the same answer, else 409."""
     if to_display_keys(item, item.choices or []) != keys:
-        raise Conflict("这道题已经作答，不能修改答案", code="already_answered")
+        raise Conflict(gettext("这道题已经作答，不能修改答案"), code="already_answered")
     _finish_if_complete(attempt, item, now)
     return AnswerOutcome(item, attempt, replayed=True)
 

@@ -25,6 +25,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import force_locale, gettext, lazy_gettext, pgettext
 from sqlalchemy import select, update
 
 from . import draw as rules
@@ -43,8 +44,8 @@ CLAIM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CLAIM_CODE_CHARS = 8
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 DOCUMENT_FORMAT = "quizapp-prize-draw/1"
-FLAG_LABELS = {"too_fast": "答题速度快于常人", "identical_timing": "与他人答题节奏完全相同",
-               "shared_device": "同一设备多人答题"}
+FLAG_LABELS = {"too_fast": lazy_gettext("答题速度快于常人"), "identical_timing": lazy_gettext("与他人答题节奏完全相同"),
+               "shared_device": lazy_gettext("同一设备多人答题")}
 
 
 # ---------------------------------------------------------------- creating
@@ -111,7 +112,7 @@ def find_draw(campaign: Campaign, draw_id: int) -> PrizeDraw:
     """The campaign's draw with this id, or NotFound."""
     prize_draw = db.session.get(PrizeDraw, draw_id)
     if prize_draw is None or prize_draw.campaign_id != campaign.id:
-        raise NotFound("找不到这次抽奖", code="draw_not_found")
+        raise NotFound(gettext("找不到这次抽奖"), code="draw_not_found")
     return prize_draw
 
 
@@ -120,16 +121,20 @@ def tiers_of(prize_draw: PrizeDraw) -> list[tuple[str, int]]:
 
 
 def rules_text(prize_draw: PrizeDraw) -> list[str]:
-    """The draw's rules as published, one sentence each."""
+    """The draw's rules as published, one sentence each, in the request's language (the JSON document's are Simplified)."""
     unit = prize_draw.organisation.name if prize_draw.organisation else None
-    prizes = "，".join(f"{name} {count} 名" for name, count in tiers_of(prize_draw))
+    tiers = tiers_of(prize_draw)
+    prizes = pgettext("list separator", "，").join(gettext("%(tier)s %(n)d 名", tier=name, n=count) for name, count in tiers)
+    who = (gettext("参与条件：本活动所有单位的参与者，完成至少一轮答题，个人最好成绩不低于 %(score)d 分。",
+                   score=prize_draw.min_score) if unit is None else
+           gettext("参与条件：仅限%(unit)s的参与者，完成至少一轮答题，个人最好成绩不低于 %(score)d 分。",
+                   unit=unit, score=prize_draw.min_score))
     return [
-        f"奖项：{prizes}（共 {sum(c for _, c in tiers_of(prize_draw))} 名），按此顺序依次抽出。",
-        f"参与条件：{'本活动所有单位' if unit is None else '仅限' + unit}的参与者，完成至少一轮答题，"
-        f"个人最好成绩不低于 {prize_draw.min_score} 分。",
-        "最好成绩那一轮被系统标记为异常（答题速度快于常人、与他人答题节奏完全相同或同一设备多人答题）的参与者不参与抽奖。",
-        "每人最多中一个奖：抽中后即从名单中移除。",
-        "开奖时按上述条件冻结抽奖名单并公布，随后公开随机种子；任何人都可以用种子和名单重算中奖结果。",
+        gettext("奖项：%(prizes)s（共 %(n)d 名），按此顺序依次抽出。", prizes=prizes, n=sum(c for _, c in tiers)),
+        who,
+        gettext("最好成绩那一轮被系统标记为异常（答题速度快于常人、与他人答题节奏完全相同或同一设备多人答题）的参与者不参与抽奖。"),
+        gettext("每人最多中一个奖：抽中后即从名单中移除。"),
+        gettext("开奖时按上述条件冻结抽奖名单并公布，随后公开随机种子；任何人都可以用种子和名单重算中奖结果。"),
     ]
 
 
@@ -238,6 +243,12 @@ def run_draw(prize_draw: PrizeDraw, now: dt.datetime | None = None) -> PrizeDraw
 
 # ---------------------------------------------------------------- a participant's view
 
+def published_rules_text(prize_draw: PrizeDraw) -> list[str]:
+    """The rules as published in the draw's document: Simplified Chinese whoever downloads it."""
+    with force_locale("zh_Hans"):
+        return rules_text(prize_draw)
+
+
 @dataclass
 class DrawStatus:
     """Where the participant on this device stands in a draw."""
@@ -264,22 +275,23 @@ def participant_status(prize_draw: PrizeDraw, participant: Participant | None) -
     if prize_draw.drawn_at is not None:
         winner = winner_of(prize_draw, participant)
         if winner is not None:
-            return DrawStatus("winner", f"恭喜！你抽中了{winner.tier}", winner.entry, winner)
+            return DrawStatus("winner", gettext("恭喜！你抽中了%(tier)s", tier=winner.tier), winner.entry, winner)
         if participant.id in (prize_draw.eligible_ids or []):
-            return DrawStatus("entered", "你在本次抽奖名单中，这次没有抽中，感谢参与！", entry)
-        return DrawStatus("not_entered", "你不在本次抽奖名单中（名单在开奖时按参与条件确定）。")
+            return DrawStatus("entered", gettext("你在本次抽奖名单中，这次没有抽中，感谢参与！"), entry)
+        return DrawStatus("not_entered", gettext("你不在本次抽奖名单中（名单在开奖时按参与条件确定）。"))
     cand = next(iter(candidates(prize_draw, participant_id=participant.id)), None)
     if cand is None:
-        return DrawStatus("no_result", "完成至少一轮答题后才能参加抽奖。")
+        return DrawStatus("no_result", gettext("完成至少一轮答题后才能参加抽奖。"))
     reason = why_not(prize_draw, cand)
     if reason == "other_unit":
-        return DrawStatus(reason, f"本次抽奖仅限 {prize_draw.organisation.name} 的参与者。")
+        return DrawStatus(reason, gettext("本次抽奖仅限 %(unit)s 的参与者。", unit=prize_draw.organisation.name))
     if reason == "below_score":
-        return DrawStatus(reason, f"你的最好成绩是 {cand.best_score} 分，达到 {prize_draw.min_score} 分才能参加抽奖。")
+        return DrawStatus(reason, gettext("你的最好成绩是 %(best)d 分，达到 %(min)d 分才能参加抽奖。",
+                                          best=cand.best_score, min=prize_draw.min_score))
     if reason == "flagged":
-        why = "、".join(FLAG_LABELS.get(f, f) for f in cand.flags)
-        return DrawStatus(reason, f"你最好成绩的那一轮被系统标记为异常（{why}），按规则不参加抽奖。")
-    return DrawStatus("eligible", "按目前的成绩你符合抽奖条件，开奖时会进入名单。", entry)
+        why = pgettext("enumeration separator", "、").join(str(FLAG_LABELS.get(f, f)) for f in cand.flags)
+        return DrawStatus(reason, gettext("你最好成绩的那一轮被系统标记为异常（%(why)s），按规则不参加抽奖。", why=why))
+    return DrawStatus("eligible", gettext("按目前的成绩你符合抽奖条件，开奖时会进入名单。"), entry)
 
 
 # ---------------------------------------------------------------- claims
@@ -287,14 +299,14 @@ def participant_status(prize_draw: PrizeDraw, participant: Participant | None) -
 def normalise_phone(text) -> str:
     """A mainland mobile number (1[3-9] and 9 digits), spaces, dashes and a +86 prefix removed; Invalid otherwise."""
     if not isinstance(text, str) or not text.strip():
-        raise Invalid("请填写手机号", field="phone")
+        raise Invalid(gettext("请填写手机号"), field="phone")
     digits = re.sub(r"[\s\-()（）]", "", text)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
         digits = digits[4:]
     if not PHONE_RE.match(digits):
-        raise Invalid("请填写 11 位中国大陆手机号，例如 13812345678", field="phone")
+        raise Invalid(gettext("请填写 11 位中国大陆手机号，例如 13812345678"), field="phone")
     return digits
 
 
@@ -317,7 +329,8 @@ def claim_prize(winner: DrawWinner, phone, now: dt.datetime | None = None) -> Dr
                                .values(phone=number, claimed_at=now))
     db.session.refresh(winner)
     if done.rowcount != 1 and winner.phone != number:
-        raise Conflict(f"已登记手机号 {mask_phone(winner.phone)}，如需修改请联系活动组织者", code="already_claimed")
+        raise Conflict(gettext("已登记手机号 %(phone)s，如需修改请联系活动组织者", phone=mask_phone(winner.phone)),
+                       code="already_claimed")
     return winner
 
 
@@ -418,7 +431,7 @@ def public_document(prize_draw: PrizeDraw) -> dict:
         "rules": {"min_score": prize_draw.min_score,
                   "unit": prize_draw.organisation.name if prize_draw.organisation else None,
                   "flagged_attempts_excluded": True, "one_prize_per_person": True,
-                  "text": rules_text(prize_draw)},
+                  "text": published_rules_text(prize_draw)},
         "tiers": [[name, count] for name, count in tiers_of(prize_draw)],
         "commitment": prize_draw.commitment,
         "committed_at": china_iso(prize_draw.created_at),

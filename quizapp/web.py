@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, abort, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -10,9 +11,11 @@ from .bank import tag_label
 from .errors import QuizError
 from .extensions import db
 
+# Lazy: each error is worded in the language of the request it answers.
 MESSAGES = {
-    400: "请求有误", 401: "需要登录或凭证", 403: "没有权限", 404: "页面不存在", 405: "不支持的请求方法",
-    409: "操作冲突", 413: "上传内容过大", 429: "请求过于频繁", 500: "服务器开小差了，请稍后再试",
+    400: lazy_gettext("请求有误"), 401: lazy_gettext("需要登录或凭证"), 403: lazy_gettext("没有权限"),
+    404: lazy_gettext("页面不存在"), 405: lazy_gettext("不支持的请求方法"), 409: lazy_gettext("操作冲突"),
+    413: lazy_gettext("上传内容过大"), 429: lazy_gettext("请求过于频繁"), 500: lazy_gettext("服务器开小差了，请稍后再试"),
 }
 
 
@@ -68,9 +71,9 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         """Render HTTP errors (404, 405, 413, CSRF 400...) without a traceback."""
         status = exc.code or 500
-        message = MESSAGES.get(status, exc.name)
+        message = str(MESSAGES.get(status, exc.name))
         if status == 400 and exc.description and "CSRF" in exc.description:
-            message = "页面已过期，请刷新后重试"
+            message = gettext("页面已过期，请刷新后重试")
         if wants_json():
             resp = jsonify({"error": {"code": exc.name.lower().replace(" ", "_"), "message": message}})
         else:
@@ -86,7 +89,7 @@ def init_app(app: Flask) -> None:
         """The database is unreachable (restart, failover): 503 with Retry-After, so clients resend."""
         app.logger.warning("database unavailable: %s", exc.orig)
         db.session.rollback()
-        message = "系统繁忙，请稍后重试"
+        message = gettext("系统繁忙，请稍后重试")
         if wants_json():
             resp = jsonify({"error": {"code": "unavailable", "message": message}})
         else:
@@ -99,9 +102,10 @@ def init_app(app: Flask) -> None:
     def server_error(exc: Exception):
         """Last resort: log the traceback, answer with a plain 500 and no details."""
         app.logger.exception("unhandled error")
+        message = str(MESSAGES[500])
         if wants_json():
-            return jsonify({"error": {"code": "server_error", "message": MESSAGES[500]}}), 500
-        return render_template("error.html", status=500, message=MESSAGES[500]), 500
+            return jsonify({"error": {"code": "server_error", "message": message}}), 500
+        return render_template("error.html", status=500, message=message), 500
 
     app.jinja_env.filters["tag_label"] = tag_label
     app.jinja_env.filters["percent"] = format_percent

@@ -35,7 +35,7 @@ from quizapp import play as play_loop
 from quizapp.bank import load_paths
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, _assert_fits_phone, _require_browser
+from test_browser import TIMEOUT_MS, _assert_fits_phone, _require_browser, browser_page
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"
@@ -111,102 +111,94 @@ def test_resume_after_reload_and_closing_the_page(live, tmp_path):
 
     base, app = live
     expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=30_000)
-        try:
-            context = browser.new_context(**PHONE)
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with sync_playwright() as pw, browser_page(pw) as (page, errors):
+        context = page.context
 
-            # Join and start; the landing page explains the streak bonus.
-            page.goto(f"{base}/q/demo?org=whsz&src=c701")
-            expect(page.get_by_text("连续答对时，从连对第 2 题起每题再加 10、20……分")).to_be_visible()
-            page.locator("#nickname").fill(NICKNAME)
-            page.locator("#join").click()
-            expect(page.get_by_text(f"你好，{NICKNAME}")).to_be_visible()
-            expect(page.locator("#resume")).to_have_count(0)
-            page.locator("#start").click()
-            page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
-            public_id = re.search(r"/a/([0-9a-f]+)$", page.url).group(1)
+        # Join and start; the landing page explains the streak bonus.
+        page.goto(f"{base}/q/demo?org=whsz&src=c701")
+        expect(page.get_by_text("连续答对时，从连对第 2 题起每题再加 10、20……分")).to_be_visible()
+        page.locator("#nickname").fill(NICKNAME)
+        page.locator("#join").click()
+        expect(page.get_by_text(f"你好，{NICKNAME}")).to_be_visible()
+        expect(page.locator("#resume")).to_have_count(0)
+        page.locator("#start").click()
+        page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
+        public_id = re.search(r"/a/([0-9a-f]+)$", page.url).group(1)
 
-            # Two right answers: the second feedback shows the streak.
-            streaks = [answer_right(page, app, public_id, expect)]
-            page.locator("#next").click()
-            page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
-            streaks.append(answer_right(page, app, public_id, expect))
-            assert streaks == ["", "🔥 连对 2 题 +10 分"], streaks
-            expect(page.locator("#verdict")).to_contain_text(re.compile(r"\+1[1-6]\d 分"))  # 100 + speed + 10
-            _assert_fits_phone(page)
-            page.screenshot(path=str(tmp_path / "streak.png"), full_page=True)
-            page.locator("#next").click()
-            page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
+        # Two right answers: the second feedback shows the streak.
+        streaks = [answer_right(page, app, public_id, expect)]
+        page.locator("#next").click()
+        page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
+        streaks.append(answer_right(page, app, public_id, expect))
+        assert streaks == ["", "🔥 连对 2 题 +10 分"], streaks
+        expect(page.locator("#verdict")).to_contain_text(re.compile(r"\+1[1-6]\d 分"))  # 100 + speed + 10
+        _assert_fits_phone(page)
+        page.screenshot(path=str(tmp_path / "streak.png"), full_page=True)
+        page.locator("#next").click()
+        page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
 
-            # The third question: reload mid-question. Same question, the clock kept running.
-            qid, position, left = on_question(page)
-            assert position == 3 and 18 <= left <= 20
-            time.sleep(2.2)
-            page.reload()
-            qid_after, position_after, left_after = on_question(page)
-            assert (qid_after, position_after) == (qid, 3)
-            assert left_after <= left - 2, (left, left_after)  # not reset to 20
-            expect(page.locator("#countdown")).not_to_have_text("20")
+        # The third question: reload mid-question. Same question, the clock kept running.
+        qid, position, left = on_question(page)
+        assert position == 3 and 18 <= left <= 20
+        time.sleep(2.2)
+        page.reload()
+        qid_after, position_after, left_after = on_question(page)
+        assert (qid_after, position_after) == (qid, 3)
+        assert left_after <= left - 2, (left, left_after)  # not reset to 20
+        expect(page.locator("#countdown")).not_to_have_text("20")
 
-            # Close the page (the browser is gone); come back through the landing page in a new page.
-            page.close()
-            time.sleep(1.2)
-            page = context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{base}/q/demo")
-            resume = page.locator("#resume")
-            expect(resume).to_have_text("继续答题")
-            expect(page.locator("#start")).to_have_count(0)
-            expect(page.locator("#in-play")).to_contain_text("第 3 / 10 题")
-            _assert_fits_phone(page)
-            page.screenshot(path=str(tmp_path / "landing_resume.png"), full_page=True)
-            resume.click()
-            page.wait_for_url(re.compile(rf"/a/{public_id}$"))
-            qid_back, position_back, left_back = on_question(page)
-            assert (qid_back, position_back) == (qid, 3)
-            assert left_back < left_after, (left_after, left_back)  # still running down from the first serve
-            shown = int(page.locator("#countdown").inner_text())
-            assert 0 < shown <= left_back
+        # Close the page (the browser is gone); come back through the landing page in a new page.
+        page.close()
+        time.sleep(1.2)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/q/demo")
+        resume = page.locator("#resume")
+        expect(resume).to_have_text("继续答题")
+        expect(page.locator("#start")).to_have_count(0)
+        expect(page.locator("#in-play")).to_contain_text("第 3 / 10 题")
+        _assert_fits_phone(page)
+        page.screenshot(path=str(tmp_path / "landing_resume.png"), full_page=True)
+        resume.click()
+        page.wait_for_url(re.compile(rf"/a/{public_id}$"))
+        qid_back, position_back, left_back = on_question(page)
+        assert (qid_back, position_back) == (qid, 3)
+        assert left_back < left_after, (left_after, left_back)  # still running down from the first serve
+        shown = int(page.locator("#countdown").inner_text())
+        assert 0 < shown <= left_back
 
-            # Finish the quiz with right answers: the streak keeps growing on every feedback.
-            for n in range(3, 11):
-                text = answer_right(page, app, public_id, expect)
-                assert text.startswith(f"🔥 连对 {n} 题 +{min(10 * (n - 1), 50)} 分"), (n, text)
-                nxt = page.locator("#next")
-                if n == 10:
-                    expect(nxt).to_have_text("查看成绩")
-                    nxt.click()
-                    break
+        # Finish the quiz with right answers: the streak keeps growing on every feedback.
+        for n in range(3, 11):
+            text = answer_right(page, app, public_id, expect)
+            assert text.startswith(f"🔥 连对 {n} 题 +{min(10 * (n - 1), 50)} 分"), (n, text)
+            nxt = page.locator("#next")
+            if n == 10:
+                expect(nxt).to_have_text("查看成绩")
                 nxt.click()
-                page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
-                assert on_question(page)[1] == n + 1
+                break
+            nxt.click()
+            page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
+            assert on_question(page)[1] == n + 1
 
-            # The result: full marks; the badges earned now are highlighted.
-            page.wait_for_url(re.compile(r"/a/[0-9a-f]+/result$"))
-            expect(page.locator("#correct-count")).to_have_text("10")
-            expect(page.locator(".badge-news")).to_contain_text("本轮新获得")
-            new = page.locator(".badge-item.new")
-            expect(new.filter(has_text="满分达人")).to_have_count(1)
-            expect(new.filter(has_text="初次挑战")).to_have_count(1)
-            _assert_fits_phone(page)
-            page.screenshot(path=str(tmp_path / "result_badges.png"), full_page=True)
+        # The result: full marks; the badges earned now are highlighted.
+        page.wait_for_url(re.compile(r"/a/[0-9a-f]+/result$"))
+        expect(page.locator("#correct-count")).to_have_text("10")
+        expect(page.locator(".badge-news")).to_contain_text("本轮新获得")
+        new = page.locator(".badge-item.new")
+        expect(new.filter(has_text="满分达人")).to_have_count(1)
+        expect(new.filter(has_text="初次挑战")).to_have_count(1)
+        _assert_fits_phone(page)
+        page.screenshot(path=str(tmp_path / "result_badges.png"), full_page=True)
 
-            # The landing page no longer offers to continue; the personal page lists the attempt.
-            page.goto(f"{base}/q/demo")
-            expect(page.locator("#resume")).to_have_count(0)
-            expect(page.locator("#start")).to_be_visible()
-            page.locator("#to-me").click()
-            page.wait_for_url(re.compile(r"/q/demo/me$"))
-            expect(page.locator(f"#history tr[data-attempt='{public_id}']")).to_have_count(1)
-            expect(page.locator(".badge-item.held").filter(has_text="满分达人")).to_have_count(1)
-            expect(page.locator(".badge-item.locked").filter(has_text="连续7天")).to_have_count(1)
-            _assert_fits_phone(page)
-            page.screenshot(path=str(tmp_path / "me.png"), full_page=True)
-            assert not errors, f"JavaScript errors: {errors}"
-        finally:
-            browser.close()
+        # The landing page no longer offers to continue; the personal page lists the attempt.
+        page.goto(f"{base}/q/demo")
+        expect(page.locator("#resume")).to_have_count(0)
+        expect(page.locator("#start")).to_be_visible()
+        page.locator("#to-me").click()
+        page.wait_for_url(re.compile(r"/q/demo/me$"))
+        expect(page.locator(f"#history tr[data-attempt='{public_id}']")).to_have_count(1)
+        expect(page.locator(".badge-item.held").filter(has_text="满分达人")).to_have_count(1)
+        expect(page.locator(".badge-item.locked").filter(has_text="连续7天")).to_have_count(1)
+        _assert_fits_phone(page)
+        page.screenshot(path=str(tmp_path / "me.png"), full_page=True)
+        assert not errors, f"JavaScript errors: {errors}"

@@ -83,7 +83,9 @@ def test_page_works_without_inline_script(client, campaign):
     js = client.get("/static/screen.js")
     assert js.status_code == 200
     source = js.get_data(as_text=True)
-    assert "fetch(" in source and "更新于 " in source and "setInterval" in source
+    assert "fetch(" in source and "setInterval" in source
+    # The script's words come from the page, in the page's language, not from the script.
+    assert 'data-t-updated="更新于 {time}"' in html and 'say("updated"' in source
     assert "innerHTML" not in source  # names are user input: textContent only
     assert client.get("/static/screen.css").status_code == 200
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ def _campaign(slug: str) -> Campaign:
     """Load a campaign by slug or raise NotFound."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug)) if operations.usable_key(slug) else None
     if campaign is None:
-        raise NotFound(f"活动 {slug} 不存在", code="campaign_not_found")
+        raise NotFound(gettext("活动 %(slug)s 不存在", slug=slug), code="campaign_not_found")
     return campaign
 
 
@@ -30,7 +31,7 @@ def _board_campaign(slug: str) -> leaderboard.CampaignInfo:
     """The campaign's board settings (cached briefly), or NotFound."""
     info = leaderboard.campaign_info(slug) if operations.usable_key(slug) else None
     if info is None:
-        raise NotFound(f"活动 {slug} 不存在", code="campaign_not_found")
+        raise NotFound(gettext("活动 %(slug)s 不存在", slug=slug), code="campaign_not_found")
     return info
 
 
@@ -41,9 +42,9 @@ def _body() -> dict:
     except RecursionError:  # nested deeper than the JSON parser's stack
         data = None
     if not isinstance(data, dict):
-        raise Invalid("请求体必须是 JSON 对象（Content-Type: application/json）", field="body")
+        raise Invalid(gettext("请求体必须是 JSON 对象（Content-Type: application/json）"), field="body")
     if not _encodable(data):
-        raise Invalid("请求体含有无效的 Unicode 字符（单独的代理项 \\ud800-\\udfff）", field="body")
+        raise Invalid(gettext("请求体含有无效的 Unicode 字符（单独的代理项 \\ud800-\\udfff）"), field="body")
     return data
 
 
@@ -100,9 +101,9 @@ def _authorised_attempt(attempt_id: str, load=play.load_attempt):
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("缺少凭证：请在 Authorization 头中携带 Bearer token", field="Authorization")
+        raise Unauthorized(gettext("缺少凭证：请在 Authorization 头中携带 Bearer token"), field="Authorization")
     if not operations.token_matches(attempt, token.strip()):
-        raise Forbidden("凭证无效", field="Authorization")
+        raise Forbidden(gettext("凭证无效"), field="Authorization")
     return attempt
 
 
@@ -173,7 +174,7 @@ def post_answer(attempt_id: str):
     attempt = _authorised_attempt(attempt_id)
     body = _body()
     if "choices" not in body:
-        raise Invalid("缺少 choices", field="choices")
+        raise Invalid(gettext("缺少 choices"), field="choices")
     outcome = play.record_answer(attempt, body.get("question_id"), body["choices"])
     return outcome.to_dict()
 
@@ -185,7 +186,7 @@ def attempt_result(attempt_id: str):
     if attempt.finished_at is None:
         play.current_item(attempt)  # finalises an attempt whose time is over
     if attempt.finished_at is None:
-        raise Conflict("答题尚未完成", code="not_finished")
+        raise Conflict(gettext("答题尚未完成"), code="not_finished")
     if not operations.is_contest(attempt):
         return practice_queries.result_dict(attempt)
     return {**leaderboard.attempt_result(attempt), "kind": attempt.kind,
@@ -196,7 +197,7 @@ def _limit() -> int:
     """Parse ?limit= (1..100, default 50)."""
     raw = request.args.get("limit", "50")
     if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= MAX_LIMIT:  # not isdigit(): "²" passes it
-        raise Invalid(f"limit 必须是 1 到 {MAX_LIMIT} 之间的整数", field="limit")
+        raise Invalid(gettext("limit 必须是 1 到 %(max)d 之间的整数", max=MAX_LIMIT), field="limit")
     return int(raw)
 
 
@@ -210,7 +211,7 @@ def people_board(slug: str):
     if code:
         org = operations.find_organisation(campaign, code)
         if org is None:
-            raise NotFound(f"单位 {code} 不属于本次活动", field="org", code="org_not_found")
+            raise NotFound(gettext("单位 %(code)s 不属于本次活动", code=code), field="org", code="org_not_found")
         org_id = org.id
     entries = leaderboard.public_individual_board(campaign, org_id, limit)
     return {"entries": [e.to_dict(campaign.mask_nicknames) for e in entries]}

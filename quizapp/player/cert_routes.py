@@ -9,6 +9,7 @@ the nickname masked when the campaign masks nicknames.
 from __future__ import annotations
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from .. import certificates, operations, posters, ratelimits
 from ..errors import Conflict, Forbidden
@@ -36,7 +37,7 @@ def finished_attempt(public_id: str) -> Attempt:
     if attempt.finished_at is None and operations.attempt_over(attempt, now):
         operations.finalize(attempt, now)
     if attempt.finished_at is None:
-        raise Conflict("本轮答题尚未完成，完成后才能领取证书和分享成绩", code="attempt_unfinished")
+        raise Conflict(gettext("本轮答题尚未完成，完成后才能领取证书和分享成绩"), code="attempt_unfinished")
     return attempt
 
 
@@ -59,10 +60,10 @@ def best_certificate(slug: str):
     campaign = get_campaign(slug)
     participant = current_participant(campaign)
     if participant is None:
-        raise Forbidden("请先在本机参加答题，再领取证书")
+        raise Forbidden(gettext("请先在本机参加答题，再领取证书"))
     best = db.session.get(Attempt, participant.best_attempt_id) if participant.best_attempt_id else None
     if best is None:
-        raise Conflict("还没有完成的答题，完成一轮后才能领取证书", code="attempt_unfinished")
+        raise Conflict(gettext("还没有完成的答题，完成一轮后才能领取证书"), code="attempt_unfinished")
     return redirect(url_for(".certificate", public_id=best.public_id))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -26,9 +27,9 @@ from .routes import current_participant, get_campaign
 class ClaimForm(FlaskForm):
     """The winner's mobile number (prizes.normalise_phone checks the format)."""
 
-    phone = StringField("手机号（仅用于通知领奖）",
-                        validators=[DataRequired("请填写手机号"), Length(max=20, message="请填写 11 位手机号")])
-    submit = SubmitField("提交领奖信息")
+    phone = StringField(lazy_gettext("手机号（仅用于通知领奖）"), validators=[
+        DataRequired(lazy_gettext("请填写手机号")), Length(max=20, message=lazy_gettext("请填写 11 位手机号"))])
+    submit = SubmitField(lazy_gettext("提交领奖信息"))
 
 
 def _private(response: Response) -> Response:
@@ -79,7 +80,7 @@ def claim(slug: str, draw_id: int):
     prize_draw = prizes.find_draw(campaign, draw_id)
     winner = prizes.winner_of(prize_draw, current_participant(campaign))
     if winner is None:
-        raise Forbidden("只有中奖者本人才能领奖：请用参加答题的手机打开抽奖页面")
+        raise Forbidden(gettext("只有中奖者本人才能领奖：请用参加答题的手机打开抽奖页面"))
     form = ClaimForm()
     status = 200
     if winner.claimed_at is not None and form.is_submitted():

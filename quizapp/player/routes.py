@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from .. import badges, engine, leaderboard, operations, ratelimits
@@ -19,8 +20,9 @@ from ..models import Attempt, Campaign, Participant, utcnow
 from . import bp
 from .forms import AnswerForm, JoinForm, StartForm
 
-KIND_LABELS = {"school": "学校", "company": "企业", "community": "社区"}
-TYPE_LABELS = {"single": "单选题", "multiple": "多选题（选出全部正确答案）", "judge": "判断题"}
+KIND_LABELS = {"school": lazy_gettext("学校"), "company": lazy_gettext("企业"), "community": lazy_gettext("社区")}
+TYPE_LABELS = {"single": lazy_gettext("单选题"), "multiple": lazy_gettext("多选题（选出全部正确答案）"),
+               "judge": lazy_gettext("判断题")}
 
 
 def get_campaign(slug: str) -> Campaign:
@@ -55,7 +57,7 @@ def owned_attempt(public_id: str) -> Attempt:
     attempt = operations.find_attempt(public_id)
     participant = current_participant(attempt.campaign)
     if participant is None or participant.id != attempt.participant_id:
-        raise Forbidden("这不是你的答题记录")
+        raise Forbidden(gettext("这不是你的答题记录"))
     return attempt
 
 
@@ -63,8 +65,15 @@ def played_attempt(public_id: str) -> play_loop.PlayAttempt:
     """The play loop's view of an attempt owned by this device (the signed cookie names its player), else 403/404."""
     attempt = play_loop.load_attempt(public_id)
     if session.get("participants", {}).get(str(attempt.campaign_id)) != attempt.participant_id:
-        raise Forbidden("这不是你的答题记录")
+        raise Forbidden(gettext("这不是你的答题记录"))
     return attempt
+
+
+def unit_choices(campaign: Campaign) -> list[tuple[str, str]]:
+    """The join form's unit list: a prompt, then each unit with its kind, e.g. 一中（学校）."""
+    return [("", gettext("请选择"))] + [
+        (o.code, gettext("%(name)s（%(kind)s）", name=o.name, kind=KIND_LABELS.get(o.kind, o.kind)))
+        for o in campaign.organisations]
 
 
 @bp.get("/")
@@ -89,8 +98,7 @@ def landing(slug: str):
         session["src"] = src
     participant = current_participant(campaign)
     form = JoinForm(org=org_code)
-    form.org.choices = [("", "请选择")] + [(o.code, f"{o.name}（{KIND_LABELS.get(o.kind, o.kind)}）")
-                                           for o in campaign.organisations]
+    form.org.choices = unit_choices(campaign)
     now = utcnow()
     used = operations.attempts_today(participant, now) if participant else 0
     return render_template("player/landing.html", campaign=campaign, form=form, participant=participant,
@@ -105,7 +113,7 @@ def join(slug: str):
     """Register the person (or find them by member number) and remember them on this device."""
     campaign = get_campaign(slug)
     form = JoinForm()
-    form.org.choices = [("", "请选择")] + [(o.code, o.name) for o in campaign.organisations]
+    form.org.choices = unit_choices(campaign)
     if form.validate_on_submit():
         try:
             participant = operations.join(campaign, form.nickname.data, form.org.data, form.member_id.data or None,
@@ -115,8 +123,6 @@ def join(slug: str):
         else:
             remember(participant)
             return redirect(url_for(".landing", slug=slug))
-    form.org.choices = [("", "请选择")] + [(o.code, f"{o.name}（{KIND_LABELS.get(o.kind, o.kind)}）")
-                                           for o in campaign.organisations]
     return render_template("player/landing.html", campaign=campaign, form=form, participant=None,
                            start_form=StartForm(), is_open=campaign.is_open(utcnow()),
                            left_today=campaign.attempts_per_day), 400
@@ -177,10 +183,10 @@ def answer(public_id: str):
     form = AnswerForm()
     qid = form.question_id.data
     if not form.validate_on_submit():
-        raise Invalid("页面已过期，请返回重试", field="csrf_token")
+        raise Invalid(gettext("页面已过期，请返回重试"), field="csrf_token")
     item = play_loop.find_item(attempt, qid)
     if item is None:
-        raise Invalid("题目不属于本次答题", field="question_id")
+        raise Invalid(gettext("题目不属于本次答题"), field="question_id")
     if item.version.type == "multiple":
         chosen = form.choices.data or []
     else:

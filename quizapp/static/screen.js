@@ -9,6 +9,14 @@
   var SVG = "http://www.w3.org/2000/svg";
   var busy = false;
 
+  // The page's words, in its language, with {name} fields (data-t-* attributes on <body>).
+  function say(name, fields) {
+    var text = body.getAttribute("data-t-" + name) || "";
+    return text.replace(/\{(\w+)\}/g, function (all, key) {
+      return fields && key in fields ? String(fields[key]) : all;
+    });
+  }
+
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -50,15 +58,15 @@
       li.appendChild(el("span", "name", o.name));
       li.appendChild(meter(o.coverage));
       li.appendChild(el("span", "pct", (o.coverage * 100).toFixed(1) + "%"));
-      li.appendChild(el("span", "count", o.participants + "/" + o.headcount + "人"));
+      li.appendChild(el("span", "count", say("count", { participants: o.participants, headcount: o.headcount })));
       items.push(li);
     });
-    if (!items.length) items.push(el("li", "empty", "暂无参赛单位"));
+    if (!items.length) items.push(el("li", "empty", say("no-units")));
     replace(list, items);
     var note = document.getElementById("units-note");
     if (note) {
       note.hidden = data.orgs_total <= data.orgs.length;
-      note.textContent = "共 " + data.orgs_total + " 个单位，显示前 " + data.orgs.length + " 名";
+      note.textContent = say("units-note", { total: data.orgs_total, shown: data.orgs.length });
     }
   }
 
@@ -72,12 +80,12 @@
       tr.appendChild(el("td", "nick", p.nickname));
       tr.appendChild(el("td", "org", p.org_name));
       tr.appendChild(el("td", "score", p.score));
-      tr.appendChild(el("td", "time", p.duration_s + "秒"));
+      tr.appendChild(el("td", "time", say("seconds", { seconds: p.duration_s })));
       rows.push(tr);
     });
     if (!rows.length) {
       var tr = el("tr", "empty");
-      var td = el("td", null, "还没有人完成答题，快来抢第一！");
+      var td = el("td", null, say("no-people"));
       td.setAttribute("colspan", "5");
       tr.appendChild(td);
       rows.push(tr);
@@ -93,7 +101,7 @@
     var frozen = document.getElementById("frozen-note");
     if (frozen) frozen.hidden = !data.frozen;
     var updated = document.getElementById("updated");
-    if (updated) updated.textContent = "更新于 " + data.updated_at;
+    if (updated) updated.textContent = say("updated", { time: data.updated_at });
     body.classList.remove("stale");
   }
 
