@@ -26,8 +26,9 @@ def test_answers_written_with_plain_sql_read_back_through_the_orm(app, make_camp
         now = start + dt.timedelta(seconds=2 * k, microseconds=k)
         item = play_loop.current_item(attempt, now)
         served.append((item.version.question_id, now))
-        keys = play_loop.to_display_keys(item, item.version.answer) if k != 1 else \
-            [key for key in "AB" if key not in play_loop.to_display_keys(item, item.version.answer)][:1]
+        right = play_loop.to_display_keys(item, item.version.answer)
+        others = [key for key, _ in play_loop.displayed_options(item) if key not in right]
+        keys = right if k != 1 else (others[:1] or right[:-1])  # the second answer is wrong
         play_loop.record_answer(attempt, item.version.question_id, keys, now=now + dt.timedelta(seconds=1))
     db.session.expire_all()
     stored = db.session.get(Attempt, attempt.id)
