@@ -572,12 +572,15 @@ def _finalize_in(session, attempt: Attempt, now: dt.datetime) -> bool:
     if participant.best_attempt_id is not None:
         best = engine.Result(participant.best_score, participant.best_duration_ms,
                              participant.best_finished_at, participant.best_attempt_id)
-    if engine.is_better(result, best):
+    improved = engine.is_better(result, best)
+    if improved:
         participant.best_attempt_id = attempt.id
         participant.best_score = attempt.score
         participant.best_duration_ms = attempt.duration_ms
         participant.best_finished_at = now
     _award_badges(session, attempt, participant, now)
+    if improved:  # last, so the shared count rows stay locked only until the commit
+        leaderboard.record_best(session, participant, best, result)
     return True
 
 

@@ -9,9 +9,12 @@ on 127.0.0.1, released together by multiprocessing.Barrier where a race is the p
     one answers alone, or resends after a lost response, or both send the same answer at the same
     moment, or both send different answers at the same moment;
 (b) twelve processes start attempts for one participant at once under attempts_per_day = 3;
-(c) the last answer of an attempt races result and leaderboard reads.
+(c) the last answer of an attempt races result and leaderboard reads;
+(d) twelve players of an accuracy-only campaign (few distinct scores, one unit) send their last
+    answers at the same moment, three rounds, so finishes update the same board count rows at once.
 
-Afterwards the database is checked against what the clients were told.
+Afterwards the database is checked against what the clients were told, and the leaderboard counts
+against a recount of the participants' bests.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ BANK_DIR = ROOT / "question_bank"
 SECRET = "concurrency-secret"
 SLUG = "demo"
 LIMIT_SLUG = "limit3"
+ACC_SLUG = "acc"  # (d): accuracy-only, scores 0/100/200/300
 BIG_LIMIT = "100000/minute"
 RATE_LIMIT_NAMES = ("START_PER_IP", "START_PER_DEVICE", "JOIN_PER_IP", "QUESTION_PER_ATTEMPT",
                     "ANSWER_PER_ATTEMPT")
@@ -45,6 +49,8 @@ MODE_WEIGHTS = (3, 2, 2, 3, 3)
 STARTERS = 12  # (b)
 RACE_ROUNDS = 4  # (c)
 RACE_READERS = 4
+TOGETHER = 12  # (d)
+TOGETHER_ROUNDS = 3
 PHASE_TIMEOUT = 45.0  # seconds any one phase may take before its processes are killed
 BARRIER_TIMEOUT = 20.0
 
@@ -222,6 +228,31 @@ def reader_worker(port: int, n: int, barrier, rounds: list[dict]) -> list[dict]:
     return out
 
 
+# ----------------------------------------------------------------------------- (d) worker
+
+def together_worker(port: int, n: int, barrier, rounds: int) -> list[dict]:
+    """Play quizzes of the accuracy-only campaign, sending each last answer together with the others."""
+    http = Http(port, device=f"together{n}")
+    rng = random.Random(f"together{n}")
+    participant_token, out = None, []
+    for _ in range(rounds):
+        start = {"participant_token": participant_token} if participant_token else \
+            {"nickname": f"together{n}", "org": "one"}
+        status, body = http.call("POST", f"/api/v1/campaigns/{ACC_SLUG}/attempts", start)
+        assert status == 201, (status, body)
+        participant_token, attempt, token = body["participant_token"], body["attempt_id"], body["token"]
+        for index in range(body["total"]):
+            status, q = http.call("GET", f"/api/v1/attempts/{attempt}/question", token=token)
+            assert status == 200 and not q["done"], q
+            if index == body["total"] - 1:
+                barrier.wait(BARRIER_TIMEOUT)
+            status, a = http.call("POST", f"/api/v1/attempts/{attempt}/answers",
+                                  {"question_id": q["question"]["id"], "choices": pick(rng, q["question"])}, token)
+            assert status == 200, a
+        out.append({"player": f"together{n}", "attempt": attempt, "token": token, "score": a["score"]})
+    return out
+
+
 # ----------------------------------------------------------------------------- fixtures
 
 def _database_url(tmp: Path) -> str:
@@ -261,6 +292,13 @@ def live(tmp_path_factory):
             session.flush()
             session.add(Organisation(campaign_id=limited.id, code="lim", name="限次单位", kind="company",
                                      headcount=10))
+            accuracy = Campaign(slug=ACC_SLUG, title="只看正确率", opens_at=campaign.opens_at,
+                                closes_at=campaign.closes_at, questions_per_quiz=3, seconds_per_question=20,
+                                attempts_per_day=1000, speed_bonus=False, banks=[], tags=[])
+            session.add(accuracy)
+            session.flush()
+            session.add(Organisation(campaign_id=accuracy.id, code="one", name="同一单位", kind="school",
+                                     headcount=50))
         db.session.remove()
         db.engine.dispose()  # no connection crosses into the forked clients or stays open during the run
     settings = {"QUIZAPP_DATABASE_URL": url, "QUIZAPP_SECRET_KEY": SECRET,
@@ -354,6 +392,7 @@ def test_parallel_quizzes_lose_nothing_and_retries_are_idempotent(live):
     # Database: each accepted answer stored exactly once, nothing else answered, sums and bests hold.
     from sqlalchemy import select
 
+    from quizapp import leaderboard
     from quizapp.extensions import db
     from quizapp.models import Attempt, AttemptItem, Participant, QuestionVersion
 
@@ -385,6 +424,7 @@ def test_parallel_quizzes_lose_nothing_and_retries_are_idempotent(live):
             mine = [a for a in attempts if a.participant_id == pid]
             assert person.best_score == max(a.score for a in mine)
             assert person.best_attempt_id in {a.id for a in mine if a.score == person.best_score}
+        assert leaderboard.count_differences(attempts[0].campaign_id) == []
     print(f"\n(a) {len(jobs)} processes, {len(records)} requests, {len(accepted)} answers "
           f"in {elapsed:.1f}s; modes {dict(modes)}; seed {seed}")
 
@@ -478,6 +518,7 @@ def test_finish_racing_result_and_board_reads_counts_once(live):
 
     from sqlalchemy import select
 
+    from quizapp import leaderboard
     from quizapp.extensions import db
     from quizapp.models import Attempt, AttemptItem, Participant
 
@@ -496,6 +537,7 @@ def test_finish_racing_result_and_board_reads_counts_once(live):
             assert session.scalar(select(Attempt.id).where(Attempt.participant_id == person.id)
                                   .where(Attempt.id != attempt.id)) is None
             final[r["round"]] = (attempt.score, attempt.correct_count)
+        assert leaderboard.count_differences(attempt.campaign_id) == []  # each raced finish counted once
 
     for r in rounds:
         score, correct = final[r["round"]]
@@ -538,3 +580,39 @@ def test_finish_racing_result_and_board_reads_counts_once(live):
         assert [e["score"] for e in shown[r["org"]]] == [score], shown
         assert (rows[r["org"]]["participants"], rows[r["org"]]["avg_score"]) == (1, score), rows[r["org"]]
     print(f"\n(c) {RACE_ROUNDS} finishes raced by {len(jobs)} processes, {len(reads)} reads in {elapsed:.1f}s")
+
+
+# ----------------------------------------------------------------------------- (d)
+
+def test_simultaneous_finishes_keep_the_board_counts_exact(live):
+    app, server = live
+    barrier = CTX.Barrier(TOGETHER)
+    t0 = time.monotonic()
+    results = run_processes([(together_worker, (server.port, n, barrier, TOGETHER_ROUNDS)) for n in range(TOGETHER)])
+    elapsed = time.monotonic() - t0
+    last = [res[-1] for res in results]
+    scores = [x["score"] for res in results for x in res]
+    assert len(set(scores)) < len(scores), "finishes should share scores, i.e. the same count rows"
+
+    from sqlalchemy import select
+
+    from quizapp import engine, leaderboard
+    from quizapp.extensions import db
+    from quizapp.models import BoardUnitTotal, Campaign, Participant
+
+    with app.app_context():
+        session = _fresh(db)
+        campaign_id = session.scalar(select(Campaign.id).where(Campaign.slug == ACC_SLUG))
+        assert leaderboard.count_differences(campaign_id) == []
+        people = session.scalars(select(Participant).where(Participant.campaign_id == campaign_id)).all()
+        assert len(people) == TOGETHER and all(p.best_attempt_id is not None for p in people)
+        total = session.scalars(select(BoardUnitTotal).where(BoardUnitTotal.campaign_id == campaign_id)).one()
+        assert (total.participants, total.score_sum) == (TOGETHER, sum(p.best_score for p in people))
+        expected = {r.key: n for n, r in engine.rank(
+            engine.Result(p.best_score, p.best_duration_ms, p.best_finished_at, p.nickname) for p in people)}
+    http = Http(server.port, device="together-check")
+    for x in last:  # in the order the processes finished, not by player
+        status, body = http.call("GET", f"/api/v1/attempts/{x['attempt']}/result", token=x["token"])
+        assert status == 200, body
+        assert body["rank_in_org"] == body["rank_overall"] == expected[x["player"]], (x, body)
+    print(f"\n(d) {TOGETHER} x {TOGETHER_ROUNDS} simultaneous finishes in {elapsed:.1f}s, scores {sorted(set(scores))}")
