@@ -11,6 +11,7 @@ boards (board_frozen_at) are recomputed from attempts with a window query.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -18,7 +19,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from flask import current_app
-from sqlalchemy import Integer, delete, func, insert, literal, or_, select, text, union_all
+from sqlalchemy import Integer, bindparam, delete, func, insert, literal, or_, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import engine
@@ -262,30 +263,38 @@ def _frozen_best_rows(campaign_id: int, org_id: int | None, frozen_at: dt.dateti
     return select(inner.c.pid, inner.c.score, inner.c.duration_ms, inner.c.finished_at).where(inner.c.n == 1).subquery()
 
 
+@functools.cache
+def _live_top(within_org: bool):
+    """The live top-N query, built once (building a statement costs more than running it): straight down
+    ix_participant_board / ix_participant_unit_board, so it reads N index entries."""
+    top = (select(Participant.id.label("pid"), Participant.best_score.label("score"),
+                  Participant.best_duration_ms.label("duration_ms"), Participant.best_finished_at.label("finished_at"))
+           .where(Participant.campaign_id == bindparam("campaign"), Participant.best_score.is_not(None))
+           .order_by(Participant.best_score.desc(), Participant.best_duration_ms, Participant.best_finished_at,
+                     Participant.id))
+    if within_org:
+        top = top.where(Participant.organisation_id == bindparam("org"))
+    return _with_names(top.limit(bindparam("limit")).subquery())
+
+
+def _with_names(best):
+    """The board rows of a (pid, score, duration_ms, finished_at) selectable with nickname and unit, in rank order."""
+    return (select(best, Participant.nickname, Organisation.code, Organisation.name)
+            .join(Participant, Participant.id == best.c.pid)
+            .join(Organisation, Organisation.id == Participant.organisation_id)
+            .order_by(best.c.score.desc(), best.c.duration_ms, best.c.finished_at, best.c.pid)
+            .limit(bindparam("limit")))
+
+
 def _individual_board(campaign_id: int, org_id: int | None, limit: int,
                       frozen_at: dt.datetime | None) -> list[BoardEntry]:
-    if frozen_at is None:
-        # Straight down ix_participant_board / ix_participant_unit_board: `limit` index entries.
-        query = (select(Participant.id.label("pid"), Participant.best_score.label("score"),
-                        Participant.best_duration_ms.label("duration_ms"),
-                        Participant.best_finished_at.label("finished_at"))
-                 .where(Participant.campaign_id == campaign_id, Participant.best_score.is_not(None))
-                 .order_by(Participant.best_score.desc(), Participant.best_duration_ms, Participant.best_finished_at,
-                           Participant.id))
-        if org_id is not None:
-            query = query.where(Participant.organisation_id == org_id)
-        best = query.limit(limit).subquery()
-    else:
-        best = _frozen_best_rows(campaign_id, org_id, frozen_at)
-    query = (select(best, Participant.nickname, Organisation.code, Organisation.name)
-             .join(Participant, Participant.id == best.c.pid)
-             .join(Organisation, Organisation.id == Participant.organisation_id)
-             .order_by(best.c.score.desc(), best.c.duration_ms, best.c.finished_at, best.c.pid)
-             .limit(limit))
-    rows = db.session.execute(query).all()
-    results = [engine.Result(r.score, r.duration_ms, r.finished_at, r) for r in rows]
-    return [BoardEntry(n, res.key.pid, res.key.nickname, res.key.code, res.key.name, res.score, res.duration_ms)
-            for n, res in engine.rank(results)]
+    params = {"campaign": campaign_id, "org": org_id, "limit": limit}
+    query = _live_top(org_id is not None) if frozen_at is None else _with_names(
+        _frozen_best_rows(campaign_id, org_id, frozen_at))
+    # Plain tuples: attribute access on a SQLAlchemy Row costs microseconds each, per row.
+    results = [engine.Result(score, duration_ms, finished_at, (pid, nickname, code, name))
+               for pid, score, duration_ms, finished_at, nickname, code, name in db.session.execute(query, params)]
+    return [BoardEntry(n, *res.key[:4], res.score, res.duration_ms) for n, res in engine.rank(results)]
 
 
 def time_bucket(duration_ms: int) -> int:
@@ -293,38 +302,52 @@ def time_bucket(duration_ms: int) -> int:
     return duration_ms // TIME_BUCKET_MS
 
 
-def _rank_of(participant: Participant, within_org: bool):
-    """SQL expression: 1 + the participants ranked strictly above this one's best (engine.rank_key).
+def _rank_of(within_org: bool):
+    """SQL expression: 1 + the participants ranked strictly above a best result (engine.rank_key).
 
     Three parts, each bounded: the counts of every higher score (one row per
     distinct score), the counts of the earlier time buckets at the same score
     (one row per bucket), and an index range count of the same score and
-    bucket that were faster, or as fast and finished earlier.
+    bucket that were faster, or as fast and finished earlier. Parameters as
+    _rank_params gives them.
     """
-    s, d, f = participant.best_score, participant.best_duration_ms, participant.best_finished_at
-    bucket = time_bucket(d)
-    scope = participant.organisation_id if within_org else ALL_UNITS
+    campaign, score, duration = bindparam("campaign"), bindparam("score"), bindparam("duration")
+    scope = bindparam("org") if within_org else ALL_UNITS
     higher = select(func.coalesce(func.sum(BoardScoreCount.participants), 0)).where(
-        BoardScoreCount.campaign_id == participant.campaign_id, BoardScoreCount.organisation_id == scope,
-        BoardScoreCount.score > s)
+        BoardScoreCount.campaign_id == campaign, BoardScoreCount.organisation_id == scope,
+        BoardScoreCount.score > score)
     sooner = select(func.coalesce(func.sum(BoardTimeCount.participants), 0)).where(
-        BoardTimeCount.campaign_id == participant.campaign_id, BoardTimeCount.organisation_id == scope,
-        BoardTimeCount.score == s, BoardTimeCount.time_bucket < bucket)
-    # Within [bucket start, d], "faster, or as fast and earlier" is "faster or earlier".
+        BoardTimeCount.campaign_id == campaign, BoardTimeCount.organisation_id == scope,
+        BoardTimeCount.score == score, BoardTimeCount.time_bucket < bindparam("bucket"))
+    # Within [bucket start, duration], "faster, or as fast and earlier" is "faster or earlier".
     ties = select(func.count()).select_from(Participant).where(
-        Participant.campaign_id == participant.campaign_id, Participant.best_score == s,
-        Participant.best_duration_ms.between(bucket * TIME_BUCKET_MS, d),
-        or_(Participant.best_duration_ms < d, Participant.best_finished_at < f))
+        Participant.campaign_id == campaign, Participant.best_score == score,
+        Participant.best_duration_ms.between(bindparam("bucket_start"), duration),
+        or_(Participant.best_duration_ms < duration, Participant.best_finished_at < bindparam("finished")))
     if within_org:
-        ties = ties.where(Participant.organisation_id == participant.organisation_id)
+        ties = ties.where(Participant.organisation_id == scope)
     return higher.scalar_subquery() + sooner.scalar_subquery() + ties.scalar_subquery() + 1
+
+
+@functools.cache
+def _rank_query(*within_org: bool):
+    """select(rank, ...) for each scope asked, built once and run with _rank_params."""
+    return select(*(_rank_of(w) for w in within_org))
+
+
+def _rank_params(participant: Participant) -> dict:
+    """The values _rank_of compares with: the participant's best and where it counts."""
+    bucket = time_bucket(participant.best_duration_ms)
+    return {"campaign": participant.campaign_id, "org": participant.organisation_id,
+            "score": participant.best_score, "duration": participant.best_duration_ms,
+            "finished": participant.best_finished_at, "bucket": bucket, "bucket_start": bucket * TIME_BUCKET_MS}
 
 
 def participant_ranks(participant: Participant) -> tuple[int | None, int | None]:
     """(rank in unit, rank overall) of a participant's best attempt, in one query; (None, None) before they finish."""
     if participant.best_attempt_id is None:
         return None, None
-    in_unit, overall = db.session.execute(select(_rank_of(participant, True), _rank_of(participant, False))).one()
+    in_unit, overall = db.session.execute(_rank_query(True, False), _rank_params(participant)).one()
     return int(in_unit), int(overall)
 
 
@@ -332,7 +355,7 @@ def participant_rank(participant: Participant, within_org: bool) -> int | None:
     """Rank of a participant's best attempt overall or within their unit; None before they finish."""
     if participant.best_attempt_id is None:
         return None
-    return int(db.session.scalar(select(_rank_of(participant, within_org))))
+    return int(db.session.scalar(_rank_query(within_org), _rank_params(participant)))
 
 
 def organisation_board(campaign_id: int, frozen_at: dt.datetime | None = None) -> list[OrgEntry]:
@@ -341,28 +364,34 @@ def organisation_board(campaign_id: int, frozen_at: dt.datetime | None = None) -
 
 
 def _organisation_board(campaign_id: int, frozen_at: dt.datetime | None) -> list[OrgEntry]:
-    totals = _unit_totals(campaign_id, frozen_at)
-    rows = db.session.execute(
-        select(Organisation.code, Organisation.name, Organisation.kind, Organisation.headcount, totals.c.n,
-               totals.c.total)
-        .outerjoin(totals, totals.c.organisation_id == Organisation.id)
-        .where(Organisation.campaign_id == campaign_id)).all()
-    entries = [(r, r.n or 0, (r.total or 0) / r.n if r.n else 0.0) for r in rows]
-    entries.sort(key=lambda e: (-engine.coverage(e[1], e[0].headcount), -e[2], -e[1], e[0].code))
-    return [OrgEntry(i, org.code, org.name, org.kind, n, org.headcount, engine.coverage(n, org.headcount), avg)
-            for i, (org, n, avg) in enumerate(entries, start=1)]
+    query = _live_unit_board() if frozen_at is None else _unit_board(_frozen_unit_totals(campaign_id, frozen_at))
+    entries = []
+    for code, name, kind, headcount, n, total in db.session.execute(query, {"campaign": campaign_id}):
+        n = n or 0  # tuples: attribute access on a SQLAlchemy Row costs microseconds each, per row
+        entries.append((engine.coverage(n, headcount), total / n if n else 0.0, n, code, name, kind, headcount))
+    entries.sort(key=lambda e: (-e[0], -e[1], -e[2], e[3]))
+    return [OrgEntry(i, code, name, kind, n, headcount, coverage, avg)
+            for i, (coverage, avg, n, code, name, kind, headcount) in enumerate(entries, start=1)]
 
 
-def _unit_totals(campaign_id: int, frozen_at: dt.datetime | None):
-    """(organisation_id, n participants with a result, total of their best scores) per unit.
+def _unit_board(totals):
+    """Every unit of the campaign with its (n participants with a result, total of their best scores)."""
+    return (select(Organisation.code, Organisation.name, Organisation.kind, Organisation.headcount, totals.c.n,
+                   totals.c.total)
+            .outerjoin(totals, totals.c.organisation_id == Organisation.id)
+            .where(Organisation.campaign_id == bindparam("campaign")))
 
-    Live boards read the running totals; frozen boards group each
-    participant's best attempt up to the cutoff.
-    """
-    if frozen_at is None:
-        return (select(BoardUnitTotal.organisation_id, BoardUnitTotal.participants.label("n"),
-                       BoardUnitTotal.score_sum.label("total"))
-                .where(BoardUnitTotal.campaign_id == campaign_id).subquery())
+
+@functools.cache
+def _live_unit_board():
+    """The live unit board from the running totals, built once."""
+    return _unit_board(select(BoardUnitTotal.organisation_id, BoardUnitTotal.participants.label("n"),
+                              BoardUnitTotal.score_sum.label("total"))
+                       .where(BoardUnitTotal.campaign_id == bindparam("campaign")).subquery())
+
+
+def _frozen_unit_totals(campaign_id: int, frozen_at: dt.datetime):
+    """(organisation_id, n, total) per unit, grouping each participant's best attempt up to the cutoff."""
     best = _frozen_best_rows(campaign_id, None, frozen_at)
     return (select(Participant.organisation_id, func.count(best.c.pid).label("n"), func.sum(best.c.score).label("total"))
             .join(Participant, Participant.id == best.c.pid)
