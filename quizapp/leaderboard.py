@@ -483,7 +483,10 @@ def rebuild(campaign_id: int) -> int:
             session.execute(text("LOCK TABLE participant IN SHARE MODE"))
         for model, query in _recounts(campaign_id).items():
             session.execute(delete(model).where(model.campaign_id == campaign_id))
-            session.execute(insert(model).from_select(_columns(model), query))
+            # In key order, so each unit's rows start out side by side on disk.
+            rows = query.subquery()
+            keys = list(rows.c)[:len(model.__table__.primary_key.columns)]
+            session.execute(insert(model).from_select(_columns(model), select(rows).order_by(*keys)))
         counted = session.scalar(select(func.coalesce(func.sum(BoardUnitTotal.participants), 0))
                                  .where(BoardUnitTotal.campaign_id == campaign_id))
     invalidate_campaign(campaign_id)

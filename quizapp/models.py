@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, desc
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, PrimaryKeyConstraint, String, Text, UniqueConstraint, desc
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -222,12 +222,16 @@ class BoardScoreCount(db.Model):
     """How many participants have each best score, campaign-wide and per unit: a rank sums the counts above.
 
     Kept in the finishing transaction by leaderboard.record_best; leaderboard.rebuild recounts it from
-    Participant. A count that falls to 0 stays as a row of 0.
+    Participant. A count that falls to 0 stays as a row of 0. The key carries the count (INCLUDE, on
+    PostgreSQL), so summing the counts above a score is an index-only scan, not a heap visit per row.
     """
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)  # campaign counted
-    organisation_id: Mapped[int] = mapped_column(primary_key=True)  # unit counted, or 0 for the whole campaign (no FK: 0 is no unit)
-    score: Mapped[int] = mapped_column(primary_key=True)  # a best score
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "organisation_id", "score",
+                                           postgresql_include=["participants"]),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))  # campaign counted
+    organisation_id: Mapped[int] = mapped_column()  # unit counted, or 0 for the whole campaign (no FK: 0 is no unit)
+    score: Mapped[int] = mapped_column()  # a best score
     participants: Mapped[int] = mapped_column()  # participants of that scope whose best attempt has this score
 
     def __repr__(self) -> str:
@@ -241,10 +245,13 @@ class BoardTimeCount(db.Model):
     is by time, counted here per leaderboard.TIME_BUCKET_MS of best_duration_ms.
     """
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)  # campaign counted
-    organisation_id: Mapped[int] = mapped_column(primary_key=True)  # unit counted, or 0 for the whole campaign (no FK: 0 is no unit)
-    score: Mapped[int] = mapped_column(primary_key=True)  # a best score
-    time_bucket: Mapped[int] = mapped_column(primary_key=True)  # best_duration_ms // leaderboard.TIME_BUCKET_MS
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "organisation_id", "score", "time_bucket",
+                                           postgresql_include=["participants"]),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))  # campaign counted
+    organisation_id: Mapped[int] = mapped_column()  # unit counted, or 0 for the whole campaign (no FK: 0 is no unit)
+    score: Mapped[int] = mapped_column()  # a best score
+    time_bucket: Mapped[int] = mapped_column()  # best_duration_ms // leaderboard.TIME_BUCKET_MS
     participants: Mapped[int] = mapped_column()  # participants of that scope with this best score and time bucket
 
     def __repr__(self) -> str:

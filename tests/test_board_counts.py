@@ -187,6 +187,24 @@ def test_board_cli_check_and_rebuild(runner, app, make_campaign):
     assert runner.invoke(args=["board", "check", "--campaign", "c1"]).exit_code == 0
     result = runner.invoke(args=["board", "rebuild", "--campaign", "nope"])
     assert result.exit_code == 1 and "no campaign with slug 'nope'" in result.output
+    result = runner.invoke(args=["board", "check"])
+    assert result.exit_code == 2 and "either --campaign SLUG or --all" in result.output
+
+
+def test_board_cli_all_campaigns(runner, app, make_campaign):
+    first, second = make_campaign(), make_campaign(slug="c2")
+    fill(first, random.Random(1), 10)
+    fill(second, random.Random(2), 10)
+    with writing() as session:  # the state a rolling deploy leaves: bests the old release finished uncounted
+        session.execute(update(BoardScoreCount).where(BoardScoreCount.campaign_id == second.id)
+                        .values(participants=0))
+    result = runner.invoke(args=["board", "check", "--all"])
+    assert result.exit_code == 1 and "the board counts of c1 match a recount" in result.output
+    assert "c2: board_score_count (campaign_id=" in result.output
+    result = runner.invoke(args=["board", "rebuild", "--all"])
+    assert result.exit_code == 0 and "rebuilt the board counts of c1" in result.output
+    assert "rebuilt the board counts of c2" in result.output
+    assert runner.invoke(args=["board", "check", "--all"]).exit_code == 0
 
 
 def test_rebuild_invalidates_the_cached_boards(app, make_campaign):

@@ -24,14 +24,16 @@ DONE = "FROM participant WHERE best_score IS NOT NULL"
 BUCKET = f"best_duration_ms / {TIME_BUCKET_MS}"  # integer division on both PostgreSQL and SQLite
 BACKFILL = (
     "INSERT INTO board_score_count (campaign_id, organisation_id, score, participants) "
-    f"SELECT campaign_id, 0, best_score, count(*) {DONE} GROUP BY campaign_id, best_score",
+    f"SELECT campaign_id, 0, best_score, count(*) {DONE} GROUP BY campaign_id, best_score ORDER BY 1, 3",
     "INSERT INTO board_score_count (campaign_id, organisation_id, score, participants) "
-    f"SELECT campaign_id, organisation_id, best_score, count(*) {DONE} GROUP BY campaign_id, organisation_id, best_score",
+    f"SELECT campaign_id, organisation_id, best_score, count(*) {DONE} "
+    "GROUP BY campaign_id, organisation_id, best_score ORDER BY 1, 2, 3",
     "INSERT INTO board_time_count (campaign_id, organisation_id, score, time_bucket, participants) "
-    f"SELECT campaign_id, 0, best_score, {BUCKET}, count(*) {DONE} GROUP BY campaign_id, best_score, {BUCKET}",
+    f"SELECT campaign_id, 0, best_score, {BUCKET}, count(*) {DONE} GROUP BY campaign_id, best_score, {BUCKET} "
+    "ORDER BY 1, 3, 4",
     "INSERT INTO board_time_count (campaign_id, organisation_id, score, time_bucket, participants) "
     f"SELECT campaign_id, organisation_id, best_score, {BUCKET}, count(*) {DONE} "
-    f"GROUP BY campaign_id, organisation_id, best_score, {BUCKET}",
+    f"GROUP BY campaign_id, organisation_id, best_score, {BUCKET} ORDER BY 1, 2, 3, 4",
     "INSERT INTO board_unit_total (campaign_id, organisation_id, participants, score_sum) "
     f"SELECT campaign_id, organisation_id, count(*), sum(best_score) {DONE} GROUP BY campaign_id, organisation_id",
 )
@@ -45,7 +47,7 @@ def upgrade():
     sa.Column('score', sa.Integer(), nullable=False),
     sa.Column('participants', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
-    sa.PrimaryKeyConstraint('campaign_id', 'organisation_id', 'score')
+    sa.PrimaryKeyConstraint('campaign_id', 'organisation_id', 'score', postgresql_include=['participants'])
     )
     op.create_table('board_time_count',
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -54,7 +56,7 @@ def upgrade():
     sa.Column('time_bucket', sa.Integer(), nullable=False),
     sa.Column('participants', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
-    sa.PrimaryKeyConstraint('campaign_id', 'organisation_id', 'score', 'time_bucket')
+    sa.PrimaryKeyConstraint('campaign_id', 'organisation_id', 'score', 'time_bucket', postgresql_include=['participants'])
     )
     op.create_table('board_unit_total',
     sa.Column('campaign_id', sa.Integer(), nullable=False),
