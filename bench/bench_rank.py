@@ -64,7 +64,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_burst import PG_SERVER, Client, CpuSampler, Database, Server, fmt, free_port, pct  # noqa: E402
+from bench_burst import (PG_SERVER, Client, CpuSampler, Database, Server, fmt, free_port,  # noqa: E402
+                         machine_cpu, pct)
 
 SECRET = "bench-rank-secret"
 QUESTIONS, SECONDS = 10, 20
@@ -316,18 +317,25 @@ avg(best_score) AS avg FROM participant WHERE campaign_id = %(c)s AND best_attem
 ON s.organisation_id = o.id WHERE o.campaign_id = %(c)s"""
 
 
-def timed(fn, items, every_rollback=200) -> list[float]:
+def timed(fn, items, sampler: CpuSampler, every_rollback: int = 200) -> dict:
+    """Call fn on each item: latencies, and CPU per call of this process and of the database's backends."""
     from quizapp.extensions import db
 
-    out = []
+    items = list(items)
+    lat = []
+    pg0, c0, m0, t0 = sum(sampler.db_backends().values()), time.process_time(), machine_cpu(), time.perf_counter()
     for n, item in enumerate(items):
-        t0 = time.perf_counter()
+        a = time.perf_counter()
         fn(item)
-        out.append(time.perf_counter() - t0)
+        lat.append(time.perf_counter() - a)
         if n % every_rollback == every_rollback - 1:
             db.session.rollback()  # no long-open snapshot
     db.session.rollback()
-    return out
+    wall, own = time.perf_counter() - t0, time.process_time() - c0
+    pg, machine = sum(sampler.db_backends().values()) - pg0, machine_cpu() - m0
+    n = max(1, len(items))
+    return {**stats(lat), "cpu_ms": round(own / n * 1000, 3), "pg_ms": round(pg / n * 1000, 3),
+            "other_pct": round(min(100.0, max(0.0, machine - own - pg) / (wall * (os.cpu_count() or 1)) * 100), 1)}
 
 
 def stats(values: list[float]) -> dict:
@@ -406,30 +414,35 @@ def function_level(app, info: dict, args, rng: random.Random, sampler: CpuSample
             units = [rng.choice(c["orgs"]) for _ in range(args.samples)]
             few = max(20, args.samples // 10)
             a = time.perf_counter()
-            phases = {
-                "rank overall": timed(lambda p: leaderboard.participant_rank(people[p], within_org=False), sample),
-                "rank in unit": timed(lambda p: leaderboard.participant_rank(people[p], within_org=True), sample),
-                "both ranks (1 query)": timed(lambda p: leaderboard.participant_ranks(people[p]), sample),
-                "top-50 of a unit": timed(lambda o: leaderboard._individual_board(cid, o, 50, None), units),
-                "top-50 overall": timed(lambda _: leaderboard._individual_board(cid, None, 50, None), range(few)),
-                "unit board": timed(lambda _: leaderboard._organisation_board(cid, None), range(few)),
+            f["functions"] = {
+                "rank overall": timed(lambda p: leaderboard.participant_rank(people[p], within_org=False), sample,
+                                      sampler),
+                "rank in unit": timed(lambda p: leaderboard.participant_rank(people[p], within_org=True), sample,
+                                      sampler),
+                "both ranks (1 query)": timed(lambda p: leaderboard.participant_ranks(people[p]), sample, sampler),
+                "top-50 of a unit": timed(lambda o: leaderboard._individual_board(cid, o, 50, None), units, sampler),
+                "top-50 overall": timed(lambda _: leaderboard._individual_board(cid, None, 50, None), range(few),
+                                        sampler),
+                "unit board": timed(lambda _: leaderboard._organisation_board(cid, None), range(few), sampler),
                 "both ranks, largest cell": timed(lambda p: leaderboard.participant_ranks(people[p]),
-                                                  cell[:args.samples]),
+                                                  cell[:args.samples], sampler),
                 "previous: rank overall (count above)": timed(
                     lambda p: raw.execute(OLD_RANK, {"c": cid, "s": best[p][0], "d": best[p][1],
-                                                     "f": best[p][2]}).fetchone(), sample[:few]),
+                                                     "f": best[p][2]}).fetchone(), sample[:few], sampler),
                 "previous: unit board (group-by)": timed(
-                    lambda _: raw.execute(OLD_UNIT_BOARD, {"c": cid}).fetchall(), range(max(5, few // 4))),
+                    lambda _: raw.execute(OLD_UNIT_BOARD, {"c": cid}).fetchall(), range(max(5, few // 4)), sampler),
             }
             raw.rollback()
             cpu = sampler.between(a - sampler.t0, time.perf_counter() - sampler.t0)
-            f["functions"] = {name: stats(v) for name, v in phases.items()}
             f["cpu_pct"] = None if cpu is None else {"bench": round(cpu[1], 1), "postgres": round(cpu[4], 1),
                                                      "other": round(cpu[2], 1)}
-            print(f"  {'function (uncached)':<40}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
-            for name, s in f["functions"].items():
-                print(f"  {name:<40}{s['n']:>6}{fmt(s['p50_ms'], '.2f'):>9}{fmt(s['p99_ms'], '.2f'):>9}"
-                      f"{fmt(s['max_ms'], '.2f'):>9}")
+            print(f"  {'function (uncached)':<40}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+                  f"{'cpu ms':>9}{'pg ms':>8}{'other %':>8}")
+            for name, r in f["functions"].items():
+                print(f"  {name:<40}{r['n']:>6}{fmt(r['p50_ms'], '.2f'):>9}{fmt(r['p99_ms'], '.2f'):>9}"
+                      f"{fmt(r['max_ms'], '.2f'):>9}{r['cpu_ms']:>9.2f}{r['pg_ms']:>8.2f}{r['other_pct']:>8.0f}")
+            print("  (cpu ms / pg ms: CPU per call of this process / of the PostgreSQL backends; other %: other "
+                  "processes' share of the machine meanwhile)")
             if cpu:
                 print(f"  CPU during these timings: this process {cpu[1]:.0f}%, PostgreSQL {cpu[4]:.0f}%, "
                       f"other processes {cpu[2]:.0f}% of the machine", flush=True)
