@@ -404,10 +404,13 @@ def record_best(session, participant: Participant, old: engine.Result | None, ne
     """Move a participant from their old best (None for a first result) to the new one in the board counts.
 
     Called by operations.finalize in its transaction once the participant's
-    best has changed, so counts and best commit together. Each table gets one
-    upsert that adds the differences (insert, or add to the row there), so
-    concurrent finishes lose no increment; rows go in key order, so two
-    finishes lock shared rows in the same order and cannot deadlock.
+    best has changed, so counts and best commit together; last in it, so the
+    shared rows stay locked only until the commit. Each table gets one upsert
+    that adds the differences (insert, or add to the row there), so
+    concurrent finishes lose no increment; tables and rows go in key order, so
+    two finishes take shared rows in the same order and do not deadlock. (A
+    start that closes several expired attempts at once calls this several
+    times; should that ever deadlock with another, PostgreSQL fails one of the two.)
     """
     scores: Counter = Counter()
     times: Counter = Counter()
