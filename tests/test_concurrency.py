@@ -22,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import re
 import time
 import traceback
 from collections import defaultdict
@@ -53,6 +54,13 @@ TOGETHER = 12  # (d)
 TOGETHER_ROUNDS = 3
 PHASE_TIMEOUT = 45.0  # seconds any one phase may take before its processes are killed
 BARRIER_TIMEOUT = 20.0
+
+# limits 5.8.0's in-memory storage can start its expiry Timer from two threads at once (unlocked
+# `if not self.timer.is_alive()`, upstream alisaifee/limits PR #352): the second start prints this
+# harmless KeyError from threading's bootstrap. Any other traceback in the server log still fails.
+LIMITS_TIMER_RACE = re.compile(
+    r"Exception ignored in thread started by: <bound method Thread\._bootstrap of <Timer\([^)]*\)>>\n"
+    r"Traceback \(most recent call last\):\n(?:  .*\n)+?KeyError: <Timer\([^)]*\)>\n")
 
 CTX = multiprocessing.get_context("fork")  # children only use http.client; fork starts them cheaply
 
@@ -315,6 +323,7 @@ def live(tmp_path_factory):
             if db.engine.dialect.name != "sqlite":
                 db.drop_all()
             db.engine.dispose()
+    log = LIMITS_TIMER_RACE.sub("", log)
     for needle in ("database is locked", "Traceback", "WORKER TIMEOUT"):
         assert needle not in log, f"gunicorn log has {needle!r}:\n{server.log_tail()}"
 
