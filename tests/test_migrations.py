@@ -8,6 +8,7 @@ import random
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy import inspect, select, text
 from sqlalchemy.schema import CreateIndex
@@ -18,7 +19,8 @@ from quizapp.extensions import db
 from quizapp.models import BoardScoreCount, BoardUnitTotal, Campaign, Organisation, Participant
 from quizapp.schema import MIGRATIONS, has_sorted_column, include_in_sqlite_autogenerate, upgrade_database
 
-BEFORE_BOARD_COUNTS = "3e3ce39434cb"  # the revision before the leaderboard counts tables
+# The revision before the leaderboard counts tables, whatever comes before it in the history.
+BEFORE_BOARD_COUNTS = ScriptDirectory(MIGRATIONS).get_revision("cb1b4cbc02b8").down_revision
 
 
 def make_app(tmp_path):
