@@ -1,4 +1,4 @@
-"""Command line: `quizapp bank check|stats|import|export`, `quizapp demo`, `quizapp serve`."""
+"""Command line: `quizapp bank check|stats|import|export`, `quizapp demo`, `quizapp serve`, `quizapp board`."""
 
 from __future__ import annotations
 
@@ -137,6 +137,7 @@ from .drafting.cli import draft_command  # noqa: E402  (quizapp bank draft)
 bank.add_command(draft_command)
 from .serve import serve  # noqa: E402  (quizapp serve)
 from .draw_cli import draw_group  # noqa: E402  (quizapp draw verify)
+from .board_cli import board_group  # noqa: E402  (quizapp board rebuild|check)
 @click.command("purge")
 @click.option("--campaign", "slug", required=True, help="slug of a closed campaign")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -162,7 +163,7 @@ def purge(slug: str, yes: bool) -> None:
     click.echo(f"purged personal data of {n} participant(s) in {slug}; statistics kept")
 
 
-COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group)
+COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group, board_group)
 for _command in COMMANDS:
     main.add_command(_command)
 

@@ -1,24 +1,38 @@
-"""Reads for the boards and ranks; holds the only leaderboard cache and its one invalidator.
+"""Boards and ranks: their reads, the counts behind them, the only leaderboard cache and its one invalidator.
 
 Boards read the best attempt denormalised onto each participant (kept by
-operations.finalize with engine.is_better), ordered by the same rule as
-engine.rank_key, so a rank is an indexed count rather than a scan of attempts.
+operations.finalize with engine.is_better). Ranks and the unit board read
+counts kept next to it by record_best (models.BoardScoreCount,
+BoardTimeCount, BoardUnitTotal), so a rank costs a few hundred small rows at
+most instead of a count of everyone above; rebuild recounts them. Frozen
+boards (board_frozen_at) are recomputed from attempts with a window query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, literal, or_, select, text, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import engine
+from .database import writing
 from .extensions import db
-from .models import CONTEST, Attempt, Campaign, Organisation, Participant, utcnow
+from .models import (CONTEST, Attempt, BoardScoreCount, BoardTimeCount, BoardUnitTotal, Campaign, Organisation,
+                     Participant, utcnow)
+
+ALL_UNITS = 0  # organisation_id of the campaign-wide rows of the board counts
+# Width of a time bucket of BoardTimeCount. Ties at one score are counted per bucket, then inside the
+# participant's own bucket from the index: a quiz of 10 x 20 s has at most 200 buckets a score, and a
+# bucket holds about one second's worth of a score's participants (bench/bench_rank.py measures it).
+TIME_BUCKET_MS = 1000
 
 class LocalStore:
     """In-process cache for one server: entries expire after BOARD_CACHE_SECONDS.
@@ -229,21 +243,14 @@ def individual_board(campaign_id: int, org_id: int | None = None, limit: int = 5
                    lambda: _individual_board(campaign_id, org_id, limit, frozen_at))
 
 
-def _best_rows(campaign_id: int, org_id: int | None, frozen_at: dt.datetime | None):
-    """(participant_id, score, duration_ms, finished_at) of each participant's best attempt.
+def _frozen_best_rows(campaign_id: int, org_id: int | None, frozen_at: dt.datetime):
+    """(pid, score, duration_ms, finished_at) of each participant's best attempt finished by the cutoff.
 
-    Live boards read the best denormalised on Participant; frozen boards pick
-    each participant's best attempt finished by the cutoff with a window
-    function ordered like engine.rank_key (contest attempts only: practice never ranks).
+    A window function over the campaign's contest attempts (practice never
+    ranks) ordered like engine.rank_key; it reads every attempt, which is
+    acceptable for a board computed once per cache period after the freeze
+    (not a hot path).
     """
-    if frozen_at is None:
-        query = (select(Participant.id.label("pid"), Participant.best_score.label("score"),
-                        Participant.best_duration_ms.label("duration_ms"),
-                        Participant.best_finished_at.label("finished_at"))
-                 .where(Participant.campaign_id == campaign_id, Participant.best_attempt_id.is_not(None)))
-        if org_id is not None:
-            query = query.where(Participant.organisation_id == org_id)
-        return query.subquery()
     ordered = func.row_number().over(partition_by=Attempt.participant_id,
                                      order_by=(Attempt.score.desc(), Attempt.duration_ms, Attempt.finished_at))
     inner = (select(Attempt.participant_id.label("pid"), Attempt.score.label("score"),
@@ -257,33 +264,99 @@ def _best_rows(campaign_id: int, org_id: int | None, frozen_at: dt.datetime | No
     return select(inner.c.pid, inner.c.score, inner.c.duration_ms, inner.c.finished_at).where(inner.c.n == 1).subquery()
 
 
+@functools.cache
+def _live_top(within_org: bool):
+    """The live top-N query, built once (building a statement costs more than running it): straight down
+    ix_participant_board / ix_participant_unit_board, so it reads N index entries."""
+    top = (select(Participant.id.label("pid"), Participant.best_score.label("score"),
+                  Participant.best_duration_ms.label("duration_ms"), Participant.best_finished_at.label("finished_at"))
+           .where(Participant.campaign_id == bindparam("campaign"), Participant.best_score.is_not(None))
+           .order_by(Participant.best_score.desc(), Participant.best_duration_ms, Participant.best_finished_at,
+                     Participant.id))
+    if within_org:
+        top = top.where(Participant.organisation_id == bindparam("org"))
+    return _with_names(top.limit(bindparam("limit")).subquery())
+
+
+def _with_names(best):
+    """The board rows of a (pid, score, duration_ms, finished_at) selectable with nickname and unit, in rank order."""
+    return (select(best, Participant.nickname, Organisation.code, Organisation.name)
+            .join(Participant, Participant.id == best.c.pid)
+            .join(Organisation, Organisation.id == Participant.organisation_id)
+            .order_by(best.c.score.desc(), best.c.duration_ms, best.c.finished_at, best.c.pid)
+            .limit(bindparam("limit")))
+
+
 def _individual_board(campaign_id: int, org_id: int | None, limit: int,
                       frozen_at: dt.datetime | None) -> list[BoardEntry]:
-    best = _best_rows(campaign_id, org_id, frozen_at)
-    query = (select(best, Participant.nickname, Organisation.code, Organisation.name)
-             .join(Participant, Participant.id == best.c.pid)
-             .join(Organisation, Organisation.id == Participant.organisation_id)
-             .order_by(best.c.score.desc(), best.c.duration_ms, best.c.finished_at, best.c.pid)
-             .limit(limit))
-    rows = db.session.execute(query).all()
-    results = [engine.Result(r.score, r.duration_ms, r.finished_at, r) for r in rows]
-    return [BoardEntry(n, res.key.pid, res.key.nickname, res.key.code, res.key.name, res.score, res.duration_ms)
-            for n, res in engine.rank(results)]
+    params = {"campaign": campaign_id, "org": org_id, "limit": limit}
+    query = _live_top(org_id is not None) if frozen_at is None else _with_names(
+        _frozen_best_rows(campaign_id, org_id, frozen_at))
+    # Plain tuples: attribute access on a SQLAlchemy Row costs microseconds each, per row.
+    results = [engine.Result(score, duration_ms, finished_at, (pid, nickname, code, name))
+               for pid, score, duration_ms, finished_at, nickname, code, name in db.session.execute(query, params)]
+    return [BoardEntry(n, *res.key[:4], res.score, res.duration_ms) for n, res in engine.rank(results)]
+
+
+def time_bucket(duration_ms: int) -> int:
+    """The BoardTimeCount bucket of a total answer time."""
+    return duration_ms // TIME_BUCKET_MS
+
+
+def _rank_of(within_org: bool):
+    """SQL expression: 1 + the participants ranked strictly above a best result (engine.rank_key).
+
+    Three parts, each bounded: the counts of every higher score (one row per
+    distinct score), the counts of the earlier time buckets at the same score
+    (one row per bucket), and an index range count of the same score and
+    bucket that were faster, or as fast and finished earlier. Parameters as
+    _rank_params gives them.
+    """
+    campaign, score, duration = bindparam("campaign"), bindparam("score"), bindparam("duration")
+    scope = bindparam("org") if within_org else ALL_UNITS
+    higher = select(func.coalesce(func.sum(BoardScoreCount.participants), 0)).where(
+        BoardScoreCount.campaign_id == campaign, BoardScoreCount.organisation_id == scope,
+        BoardScoreCount.score > score)
+    sooner = select(func.coalesce(func.sum(BoardTimeCount.participants), 0)).where(
+        BoardTimeCount.campaign_id == campaign, BoardTimeCount.organisation_id == scope,
+        BoardTimeCount.score == score, BoardTimeCount.time_bucket < bindparam("bucket"))
+    # Within [bucket start, duration], "faster, or as fast and earlier" is "faster or earlier".
+    ties = select(func.count()).select_from(Participant).where(
+        Participant.campaign_id == campaign, Participant.best_score == score,
+        Participant.best_duration_ms.between(bindparam("bucket_start"), duration),
+        or_(Participant.best_duration_ms < duration, Participant.best_finished_at < bindparam("finished")))
+    if within_org:
+        ties = ties.where(Participant.organisation_id == scope)
+    return higher.scalar_subquery() + sooner.scalar_subquery() + ties.scalar_subquery() + 1
+
+
+@functools.cache
+def _rank_query(*within_org: bool):
+    """select(rank, ...) for each scope asked, built once and run with _rank_params."""
+    return select(*(_rank_of(w) for w in within_org))
+
+
+def _rank_params(participant: Participant) -> dict:
+    """The values _rank_of compares with: the participant's best and where it counts."""
+    bucket = time_bucket(participant.best_duration_ms)
+    return {"campaign": participant.campaign_id, "org": participant.organisation_id,
+            "score": participant.best_score, "duration": participant.best_duration_ms,
+            "finished": participant.best_finished_at, "bucket": bucket, "bucket_start": bucket * TIME_BUCKET_MS}
+
+
+def participant_ranks(participant: Participant) -> tuple[int | None, int | None]:
+    """(rank in unit, rank overall) of a participant's best attempt, in one query; (None, None) before they finish."""
+    if participant.best_attempt_id is None:
+        return None, None
+    in_unit, overall = db.session.execute(_rank_query(True, False), _rank_params(participant)).one()
+    return int(in_unit), int(overall)
 
 
 def participant_rank(participant: Participant, within_org: bool) -> int | None:
     """Rank of a participant's best attempt overall or within their unit; None before they finish."""
     if participant.best_attempt_id is None:
         return None
-    s, d, f = participant.best_score, participant.best_duration_ms, participant.best_finished_at
-    better = or_(Participant.best_score > s,
-                 and_(Participant.best_score == s, Participant.best_duration_ms < d),
-                 and_(Participant.best_score == s, Participant.best_duration_ms == d, Participant.best_finished_at < f))
-    query = select(func.count(Participant.id)).where(
-        Participant.campaign_id == participant.campaign_id, Participant.best_attempt_id.is_not(None), better)
-    if within_org:
-        query = query.where(Participant.organisation_id == participant.organisation_id)
-    return (db.session.scalar(query) or 0) + 1
+    return int(db.session.scalar(_rank_query(within_org), _rank_params(participant)))
 
 
 def organisation_board(campaign_id: int, frozen_at: dt.datetime | None = None) -> list[OrgEntry]:
@@ -292,31 +365,165 @@ def organisation_board(campaign_id: int, frozen_at: dt.datetime | None = None) -
 
 
 def _organisation_board(campaign_id: int, frozen_at: dt.datetime | None) -> list[OrgEntry]:
-    best = _best_rows(campaign_id, None, frozen_at)
-    stats = (select(Participant.organisation_id, func.count(best.c.pid).label("n"),
-                    func.avg(best.c.score).label("avg"))
-             .join(Participant, Participant.id == best.c.pid)
-             .group_by(Participant.organisation_id).subquery())
-    rows = db.session.execute(
-        select(Organisation, stats.c.n, stats.c.avg).outerjoin(stats, stats.c.organisation_id == Organisation.id)
-        .where(Organisation.campaign_id == campaign_id)).all()
-    entries = [(org, n or 0, float(avg or 0.0)) for org, n, avg in rows]
-    entries.sort(key=lambda e: (-engine.coverage(e[1], e[0].headcount), -e[2], -e[1], e[0].code))
-    board: list[OrgEntry] = []
-    for i, (org, n, avg) in enumerate(entries, start=1):
-        board.append(OrgEntry(i, org.code, org.name, org.kind, n, org.headcount, engine.coverage(n, org.headcount), avg))
-    return board
+    query = _live_unit_board() if frozen_at is None else _unit_board(_frozen_unit_totals(campaign_id, frozen_at))
+    entries = []
+    for code, name, kind, headcount, n, total in db.session.execute(query, {"campaign": campaign_id}):
+        n = n or 0  # tuples: attribute access on a SQLAlchemy Row costs microseconds each, per row
+        entries.append((engine.coverage(n, headcount), total / n if n else 0.0, n, code, name, kind, headcount))
+    entries.sort(key=lambda e: (-e[0], -e[1], -e[2], e[3]))
+    return [OrgEntry(i, code, name, kind, n, headcount, coverage, avg)
+            for i, (coverage, avg, n, code, name, kind, headcount) in enumerate(entries, start=1)]
+
+
+def _unit_board(totals):
+    """Every unit of the campaign with its (n participants with a result, total of their best scores)."""
+    return (select(Organisation.code, Organisation.name, Organisation.kind, Organisation.headcount, totals.c.n,
+                   totals.c.total)
+            .outerjoin(totals, totals.c.organisation_id == Organisation.id)
+            .where(Organisation.campaign_id == bindparam("campaign")))
+
+
+@functools.cache
+def _live_unit_board():
+    """The live unit board from the running totals, built once."""
+    return _unit_board(select(BoardUnitTotal.organisation_id, BoardUnitTotal.participants.label("n"),
+                              BoardUnitTotal.score_sum.label("total"))
+                       .where(BoardUnitTotal.campaign_id == bindparam("campaign")).subquery())
+
+
+def _frozen_unit_totals(campaign_id: int, frozen_at: dt.datetime):
+    """(organisation_id, n, total) per unit, grouping each participant's best attempt up to the cutoff."""
+    best = _frozen_best_rows(campaign_id, None, frozen_at)
+    return (select(Participant.organisation_id, func.count(best.c.pid).label("n"), func.sum(best.c.score).label("total"))
+            .join(Participant, Participant.id == best.c.pid)
+            .group_by(Participant.organisation_id).subquery())
+
+
+# ---------------------------------------------------------------- keeping the counts
+
+def record_best(session, participant: Participant, old: engine.Result | None, new: engine.Result) -> None:
+    """Move a participant from their old best (None for a first result) to the new one in the board counts.
+
+    Called by operations.finalize in its transaction once the participant's
+    best has changed, so counts and best commit together; last in it, so the
+    shared rows stay locked only until the commit. Each table gets one upsert
+    that adds the differences (insert, or add to the row there), so
+    concurrent finishes lose no increment; tables and rows go in key order, so
+    two finishes take shared rows in the same order and do not deadlock. (A
+    start that closes several expired attempts at once calls this several
+    times; should that ever deadlock with another, PostgreSQL fails one of the two.)
+    """
+    scores: Counter = Counter()
+    times: Counter = Counter()
+    for result, sign in ((old, -1), (new, 1)):
+        if result is None:
+            continue
+        for scope in (ALL_UNITS, participant.organisation_id):
+            scores[scope, result.score] += sign
+            times[scope, result.score, time_bucket(result.duration_ms)] += sign
+    campaign_id = participant.campaign_id
+    _add(session, BoardScoreCount, ["participants"],
+         [dict(campaign_id=campaign_id, organisation_id=o, score=sc, participants=n)
+          for (o, sc), n in sorted(scores.items()) if n])
+    _add(session, BoardTimeCount, ["participants"],
+         [dict(campaign_id=campaign_id, organisation_id=o, score=sc, time_bucket=b, participants=n)
+          for (o, sc, b), n in sorted(times.items()) if n])
+    joined = 0 if old is not None else 1
+    gained = new.score - (old.score if old is not None else 0)
+    if joined or gained:
+        _add(session, BoardUnitTotal, ["participants", "score_sum"],
+             [dict(campaign_id=campaign_id, organisation_id=participant.organisation_id, participants=joined,
+                   score_sum=gained)])
+
+
+def _add(session, model, counters: list[str], rows: list[dict]) -> None:
+    """Insert rows or add their counters to the rows with the same key, in one INSERT ... ON CONFLICT DO UPDATE."""
+    if not rows:
+        return
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = upsert(model).values(rows)
+    table = model.__table__
+    stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                      set_={name: table.c[name] + stmt.excluded[name] for name in counters})
+    session.execute(stmt)
+
+
+def _recounts(campaign_id: int) -> dict:
+    """Per counts table, the query that recounts its rows of a campaign from the participants' bests."""
+    p = Participant
+    done = (p.campaign_id == campaign_id, p.best_score.is_not(None))
+    everyone = literal(ALL_UNITS, Integer)
+    bucket = p.best_duration_ms // TIME_BUCKET_MS
+    return {
+        BoardScoreCount: union_all(
+            select(p.campaign_id, everyone, p.best_score, func.count()).where(*done)
+            .group_by(p.campaign_id, p.best_score),
+            select(p.campaign_id, p.organisation_id, p.best_score, func.count()).where(*done)
+            .group_by(p.campaign_id, p.organisation_id, p.best_score)),
+        BoardTimeCount: union_all(
+            select(p.campaign_id, everyone, p.best_score, bucket, func.count()).where(*done)
+            .group_by(p.campaign_id, p.best_score, bucket),
+            select(p.campaign_id, p.organisation_id, p.best_score, bucket, func.count()).where(*done)
+            .group_by(p.campaign_id, p.organisation_id, p.best_score, bucket)),
+        BoardUnitTotal: select(p.campaign_id, p.organisation_id, func.count(), func.sum(p.best_score)).where(*done)
+        .group_by(p.campaign_id, p.organisation_id),
+    }
+
+
+def _columns(model) -> list[str]:
+    """A counts table's columns in the order _recounts selects them."""
+    return [c.name for c in model.__table__.columns]
+
+
+def rebuild(campaign_id: int) -> int:
+    """Recount a campaign's board counts from its participants' bests; returns the participants counted.
+
+    For migrating existing data and for repairs. On PostgreSQL the
+    participant table is share-locked meanwhile: finishes (which update it and
+    the counts together) wait for the recount instead of slipping past it.
+    """
+    with writing() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("LOCK TABLE participant IN SHARE MODE"))
+        for model, query in _recounts(campaign_id).items():
+            session.execute(delete(model).where(model.campaign_id == campaign_id))
+            # In key order, so each unit's rows start out side by side on disk.
+            rows = query.subquery()
+            keys = list(rows.c)[:len(model.__table__.primary_key.columns)]
+            session.execute(insert(model).from_select(_columns(model), select(rows).order_by(*keys)))
+        counted = session.scalar(select(func.coalesce(func.sum(BoardUnitTotal.participants), 0))
+                                 .where(BoardUnitTotal.campaign_id == campaign_id))
+    invalidate_campaign(campaign_id)
+    return int(counted)
+
+
+def count_differences(campaign_id: int) -> list[str]:
+    """Rows where a campaign's stored board counts differ from a recount (rows of 0 equal no row); [] when equal."""
+    problems = []
+    for model, query in _recounts(campaign_id).items():
+        names = _columns(model)
+        keys = len(model.__table__.primary_key.columns)
+        stored = {tuple(r[:keys]): tuple(r[keys:]) for r in db.session.execute(
+            select(*model.__table__.columns).where(model.campaign_id == campaign_id))
+            if any(r[keys:])}
+        fresh = {tuple(r[:keys]): tuple(r[keys:]) for r in db.session.execute(query)}
+        for key in sorted(set(stored) | set(fresh)):
+            if stored.get(key) != fresh.get(key):
+                label = ", ".join(f"{n}={v}" for n, v in zip(names, key))
+                problems.append(f"{model.__tablename__} ({label}): stored {stored.get(key)}, recount {fresh.get(key)}")
+    return problems
 
 
 def attempt_result(attempt: Attempt) -> dict:
     """Result summary of a finished attempt with the participant's current ranks."""
     participant = attempt.participant
+    rank_in_org, rank_overall = participant_ranks(participant)
     return {
         "score": attempt.score,
         "correct_count": attempt.correct_count,
         "total": attempt.total,
         "duration_s": round(attempt.duration_ms / 1000, 1),
-        "rank_in_org": participant_rank(participant, within_org=True),
-        "rank_overall": participant_rank(participant, within_org=False),
+        "rank_in_org": rank_in_org,
+        "rank_overall": rank_overall,
         "best_score": participant.best_score,
     }

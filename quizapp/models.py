@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, PrimaryKeyConstraint, String, Text, UniqueConstraint, desc,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -203,14 +204,19 @@ class Scan(db.Model):
 class Participant(db.Model):
     """A person in a campaign; carries their best attempt for the boards."""
 
+    # Both board indexes follow engine.rank_key (score descending, then time, then finish, then id), so a
+    # top-50 reads 50 index entries and ties at one score are an index range (leaderboard.participant_ranks).
+    # They lead with campaign_id and (campaign_id, organisation_id), so single-column indexes are not needed.
     __table_args__ = (
         UniqueConstraint("organisation_id", "member_hash"),
-        Index("ix_participant_board", "campaign_id", "best_score", "best_duration_ms", "best_finished_at"),
+        Index("ix_participant_board", "campaign_id", desc("best_score"), "best_duration_ms", "best_finished_at", "id"),
+        Index("ix_participant_unit_board", "campaign_id", "organisation_id", desc("best_score"), "best_duration_ms",
+              "best_finished_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key, kept in the signed cookie
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign joined
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # unit represented
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))  # campaign joined
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))  # unit represented
     nickname: Mapped[str] = mapped_column(String(40))  # display name chosen by the person
     member_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash of student/employee number, never the number
     placement_id: Mapped[int | None] = mapped_column(ForeignKey("placement.id"))  # where they first came from
@@ -232,6 +238,59 @@ CONTEST = "contest"  # a quiz of the campaign (正式答题)
 DAILY = "daily"  # the day's short practice set, the same questions for everyone (每日一练)
 REVIEW = "review"  # a retry of questions from the participant's wrong-answer book (错题重练)
 ATTEMPT_KINDS = (CONTEST, DAILY, REVIEW)
+
+
+class BoardScoreCount(db.Model):
+    """How many participants have each best score, campaign-wide and per unit: a rank sums the counts above.
+
+    Kept in the finishing transaction by leaderboard.record_best; leaderboard.rebuild recounts it from
+    Participant. A count that falls to 0 stays as a row of 0. The key carries the count (INCLUDE, on
+    PostgreSQL), so summing the counts above a score is an index-only scan, not a heap visit per row.
+    """
+
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "organisation_id", "score",
+                                           postgresql_include=["participants"]),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))  # campaign counted
+    organisation_id: Mapped[int] = mapped_column()  # unit counted, or 0 for the whole campaign (no FK: 0 is no unit)
+    score: Mapped[int] = mapped_column()  # a best score
+    participants: Mapped[int] = mapped_column()  # participants of that scope whose best attempt has this score
+
+    def __repr__(self) -> str:
+        return f"<BoardScoreCount {self.campaign_id}/{self.organisation_id} {self.score}: {self.participants}>"
+
+
+class BoardTimeCount(db.Model):
+    """The counts of BoardScoreCount split by total answer time, so ties at one score cost a few rows.
+
+    An accuracy-only campaign scores in steps of 100 and can put 100,000 people on one score; their order
+    is by time, counted here per leaderboard.TIME_BUCKET_MS of best_duration_ms.
+    """
+
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "organisation_id", "score", "time_bucket",
+                                           postgresql_include=["participants"]),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))  # campaign counted
+    organisation_id: Mapped[int] = mapped_column()  # unit counted, or 0 for the whole campaign (no FK: 0 is no unit)
+    score: Mapped[int] = mapped_column()  # a best score
+    time_bucket: Mapped[int] = mapped_column()  # best_duration_ms // leaderboard.TIME_BUCKET_MS
+    participants: Mapped[int] = mapped_column()  # participants of that scope with this best score and time bucket
+
+    def __repr__(self) -> str:
+        return (f"<BoardTimeCount {self.campaign_id}/{self.organisation_id} {self.score}"
+                f"@{self.time_bucket}: {self.participants}>")
+
+
+class BoardUnitTotal(db.Model):
+    """A unit's running totals for the unit-vs-unit board, kept with BoardScoreCount."""
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)  # campaign of the unit
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)  # the unit
+    participants: Mapped[int] = mapped_column()  # its participants with a finished contest attempt
+    score_sum: Mapped[int] = mapped_column(BigInteger)  # sum of their best scores (average = score_sum / participants)
+
+    def __repr__(self) -> str:
+        return f"<BoardUnitTotal {self.organisation_id}: {self.participants} / {self.score_sum}>"
 
 
 class Attempt(db.Model):

@@ -521,7 +521,8 @@ def _finalize_in(session, attempt_id: int, now: dt.datetime) -> bool:
     best_id, best_score, best_ms, best_at, org_id = w.one(_BEST_SQL + ("" if w.sqlite else " FOR UPDATE"), (pid,))
     result = engine.Result(score, duration_ms, now, attempt_id)
     best = engine.Result(best_score, best_ms, w.time_out(best_at), best_id) if best_id is not None else None
-    if engine.is_better(result, best):
+    improved = engine.is_better(result, best)
+    if improved:
         w.run(_SET_BEST_SQL, (attempt_id, score, duration_ms, w.time_in(now), pid))
         best_id, best_score, best_ms, best_at = attempt_id, score, duration_ms, now
         mirror_loaded(session, Participant, pid, best_attempt_id=attempt_id, best_score=score,
@@ -530,6 +531,8 @@ def _finalize_in(session, attempt_id: int, now: dt.datetime) -> bool:
     standing = SimpleNamespace(id=pid, campaign_id=campaign_id, organisation_id=org_id, best_attempt_id=best_id,
                                best_score=best_score, best_duration_ms=best_ms, best_finished_at=w.time_out(best_at))
     _award_badges(w, campaign, standing, attempt_id, len(answers), correct_count, total, now)
+    if improved:  # last, so the shared count rows stay locked only until the commit
+        leaderboard.record_best(session, standing, best, result)
     return True
 
 

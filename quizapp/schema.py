@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import stamp, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import Index, inspect
 
 from .extensions import db
 
@@ -26,3 +26,22 @@ def upgrade_database(app: Flask) -> str:
             return "stamped"
         upgrade(directory=MIGRATIONS)
         return "upgraded"
+
+
+def has_sorted_column(index: Index) -> bool:
+    """True for an index with a DESC (or other expression) column rather than plain columns."""
+    return any(not hasattr(e, "table") for e in index.expressions)
+
+
+def include_in_sqlite_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic include_object hook for SQLite: leave indexes with a DESC column out of the comparison.
+
+    SQLAlchemy's SQLite reflection drops the direction of an index column, so
+    every autogenerate on SQLite would drop and re-create ix_participant_board.
+    PostgreSQL compares these indexes fully; tests/test_migrations.py checks
+    their SQLite DDL as text.
+    """
+    if type_ != "index":
+        return True
+    model_index = compare_to if reflected else obj
+    return model_index is None or not has_sorted_column(model_index)

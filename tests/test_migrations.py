@@ -1,16 +1,26 @@
-"""Migrations: upgrading an empty database gives exactly the models' schema."""
+"""Migrations: upgrading an empty database gives exactly the models' schema; data is carried over."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import random
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from alembic.script import ScriptDirectory
+from flask_migrate import upgrade
+from sqlalchemy import inspect, select, text
+from sqlalchemy.schema import CreateIndex
 
-from quizapp import create_app
+from quizapp import create_app, leaderboard
+from quizapp.database import writing
 from quizapp.extensions import db
-from quizapp.schema import upgrade_database
+from quizapp.models import BoardScoreCount, BoardUnitTotal, Campaign, Organisation, Participant
+from quizapp.schema import MIGRATIONS, has_sorted_column, include_in_sqlite_autogenerate, upgrade_database
+
+# The revision before the leaderboard counts tables, whatever comes before it in the history.
+BEFORE_BOARD_COUNTS = ScriptDirectory(MIGRATIONS).get_revision("cb1b4cbc02b8").down_revision
 
 
 def make_app(tmp_path):
@@ -20,14 +30,45 @@ def make_app(tmp_path):
 
 def drop_everything(app):
     """Leave the database empty (PostgreSQL: recreate the public schema; SQLite: drop every table)."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            return
+        # PRAGMA foreign_keys only changes outside a transaction: use the autocommit driver connection.
+        raw = db.engine.raw_connection()
+        try:
+            sqlite = raw.driver_connection
+            sqlite.execute("PRAGMA foreign_keys=OFF")
+            names = [r[0] for r in sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for name in names:
+                sqlite.execute(f'DROP TABLE "{name}"')
+            sqlite.execute("PRAGMA foreign_keys=ON")
+        finally:
+            raw.close()
+
+
+def assert_same_indexes_as_create_all(app):
+    """PostgreSQL: every index (primary keys included) is defined as create_all() defines it.
+
+    Autogenerate comparisons do not see everything (INCLUDE columns of a primary key, for one), so the
+    models are also created in a scratch schema and the definitions compared as text.
+    """
+    def definitions(conn, schema):
+        rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :s"), {"s": schema})
+        return {name: sql.replace(f" {schema}.", " ") for name, sql in rows if name != "alembic_version_pkc"}
+
     with app.app_context(), db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for name in inspect(conn).get_table_names():
-                conn.execute(text(f'DROP TABLE "{name}"'))
+        conn.execute(text("DROP SCHEMA IF EXISTS expected CASCADE"))
+        conn.execute(text("CREATE SCHEMA expected"))
+        try:
+            db.metadata.create_all(conn.execution_options(schema_translate_map={None: "expected"}))
+            expected = definitions(conn, "expected")
+            assert any("INCLUDE (participants)" in sql for sql in expected.values())
+            assert definitions(conn, "public") == expected
+        finally:
+            conn.execute(text("DROP SCHEMA expected CASCADE"))
 
 
 def test_upgrade_of_empty_database_matches_models(tmp_path):
@@ -36,10 +77,22 @@ def test_upgrade_of_empty_database_matches_models(tmp_path):
     try:
         assert upgrade_database(app) == "upgraded"
         with app.app_context(), db.engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True}
+            if conn.dialect.name == "sqlite":  # SQLite reflection loses DESC: compare those indexes by their DDL
+                opts["include_object"] = include_in_sqlite_autogenerate
+                sorted_indexes = [ix for table in db.metadata.tables.values() for ix in table.indexes
+                                  if has_sorted_column(ix)]
+                assert sorted_indexes
+                for ix in sorted_indexes:
+                    stored = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n"),
+                                          {"n": ix.name}).scalar()
+                    assert stored == str(CreateIndex(ix).compile(dialect=conn.dialect)).strip(), ix.name
+            ctx = MigrationContext.configure(conn, opts=opts)
             diff = compare_metadata(ctx, db.metadata)
             assert diff == [], diff
             assert "alembic_version" in inspect(conn).get_table_names()
+            if conn.dialect.name == "postgresql":
+                assert_same_indexes_as_create_all(app)
         assert upgrade_database(app) == "upgraded"  # idempotent
     finally:
         drop_everything(app)
@@ -54,5 +107,48 @@ def test_database_made_before_migrations_is_stamped(tmp_path):
         assert upgrade_database(app) == "stamped"
         with app.app_context(), db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        drop_everything(app)
+
+
+def test_board_counts_migration_backfills_existing_participants(tmp_path):
+    app = make_app(tmp_path)
+    drop_everything(app)
+    rng = random.Random(5)
+    t0 = dt.datetime(2026, 3, 1, 8)
+    try:
+        with app.app_context():
+            upgrade(directory=MIGRATIONS, revision=BEFORE_BOARD_COUNTS)
+            with writing() as session:
+                campaign = Campaign(slug="old", title="旧活动", opens_at=t0, closes_at=t0 + dt.timedelta(days=9),
+                                    banks=[], tags=[])
+                session.add(campaign)
+                session.flush()
+                orgs = [Organisation(campaign_id=campaign.id, code=f"u{i}", name=f"单位{i}", kind="school",
+                                     headcount=30) for i in range(3)]
+                session.add_all(orgs)
+                session.flush()
+                for i in range(60):
+                    done = i % 7 != 0  # some joined and never finished
+                    session.add(Participant(
+                        campaign_id=campaign.id, organisation_id=orgs[i % 3].id, nickname=f"p{i}",
+                        best_attempt_id=i + 1 if done else None,
+                        best_score=rng.choice((300, 400, 500)) if done else None,
+                        best_duration_ms=rng.randrange(5000, 9000) if done else None,
+                        best_finished_at=t0 + dt.timedelta(minutes=i) if done else None))
+            campaign_id = campaign.id
+            finished = 60 - len(range(0, 60, 7))
+            db.session.remove()
+        assert upgrade_database(app) == "upgraded"
+        with app.app_context():
+            assert leaderboard.count_differences(campaign_id) == []
+            everyone = db.session.scalars(select(BoardScoreCount.participants).where(
+                BoardScoreCount.campaign_id == campaign_id, BoardScoreCount.organisation_id == leaderboard.ALL_UNITS))
+            assert sum(everyone) == finished
+            assert sum(db.session.scalars(select(BoardUnitTotal.participants))) == finished
+            before = db.session.execute(select(BoardScoreCount.__table__)).all()
+            assert leaderboard.rebuild(campaign_id) == finished
+            assert sorted(db.session.execute(select(BoardScoreCount.__table__)).all()) == sorted(before)
+            db.session.remove()
     finally:
         drop_everything(app)

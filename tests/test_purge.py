@@ -48,6 +48,8 @@ def test_purge_removes_identity_and_keeps_statistics(runner, make_campaign):
     assert db.session.scalar(select(func.count(AttemptItem.id)).where(AttemptItem.answered_at.is_not(None))) == answered
     board = leaderboard.organisation_board(campaign.id)
     assert {o.code: o.participants for o in board}["s1"] == 1
+    assert leaderboard.count_differences(campaign.id) == []  # scores untouched, so are the board counts
+    assert leaderboard.participant_ranks(db.session.get(Participant, attempt.participant_id)) == (1, 1)
     assert "王小明" not in str(leaderboard.individual_board(campaign.id))
 
 

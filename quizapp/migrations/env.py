@@ -92,6 +92,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            from quizapp.schema import include_in_sqlite_autogenerate
+
+            conf_args.setdefault("include_object", include_in_sqlite_autogenerate)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

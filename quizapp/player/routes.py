@@ -249,11 +249,11 @@ def me(slug: str):
     attempts = db.session.scalars(operations.contest_only(
         select(Attempt).where(Attempt.participant_id == participant.id).order_by(Attempt.id.desc()))).all()
     used = operations.attempts_today(participant, now)
+    rank_in_org, rank_overall = leaderboard.participant_ranks(participant)
     return render_template(
         "player/me.html", campaign=campaign, participant=participant, attempts=attempts, now=now,
         badges=badges.catalogue(participant.id), in_play=operations.open_attempt(participant, now),
-        rank_in_org=leaderboard.participant_rank(participant, within_org=True),
-        rank_overall=leaderboard.participant_rank(participant, within_org=False),
+        rank_in_org=rank_in_org, rank_overall=rank_overall,
         left_today=max(0, campaign.attempts_per_day - used), is_open=campaign.is_open(now),
         start_form=StartForm())
 
