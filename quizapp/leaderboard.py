@@ -20,10 +20,9 @@ from dataclasses import asdict, dataclass
 
 from flask import current_app
 from sqlalchemy import Integer, bindparam, delete, func, insert, literal, or_, select, text, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 
 from . import engine
-from .database import writing
+from .database import raw_in, writing
 from .extensions import db
 from .models import (CONTEST, Attempt, BoardScoreCount, BoardTimeCount, BoardUnitTotal, Campaign, Organisation,
                      Participant, utcnow)
@@ -131,16 +130,20 @@ def _cached(key: tuple, compute):
     return value
 
 
-def _encode(entries: list) -> bytes:
-    """Serialise a board (a list of BoardEntry or OrgEntry) as JSON for Redis."""
-    rows = [{"t": type(e).__name__, **asdict(e)} for e in entries]
-    return json.dumps(rows, ensure_ascii=False).encode()
+def _encode(value) -> bytes:
+    """Serialise a cached value for Redis: a response body as it is, or a board (a list of BoardEntry or OrgEntry)."""
+    if isinstance(value, bytes):
+        return b"b" + value
+    rows = [{"t": type(e).__name__, **asdict(e)} for e in value]
+    return b"j" + json.dumps(rows, ensure_ascii=False).encode()
 
 
-def _decode(raw: bytes) -> list:
-    """Rebuild a board serialised by _encode."""
+def _decode(raw: bytes):
+    """Rebuild a value serialised by _encode."""
+    if raw[:1] == b"b":
+        return raw[1:]
     types = {"BoardEntry": BoardEntry, "OrgEntry": OrgEntry}
-    return [types[row.pop("t")](**row) for row in json.loads(raw)]
+    return [types[row.pop("t")](**row) for row in json.loads(raw[1:])]
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,27 @@ def public_individual_board(campaign: Campaign | CampaignInfo, org_id: int | Non
                             limit: int = 50) -> list[BoardEntry]:
     """The individual board as the public sees it: frozen at board_frozen_at once that has passed."""
     return individual_board(campaign.id, org_id, limit, frozen_at=freeze_cutoff(campaign))
+
+
+def public_individual_board_body(campaign: CampaignInfo, org_id: int | None, limit: int) -> bytes:
+    """The API's JSON body of the public individual board, serialised once per cache period.
+
+    Boards are the most requested reads; serialising the same 20-50 rows for
+    every request cost as much as the rest of it. Cached like the board
+    itself, so the one invalidator forgets both.
+    """
+    frozen = freeze_cutoff(campaign)
+    return _cached((campaign.id, "people-body", org_id, limit, frozen, campaign.mask_nicknames),
+                   lambda: current_app.json.dumps({"entries": [
+                       e.to_dict(campaign.mask_nicknames)
+                       for e in individual_board(campaign.id, org_id, limit, frozen_at=frozen)]}).encode())
+
+
+def public_organisation_board_body(campaign: CampaignInfo) -> bytes:
+    """The API's JSON body of the public unit-vs-unit board, serialised once per cache period."""
+    frozen = freeze_cutoff(campaign)
+    return _cached((campaign.id, "orgs-body", frozen), lambda: current_app.json.dumps({"entries": [
+        e.to_dict() for e in organisation_board(campaign.id, frozen_at=frozen)]}).encode())
 
 
 def public_organisation_board(campaign: Campaign | CampaignInfo) -> list[OrgEntry]:
@@ -437,15 +461,22 @@ def record_best(session, participant: Participant, old: engine.Result | None, ne
 
 
 def _add(session, model, counters: list[str], rows: list[dict]) -> None:
-    """Insert rows or add their counters to the rows with the same key, in one INSERT ... ON CONFLICT DO UPDATE."""
+    """Insert rows or add their counters to the rows with the same key, in one INSERT ... ON CONFLICT DO UPDATE.
+
+    Plain SQL (the same text on SQLite and PostgreSQL): it runs in every
+    finishing transaction, and building the dialect's upsert construct each
+    time cost more than the rest of finishing a quiz (bench/profile_api.py).
+    """
     if not rows:
         return
-    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = upsert(model).values(rows)
     table = model.__table__
-    stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
-                                      set_={name: table.c[name] + stmt.excluded[name] for name in counters})
-    session.execute(stmt)
+    columns = list(rows[0])
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(rows))
+    updates = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in counters)
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} "  # nosec B608 - names from the models
+           f"ON CONFLICT ({keys}) DO UPDATE SET {updates}")
+    raw_in(session).run(sql, tuple(row[c] for row in rows for c in columns))
 
 
 def _recounts(campaign_id: int) -> dict:

@@ -209,16 +209,18 @@ def people_board(slug: str):
     org_id = None
     code = request.args.get("org")
     if code:
-        org = operations.find_organisation(campaign, code)
-        if org is None:
+        org_id = operations.organisation_id(campaign.id, code)
+        if org_id is None:
             raise NotFound(gettext("单位 %(code)s 不属于本次活动", code=code), field="org", code="org_not_found")
-        org_id = org.id
-    entries = leaderboard.public_individual_board(campaign, org_id, limit)
-    return {"entries": [e.to_dict(campaign.mask_nicknames) for e in entries]}
+    return _json_body(leaderboard.public_individual_board_body(campaign, org_id, limit))
 
 
 @bp.get("/campaigns/<slug>/organisations/leaderboard")
 def org_board(slug: str):
     """Unit-vs-unit board: participants, headcount, coverage, average best score."""
-    campaign = _board_campaign(slug)
-    return {"entries": [e.to_dict() for e in leaderboard.public_organisation_board(campaign)]}
+    return _json_body(leaderboard.public_organisation_board_body(_board_campaign(slug)))
+
+
+def _json_body(body: bytes):
+    """A 200 response carrying an already serialised JSON body."""
+    return current_app.response_class(body, mimetype="application/json")
