@@ -29,11 +29,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import select
 
 from .bank.taxonomy import N_
-from .extensions import db
-from .models import ParticipantBadge
+from .database import raw
 
 
 @dataclass(frozen=True)
@@ -153,10 +151,20 @@ class Shown:
         return self.awarded_at is not None
 
 
-def held_badges(participant_id: int) -> dict[str, ParticipantBadge]:
-    """The participant's badges by code."""
-    rows = db.session.scalars(select(ParticipantBadge).where(ParticipantBadge.participant_id == participant_id))
-    return {row.code: row for row in rows if row.code in BADGES}
+@dataclass(frozen=True)
+class Held:
+    """When a participant earned a badge, and by which attempt."""
+
+    awarded_at: dt.datetime
+    attempt_id: int | None
+
+
+def held_badges(participant_id: int) -> dict[str, Held]:
+    """The participant's badges by code (a plain read: every result page and API result shows them)."""
+    conn = raw()
+    rows = conn.all("SELECT code, awarded_at, attempt_id FROM participant_badge WHERE participant_id = ?",
+                    (participant_id,))
+    return {code: Held(conn.time_out(at), attempt_id) for code, at, attempt_id in rows if code in BADGES}
 
 
 def catalogue(participant_id: int) -> list[Shown]:

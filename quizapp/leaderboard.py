@@ -17,12 +17,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import Integer, bindparam, delete, func, insert, literal, or_, select, text, union_all
 
 from . import engine
-from .database import raw_in, writing
+from .database import raw, raw_in, writing
 from .extensions import db
 from .models import (CONTEST, Attempt, BoardScoreCount, BoardTimeCount, BoardUnitTotal, Campaign, Organisation,
                      Participant, utcnow)
@@ -545,9 +546,19 @@ def count_differences(campaign_id: int) -> list[str]:
     return problems
 
 
-def attempt_result(attempt: Attempt) -> dict:
-    """Result summary of a finished attempt with the participant's current ranks."""
-    participant = attempt.participant
+def standing(participant_id: int) -> SimpleNamespace:
+    """A participant's best result and where it counts (what the ranks read), in one plain statement."""
+    conn = raw()
+    row = conn.one("SELECT id, campaign_id, organisation_id, best_attempt_id, best_score, best_duration_ms, "
+                   "best_finished_at FROM participant WHERE id = ?", (participant_id,))
+    names = ("id", "campaign_id", "organisation_id", "best_attempt_id", "best_score", "best_duration_ms")
+    return SimpleNamespace(**dict(zip(names, row)), best_finished_at=conn.time_out(row[6]))
+
+
+def attempt_result(attempt) -> dict:
+    """Result summary of a finished attempt (an Attempt or a play.PlayAttempt) with the participant's current
+    ranks."""
+    participant = standing(attempt.participant_id)
     rank_in_org, rank_overall = participant_ranks(participant)
     return {
         "score": attempt.score,

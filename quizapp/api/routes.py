@@ -182,13 +182,13 @@ def post_answer(attempt_id: str):
 @bp.get("/attempts/<attempt_id>/result")
 def attempt_result(attempt_id: str):
     """Score, correct count, time and ranks of a finished attempt; a practice attempt's summary (no rank)."""
-    attempt = _authorised_attempt(attempt_id, load=operations.find_attempt)
+    attempt = _authorised_attempt(attempt_id)
     if attempt.finished_at is None:
         play.current_item(attempt)  # finalises an attempt whose time is over
     if attempt.finished_at is None:
         raise Conflict(gettext("答题尚未完成"), code="not_finished")
     if not operations.is_contest(attempt):
-        return practice_queries.result_dict(attempt)
+        return practice_queries.result_dict(operations.find_attempt(attempt.public_id))
     return {**leaderboard.attempt_result(attempt), "kind": attempt.kind,
             "badges": badges.to_dicts(badges.of_participant(attempt.participant_id), attempt.id)}
 
