@@ -47,6 +47,8 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": os.environ.get("QUIZAPP_SECRET_KEY") or _instance_secret(inst),
         "SQLALCHEMY_DATABASE_URI": db_url,
+        # Pooled database connections kept per server process (and as many more in a burst).
+        "DB_POOL_SIZE": int(os.environ.get("QUIZAPP_DB_POOL_SIZE", "16")),
         # Base URL printed on QR codes; empty means "use the request's host".
         "PUBLIC_URL": os.environ.get("QUIZAPP_PUBLIC_URL", "").rstrip("/"),
         "BANK_PATH": os.environ.get("QUIZAPP_BANK_PATH", str(Path(__file__).resolve().parent.parent / "question_bank")),

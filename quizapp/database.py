@@ -21,7 +21,15 @@ WRITE_OPTION = "quizapp_write"
 def init_database(app: Flask) -> None:
     """Bind SQLAlchemy to the app and tune SQLite connections when SQLite is used."""
     opts = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+        # Keep a connection per server thread (a request may hold two: its Session's and the play
+        # loop's). Past the pool's size each checkout opens a connection and closes it on return:
+        # with gunicorn's 8 threads and SQLAlchemy's default of 5, that reconnect (and SQLite's
+        # PRAGMAs) made a question GET cost 50% more CPU under concurrency (bench/bench_api.py).
+        opts.setdefault("pool_size", app.config.get("DB_POOL_SIZE", 16))
+        opts.setdefault("max_overflow", app.config.get("DB_POOL_SIZE", 16))
+    if url.startswith("sqlite"):
         opts.setdefault("connect_args", {}).setdefault("timeout", 30)
     else:
         # After a database restart, pooled connections are dead: test each one as it is taken
@@ -290,10 +298,20 @@ def raw_in(session) -> RawConnection:
 
 
 def adopt(session, obj):
-    """Make an object whose row was just inserted with plain SQL persistent in the session, without
-    reading it back; the caller sets every column (unset ones would be loaded on first access)."""
+    """Make an object whose row was just read or written with plain SQL persistent in the session, without
+    reading it back; the caller sets every column (unset ones would be loaded on first access). An object
+    of that row already in the session gets the values instead and is returned."""
+    from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.orm import make_transient_to_detached
+    from sqlalchemy.orm.attributes import set_committed_value
+    from sqlalchemy.orm.util import identity_key
 
+    mapper = sa_inspect(type(obj))
+    known = session.identity_map.get(identity_key(type(obj), mapper.primary_key_from_instance(obj)))
+    if known is not None:
+        for attr in mapper.column_attrs:
+            set_committed_value(known, attr.key, getattr(obj, attr.key))
+        return known
     make_transient_to_detached(obj)
     session.add(obj)
     return obj

@@ -185,6 +185,44 @@ def record_scan(campaign: Campaign, org_code: str | None, src_code: str | None) 
                          organisation_id=org.id if org else None))
 
 
+@dataclass(frozen=True)
+class CampaignRules:
+    """A campaign's rules as join and start_attempt read them (they also take a Campaign)."""
+
+    id: int
+    slug: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    questions_per_quiz: int
+    seconds_per_question: int
+    attempts_per_day: int
+    banks: list
+    tags: list
+    speed_bonus: bool
+    streak_step: int
+    streak_cap: int
+
+    def is_open(self, now: dt.datetime) -> bool:
+        """True while the campaign accepts attempts and answers (as Campaign.is_open)."""
+        return self.opens_at <= now < self.closes_at
+
+
+_RULES_SQL = ("SELECT id, slug, opens_at, closes_at, questions_per_quiz, seconds_per_question, attempts_per_day, "
+              "banks, tags, speed_bonus, streak_step, streak_cap FROM campaign WHERE slug = ?")
+
+
+def campaign_rules(slug) -> CampaignRules | None:
+    """The rules of the campaign with this slug, in one plain statement (every API start reads them)."""
+    if not usable_key(slug):
+        return None
+    conn = raw()
+    row = conn.one(_RULES_SQL, (slug,))
+    if row is None:
+        return None
+    return CampaignRules(row[0], row[1], conn.time_out(row[2]), conn.time_out(row[3]), row[4], row[5], row[6],
+                         conn.json_out(row[7]) or [], conn.json_out(row[8]) or [], bool(row[9]), row[10], row[11])
+
+
 def clean_nickname(nickname) -> str:
     """Validate a nickname: 1-20 visible characters."""
     if not isinstance(nickname, str) or not nickname.strip():
@@ -247,13 +285,23 @@ _NEW_PARTICIPANT_SQL = ("INSERT INTO participant (campaign_id, organisation_id, 
 
 def _rejoin(campaign: Campaign, org_id: int, digest: str, nickname: str) -> Participant | None:
     """The participant already known by this member number in the unit, renamed to the nickname given now."""
-    row = raw().one("SELECT id FROM participant WHERE organisation_id = ? AND member_hash = ?", (org_id, digest))
+    conn = raw()
+    row = conn.one(f"SELECT {', '.join(_PARTICIPANT_COLUMNS)} FROM participant "  # nosec B608 - fixed names
+                   "WHERE organisation_id = ? AND member_hash = ?", (org_id, digest))
     if row is None:
         return None
-    with writing() as session:
-        existing = session.get(Participant, row[0])
-        existing.nickname = nickname
-    return existing
+    values = dict(zip(_PARTICIPANT_COLUMNS, row))
+    if values["nickname"] != nickname:  # a returning player usually keeps their name: no write then
+        with conn.transaction():
+            conn.run("UPDATE participant SET nickname = ? WHERE id = ?", (nickname, values["id"]))
+        values["nickname"] = nickname
+    for name in ("created_at", "best_finished_at"):
+        values[name] = conn.time_out(values[name])
+    return adopt(db.session, Participant(**values))
+
+
+_PARTICIPANT_COLUMNS = ("id", "campaign_id", "organisation_id", "nickname", "member_hash", "placement_id",
+                        "created_at", "best_attempt_id", "best_score", "best_duration_ms", "best_finished_at")
 
 
 # ---------------------------------------------------------------- attempts

@@ -19,9 +19,14 @@ from .openapi import openapi_document
 MAX_LIMIT = 100
 
 
-def _campaign(slug: str) -> Campaign:
-    """Load a campaign by slug or raise NotFound."""
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug)) if operations.usable_key(slug) else None
+def _orm_campaign(slug: str) -> Campaign | None:
+    """The campaign row with this slug, or None."""
+    return db.session.scalar(select(Campaign).where(Campaign.slug == slug)) if operations.usable_key(slug) else None
+
+
+def _campaign(slug: str, load=_orm_campaign):
+    """Load a campaign by slug (the ORM row, or what `load` gives, e.g. operations.campaign_rules) or NotFound."""
+    campaign = load(slug)
     if campaign is None:
         raise NotFound(gettext("活动 %(slug)s 不存在", slug=slug), code="campaign_not_found")
     return campaign
@@ -132,7 +137,7 @@ def campaign_detail(slug: str):
 @limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
-    campaign = _campaign(slug)
+    campaign = _campaign(slug, load=operations.campaign_rules)
     body = _body()
     token = body.get("participant_token")
     if token is not None:
