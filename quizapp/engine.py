@@ -77,17 +77,14 @@ def _spread(cands: list[Candidate], n: int, rng: random.Random) -> list[Candidat
         for tag in tags:
             if len(picked) >= n:
                 break
-            having = [c for c in remaining if tag in c.tags]
+            # Positions, not candidates: rng.choice picks the same one, and pop() needs no equality scan.
+            having = [i for i, c in enumerate(remaining) if tag in c.tags]
             if not having:
                 continue
-            choice = rng.choice(having)
-            picked.append(choice)
-            remaining.remove(choice)
+            picked.append(remaining.pop(rng.choice(having)))
             progressed = True
         if not progressed:  # questions without tags: fill at random
-            choice = rng.choice(remaining)
-            picked.append(choice)
-            remaining.remove(choice)
+            picked.append(remaining.pop(rng.randrange(len(remaining))))
     return picked
 
 
