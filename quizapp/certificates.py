@@ -57,7 +57,7 @@ CJK_FONT_CANDIDATES = (
 # Lazy: shown on the player's pages, in the reader's language (the certificate itself is Simplified Chinese).
 NO_FONT_CERTIFICATE = lazy_gettext("服务器未安装中文字体，暂时无法生成图片版证书。请下载 PDF 版证书，或联系活动组织方。")
 NO_FONT_SHARE = lazy_gettext("服务器未安装中文字体，暂时无法生成分享图片，请联系活动组织方。")
-PRACTICE_NO_CERTIFICATE = "每日一练和错题重练是练习，不颁发证书，也不能分享成绩；完成一轮正式答题后即可领取证书。"
+PRACTICE_NO_CERTIFICATE = lazy_gettext("每日一练和错题重练是练习，不颁发证书，也不能分享成绩；完成一轮正式答题后即可领取证书。")
 
 KICKER = posters.KICKER  # 全民反诈 · 你我同行
 SLOGAN = posters.SLOGAN  # 识骗防骗，从答题开始

@@ -162,6 +162,8 @@ def language_switch(error_page: bool = False) -> list[dict]:
 
 
 BANK_FIELDS = (("question", "stem"), ("explanation",), ("source", "title"), ("source", "publisher"))
+# A wrong-answer book entry (GET .../mistakes) carries its question's bank text at its own top level.
+BOOK_ENTRY_FIELDS = (("stem",), ("explanation",), ("source", "title"), ("source", "publisher"))
 
 
 def _convert_path(body: dict, path: tuple[str, ...]) -> bool:
@@ -178,26 +180,36 @@ def _convert_path(body: dict, path: tuple[str, ...]) -> bool:
     return True
 
 
+def _convert_bank_content(holder: dict, paths: tuple[tuple[str, ...], ...], options) -> bool:
+    """Convert the bank fields at these paths and the options' texts in place; True when any was there."""
+    changed = [_convert_path(holder, path) for path in paths]
+    for option in options if isinstance(options, list) else []:
+        if isinstance(option, dict) and isinstance(option.get("text"), str):
+            option["text"] = traditional(option["text"])
+            changed.append(True)
+    return any(changed)
+
+
 def traditional_api_content(response):
     """API after-request hook: for a zh-Hant client, bank content in the body is converted to Traditional.
 
     Only bank fields change (question stem and options, explanation, source
-    title and publisher), never nicknames or unit names. For everyone else this
-    costs the locale selection and nothing more; the views stay unaware of it.
+    title and publisher, and the same fields of wrong-answer book entries),
+    never nicknames or unit names. For everyone else this costs the locale
+    selection and nothing more; the views stay unaware of it.
     """
     if response.status_code != 200 or not response.is_json or not is_traditional():
         return response
     body = response.get_json(silent=True)
     if not isinstance(body, dict):
         return response
-    changed = [_convert_path(body, path) for path in BANK_FIELDS]
     question = body.get("question")
-    options = question.get("options") if isinstance(question, dict) else None
-    for option in options if isinstance(options, list) else []:
-        if isinstance(option, dict) and isinstance(option.get("text"), str):
-            option["text"] = traditional(option["text"])
-            changed.append(True)
-    if any(changed):
+    changed = _convert_bank_content(body, BANK_FIELDS, question.get("options") if isinstance(question, dict) else None)
+    entries = body.get("entries")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and "stem" in entry:  # book entries; board entries have no stem and stay as named
+            changed = _convert_bank_content(entry, BOOK_ENTRY_FIELDS, entry.get("options")) or changed
+    if changed:
         response.set_data(current_app.json.dumps(body))
     return response
 

@@ -26,6 +26,7 @@ import random
 import secrets
 
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,7 +36,7 @@ from .database import writing
 from .errors import Conflict
 from .models import DAILY, REVIEW, Attempt, Campaign, Participant, QuestionVersion, utcnow
 
-DAILY_DONE = "今天的每日一练已经完成（每天一组），明天再来吧"
+DAILY_DONE = lazy_gettext("今天的每日一练已经完成（每天一组），明天再来吧")
 
 
 def start_daily(campaign: Campaign, participant: Participant, now: dt.datetime | None = None,
@@ -59,7 +60,7 @@ def start_daily(campaign: Campaign, participant: Participant, now: dt.datetime |
         return _come_back(existing, now, resume_open)
     pool = operations.campaign_pool(campaign)
     if not pool:
-        raise Conflict("本活动暂无可用题目", code="empty_pool")
+        raise Conflict(gettext("本活动暂无可用题目"), code="empty_pool")
     seed = secrets.randbelow(2**31)
     key = (current_app.config.get("HASH_KEY") or current_app.config["SECRET_KEY"]).encode()
     candidates = [engine.Candidate(v.question_id, tuple(v.tags)) for v in pool]
@@ -106,7 +107,7 @@ def start_review(campaign: Campaign, participant: Participant, now: dt.datetime 
         return _come_back(in_play, now, resume_open)
     versions = practice_queries.retry_versions(participant)[:engine.REVIEW_SET_SIZE]
     if not versions:
-        raise Conflict("错题本里没有可以重练的题目", code="book_empty")
+        raise Conflict(gettext("错题本里没有可以重练的题目"), code="book_empty")
     seed = secrets.randbelow(2**31)
     # Seeded on purpose: the stored seed replays the order (it comes from secrets).
     drawn = engine.review_set([v.question_id for v in versions], engine.REVIEW_SET_SIZE,
@@ -128,7 +129,7 @@ def start_review(campaign: Campaign, participant: Participant, now: dt.datetime 
 def _check_open(campaign: Campaign, now: dt.datetime) -> None:
     """Practice runs inside the campaign's window, like the contest."""
     if not campaign.is_open(now):
-        raise Conflict("活动未开始或已结束", code="campaign_closed")
+        raise Conflict(gettext("活动未开始或已结束"), code="campaign_closed")
 
 
 def _lock(session, participant: Participant) -> None:

@@ -4,7 +4,9 @@ Pages are chosen by Accept-Language or by the language switch (which wins and
 persists); bank content is converted to Traditional (OpenCC s2t) and stays
 Chinese in English; domain errors and JSON API errors follow the request's
 language; the console stays Simplified; the catalogs cover every msgid in the
-source and the committed .mo files are what the .po files compile to.
+source and the committed .mo files are what the .po files compile to. The
+practice pages (每日一练, 错题本, practice question, feedback and summary) and
+the practice API's errors follow the language like the contest's.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from quizapp import certificates, i18n, prizes
+from quizapp import certificates, i18n, practice_queries, prizes
 from quizapp.drafting.convert import to_traditional
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, QuestionVersion
@@ -79,6 +81,14 @@ def bank_texts(public_ids) -> set[str]:
     return texts
 
 
+def allowed_texts(lang: str, public_ids) -> set[str]:
+    """What may stay untranslated on these attempts' pages: names, the switch's labels and the bank text as the
+    reader gets it (converted for Traditional: OpenCC is not idempotent, 团伙 → 團伙 → 團夥, so converted text is
+    not checked again)."""
+    bank = bank_texts(public_ids)
+    return ALLOWED | bank | ({to_traditional(t) for t in bank} if lang == "zh_Hant" else set())
+
+
 @pytest.fixture
 def played(app, client, make_campaign):
     """A player who finished a round, has a second one in play, won the campaign's draw and has a certificate."""
@@ -95,6 +105,31 @@ def played(app, client, make_campaign):
     in_play = start(client)
     return SimpleNamespace(campaign=campaign, finished=finished, last_qid=last_qid, in_play=in_play,
                            draw=prize_draw, code=code)
+
+
+def item_ids(public_id: str) -> list[str]:
+    """Question ids of an attempt in the order served."""
+    attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id))
+    return [i.version.question_id for i in sorted(attempt.items, key=lambda i: i.position)]
+
+
+def start_practice(client, url: str) -> str:
+    """Press a practice start button (the daily set or a retry); returns the attempt's public id."""
+    return location(client.post(url, data={})).rsplit("/", 1)[-1]
+
+
+@pytest.fixture
+def practised(client, played):
+    """The player of `played` also checked in with today's daily set (the first answer right, the rest wrong),
+    finished a retry of the book (the first answer right, so mastered) and has a second retry in play."""
+    daily = start_practice(client, "/q/c1/practice/daily")
+    play_through(client, daily, correct=lambda n: n == 0)
+    review = start_practice(client, "/q/c1/mistakes/retry")
+    play_through(client, review, correct=lambda n: n == 0)
+    in_play = start_practice(client, "/q/c1/mistakes/retry")
+    assert len({daily, review, in_play}) == 3
+    return SimpleNamespace(played=played, daily=daily, daily_last_qid=item_ids(daily)[-1], review=review,
+                           review_first_qid=item_ids(review)[0], review_in_play=in_play)
 
 
 # Each player page with a phrase of it in Simplified, Traditional and English.
@@ -115,12 +150,53 @@ PAGES = [
     ("/q/c1/draws/{draw}", ("中奖名单", "中獎名單", "Winners")),
     ("/q/c1/draws/{draw}/claim", ("手机号（仅用于通知领奖）", "手機號碼（僅用於通知領獎）", "Mobile number")),
     ("/screen/c1", ("个人排行 前十", "個人排行 前十", "Top 10 players")),
+    ("/q/c1/practice", ("开始今日练习（3 题）", "開始今日練習（3 題）", "Start today’s practice (3 questions)")),
+    ("/q/c1/mistakes", ("（正式答题） · 共答错 1 次", "（正式答題） · 共答錯 1 次", "(Contest) · Missed 1 time")),
+]
+
+# The practice pages once `practised` played (each phrase is on that page only in that state).
+PRACTICE_PAGES = [
+    ("/q/c1", ("查看今日练习", "檢視今日練習", "See today’s practice")),
+    ("/q/c1/me", ("每日一练与错题本", "每日一練與錯題本", "Daily practice and mistake book")),
+    ("/a/{finished}/result", ("题待重练 · 已掌握", "題待重練 · 已掌握", "to retry · ")),  # the retry mastered one
+    ("/q/c1/practice", ("✔ 今日已打卡，明天再来吧", "✔ 今日已打卡，明天再來吧", "✔ Checked in today. See you tomorrow!")),
+    ("/q/c1/mistakes", ("继续重练（下一题：第 1 / ", "繼續重練（下一題：第 1 / ", "Continue the retry (next: question 1 of")),
+    ("/a/{review_in_play}", ("错题重练 · 练习不计入排行榜", "錯題重練 · 練習不計入排行榜",
+                             "Mistake review · practice, not on the leaderboard")),
+    ("/a/{review}/feedback/{review_first_qid}", ("这道题已移出错题本", "這道題已移出錯題本",
+                                                 "This question has left your mistake book")),
+    ("/a/{daily}/feedback/{daily_last_qid}", ("查看练习小结", "檢視練習小結", "See the practice summary")),
+    ("/a/{daily}/practice", ("每日一练小结", "每日一練小結", "Daily practice: summary")),
+    ("/a/{review}/practice", ("本次答对并移出错题本", "本次答對並移出錯題本", "taken out of your mistake book")),
 ]
 
 
-def page_url(template: str, played) -> str:
+def page_url(template: str, played, practised=None) -> str:
+    more = vars(practised) if practised else {}
     return template.format(in_play=played.in_play, finished=played.finished, last_qid=played.last_qid,
-                           code=played.code, draw=played.draw.id)
+                           code=played.code, draw=played.draw.id, **more)
+
+
+ALLOWED = {NICKNAME, "张*", "测试竞赛 c1", "一中", "二中", "某公司", "幸运抽奖", "一等奖", "简体", "繁體",
+           "语言 · 語言 · Language"}  # what players and organisers wrote, and the switch's own labels
+
+
+def assert_in_language(html: str, url: str, lang: str, phrases: tuple[str, str, str], allowed: set[str]) -> None:
+    """The page is in lang: its <html lang>, its phrase in lang and not in the others, and no text in another
+    script or variant but what players, organisers and the bank wrote."""
+    index = ("zh_Hans", "zh_Hant", "en").index(lang)
+    assert html_lang(html) == HTML_LANG[lang], url
+    assert phrases[index] in html, (url, lang, phrases[index])
+    for other, phrase in enumerate(phrases):
+        if other != index and phrase not in phrases[index]:
+            assert phrase not in html, (url, lang, phrase)
+    text = visible_text(html)
+    for value in sorted(allowed, key=len, reverse=True):
+        text = text.replace(value, "")
+    if lang == "en":  # nothing left in Chinese but what players, organisers and the bank wrote
+        assert not CJK.findall(text), (url, sorted(set(CJK.findall(text))))
+    elif lang == "zh_Hant":  # and nothing left in Simplified
+        assert to_traditional(text) == text, (url, [c for c, t in zip(text, to_traditional(text)) if c != t])
 
 
 # ---------------------------------------------------------------- choosing the language
@@ -138,24 +214,57 @@ def test_accept_language_best_match(header, expected):
 
 @pytest.mark.parametrize("lang", ["zh_Hans", "zh_Hant", "en"])
 def test_every_player_page_renders_in_each_language(client, played, lang):
-    index = ("zh_Hans", "zh_Hant", "en").index(lang)
-    allowed = {NICKNAME, "张*", "测试竞赛 c1", "一中", "二中", "某公司", "幸运抽奖", "一等奖", "简体", "繁體",
-               "语言 · 語言 · Language"} | bank_texts([played.finished, played.in_play])
+    allowed = allowed_texts(lang, [played.finished, played.in_play])
     for template, phrases in PAGES:
         url = page_url(template, played)
-        html = get(client, url, lang)
-        assert html_lang(html) == HTML_LANG[lang], url
-        assert phrases[index] in html, (url, lang, phrases[index])
-        for other, phrase in enumerate(phrases):
-            if other != index and phrase not in phrases[index]:
-                assert phrase not in html, (url, lang, phrase)
-        text = visible_text(html)
-        for value in sorted(allowed, key=len, reverse=True):
-            text = text.replace(value, "")
-        if lang == "en":  # nothing left in Chinese but what players, organisers and the bank wrote
-            assert not CJK.findall(text), (url, sorted(set(CJK.findall(text))))
-        elif lang == "zh_Hant":  # and nothing left in Simplified
-            assert to_traditional(text) == text, (url, [c for c, t in zip(text, to_traditional(text)) if c != t])
+        assert_in_language(get(client, url, lang), url, lang, phrases, allowed)
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "zh_Hant", "en"])
+def test_every_practice_page_renders_in_each_language(client, practised, lang):
+    played = practised.played
+    allowed = allowed_texts(lang, [played.finished, played.in_play, practised.daily, practised.review,
+                                   practised.review_in_play])
+    for template, phrases in PRACTICE_PAGES:
+        url = page_url(template, played, practised)
+        assert_in_language(get(client, url, lang), url, lang, phrases, allowed)
+
+
+def test_practice_bank_content_in_traditional_by_conversion(client, practised):
+    """The wrong-answer book and the practice summary show stems, options, explanations and sources converted."""
+    book = get(client, "/q/c1/mistakes", "zh_Hant")
+    shown = visible_text(book)
+    player = db.session.scalar(select(Attempt).where(Attempt.public_id == practised.daily)).participant
+    entries = practice_queries.wrong_answer_book(player).entries
+    assert entries
+    for entry in entries:
+        version, article = entry.version, entry.version.question.article
+        for text in (version.stem, version.explanation, article.title, article.publisher, *version.options):
+            assert to_traditional(text) in shown, text
+        assert to_traditional(version.stem) == version.stem or version.stem not in shown
+        assert version.stem in visible_text(get(client, "/q/c1/mistakes", "en"))  # as written in English
+    summary = get(client, f"/a/{practised.daily}/practice", "zh_Hant")
+    for item in db.session.scalars(select(AttemptItem).join(Attempt).where(Attempt.public_id == practised.daily)):
+        stem, text = item.version.stem, visible_text(summary)
+        assert to_traditional(stem) in text and (to_traditional(stem) == stem or stem not in text)
+    assert 'id="lang-note"' not in book and 'id="lang-note"' not in summary
+    assert 'id="lang-note"' in get(client, f"/a/{practised.daily}/practice", "en")
+    english = get(client, "/q/c1/mistakes", "en")
+    assert "Questions and explanations are shown in Chinese." in english
+    assert "Last missed" in english and "(Mistake review)" in english  # the retry missed them last
+    assert re.search(r"✘ Your answer: <strong class=\"my-answer\">[A-F](, [A-F])*</strong>", english)
+
+
+def test_practice_refusals_in_each_language(client, practised):
+    """A second daily set, a practice certificate: refused with the reason in the reader's language."""
+    for lang, message in (("zh_Hans", "今天的每日一练已经完成（每天一组），明天再来吧"),
+                          ("zh_Hant", "今天的每日一練已經完成（每天一組），明天再來吧"),
+                          ("en", "You have done today’s daily practice (one set a day). Come back tomorrow!")):
+        html = page(client.post("/q/c1/practice/daily", data={}, headers={"Accept-Language": HEADERS[lang]}), 409)
+        assert message in html and html_lang(html) == HTML_LANG[lang]
+    html = get(client, f"/a/{practised.daily}/certificate", "en", 409)
+    assert "Daily practice and mistake review are practice: they earn no certificate" in html
+    assert "每日一練和錯題重練是練習，不頒發證書" in get(client, f"/a/{practised.review}/share", "zh_Hant", 409)
 
 
 def test_error_pages_in_each_language(client, app, played):
@@ -380,6 +489,70 @@ def test_api_errors_follow_accept_language(client, make_campaign, api_player):
             assert message in resp.get_json()["error"]["message"], (header, resp.get_json())
     result = client.get(f"/api/v1/attempts/{attempt_id}/question", headers=auth)
     assert result.status_code == 200
+
+
+def play_api(client, attempt_id: str, headers: dict, right: bool = True) -> None:
+    """Answer every question of an attempt through the API, all right or all wrong."""
+    while not (state := client.get(f"/api/v1/attempts/{attempt_id}/question", headers=headers).get_json())["done"]:
+        qid, keys = state["question"]["id"], [o["key"] for o in state["question"]["options"]]
+        correct = right_keys(attempt_id, qid)
+        choices = correct if right else [next(k for k in keys if k not in correct)]
+        resp = client.post(f"/api/v1/attempts/{attempt_id}/answers", json={"question_id": qid, "choices": choices},
+                           headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+
+
+def test_practice_api_errors_follow_accept_language(client, make_campaign, api_player):
+    make_campaign(questions_per_quiz=1)
+    _attempt_id, _auth, created = api_player()
+    token = created["participant_token"]
+    daily, review = "/api/v1/campaigns/c1/practice/daily", "/api/v1/campaigns/c1/practice/review"
+    cases = [
+        (lambda h: client.post(daily, json={}, headers=h), 400, "invalid",
+         ("缺少 participant_token（开始答题接口返回的参与者凭证）", "缺少 participant_token（開始答題介面回傳的參與者憑證）",
+          "Missing participant_token (the participant credential that starting a quiz returned)")),
+        (lambda h: client.post(review, json={"participant_token": "forged"}, headers=h), 400, "invalid",
+         ("participant_token 无效", "participant_token 無效", "participant_token is not valid")),
+        (lambda h: client.get("/api/v1/campaigns/c1/practice", headers=h), 401, "unauthorized",
+         ("缺少凭证：请在 X-Participant-Token 头中携带 participant_token",
+          "缺少憑證：請在 X-Participant-Token 頭中攜帶 participant_token",
+          "Missing credentials: send your participant_token in the X-Participant-Token header")),
+        (lambda h: client.get("/api/v1/campaigns/c1/mistakes", headers={**h, "X-Participant-Token": "forged"}), 403,
+         "forbidden", ("participant_token 无效", "participant_token 無效", "participant_token is not valid")),
+        (lambda h: client.post(review, json={"participant_token": token}, headers=h), 409, "book_empty",
+         ("错题本里没有可以重练的题目", "錯題本裡沒有可以重練的題目", "There is nothing in your mistake book to retry")),
+    ]
+    started = client.post(daily, json={"participant_token": token}).get_json()
+    play_api(client, started["attempt_id"], {"Authorization": f"Bearer {started['token']}"})
+    cases.append((lambda h: client.post(daily, json={"participant_token": token}, headers=h), 409, "daily_done",
+                  ("今天的每日一练已经完成（每天一组），明天再来吧", "今天的每日一練已經完成（每天一組），明天再來吧",
+                   "You have done today’s daily practice (one set a day). Come back tomorrow!")))
+    for call, status, code, messages in cases:
+        for header, message in zip((None, "zh-HK", "en-GB,en;q=0.9"), messages):
+            resp = call({"Accept-Language": header} if header else {})
+            assert resp.status_code == status and resp.get_json()["error"]["code"] == code, resp.get_json()
+            assert resp.get_json()["error"]["message"] == message, (header, resp.get_json())
+    assert db.session.scalar(select(func.count()).select_from(Attempt)) == 2  # the contest and the daily set
+
+
+def test_api_wrong_answer_book_in_traditional_for_zh_hant_clients(client, make_campaign, api_player):
+    make_campaign(questions_per_quiz=2)
+    attempt_id, auth, created = api_player(nickname=NICKNAME)
+    play_api(client, attempt_id, auth, right=False)
+    token = {"X-Participant-Token": created["participant_token"]}
+    plain = client.get("/api/v1/campaigns/c1/mistakes", headers=token).get_json()
+    hant = client.get("/api/v1/campaigns/c1/mistakes", headers={**token, "Accept-Language": "zh-TW"}).get_json()
+    english = client.get("/api/v1/campaigns/c1/mistakes", headers={**token, "Accept-Language": "en"}).get_json()
+    assert english == plain and len(plain["entries"]) == 2
+    for got, original in zip(hant["entries"], plain["entries"]):
+        assert got["stem"] == to_traditional(original["stem"]) != original["stem"]
+        assert [o["text"] for o in got["options"]] == [to_traditional(o["text"]) for o in original["options"]]
+        assert got["explanation"] == to_traditional(original["explanation"])
+        assert got["source"]["title"] == to_traditional(original["source"]["title"])
+        assert got["source"]["publisher"] == to_traditional(original["source"]["publisher"])
+        bank = ("stem", "options", "explanation", "source")
+        assert {k: v for k, v in got.items() if k not in bank} == {k: v for k, v in original.items() if k not in bank}
+    assert {k: v for k, v in hant.items() if k != "entries"} == {k: v for k, v in plain.items() if k != "entries"}
 
 
 def test_api_badges_in_the_request_language(client, make_campaign, api_player):

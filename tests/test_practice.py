@@ -476,7 +476,7 @@ def test_practice_pages_refuse_bad_input_and_change_nothing(client, app, campaig
     # A practice attempt earns no certificate or share card.
     play_through(client, public_id)
     for url in (f"/a/{public_id}/certificate", f"/a/{public_id}/share", f"/a/{public_id}/certificate.pdf"):
-        assert certificates.PRACTICE_NO_CERTIFICATE in page(client.get(url), 409)
+        assert str(certificates.PRACTICE_NO_CERTIFICATE) in page(client.get(url), 409)
     # An unfinished practice summary leads back to the question.
     other = app.test_client()
     join(other, nickname="小李", org="co")

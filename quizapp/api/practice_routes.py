@@ -10,6 +10,7 @@ their result has no score or rank (practice never counts).
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask_babel import gettext
 
 from .. import engine, practice, practice_queries, ratelimits
 from ..errors import Forbidden, Invalid, Unauthorized
@@ -25,7 +26,7 @@ def _body_participant(campaign: Campaign) -> Participant:
     """The participant named by the body's participant_token (400 when missing or invalid)."""
     body = _body()
     if "participant_token" not in body:
-        raise Invalid("缺少 participant_token（开始答题接口返回的参与者凭证）", field="participant_token")
+        raise Invalid(gettext("缺少 participant_token（开始答题接口返回的参与者凭证）"), field="participant_token")
     return participant_from_token(campaign, body["participant_token"])
 
 
@@ -33,10 +34,11 @@ def _header_participant(campaign: Campaign) -> Participant:
     """The participant named by the X-Participant-Token header (401 without one, 403 for an invalid one)."""
     token = request.headers.get(TOKEN_HEADER, "").strip()
     if not token:
-        raise Unauthorized(f"缺少凭证：请在 {TOKEN_HEADER} 头中携带 participant_token", field=TOKEN_HEADER)
+        raise Unauthorized(gettext("缺少凭证：请在 %(header)s 头中携带 participant_token", header=TOKEN_HEADER),
+                           field=TOKEN_HEADER)
     participant = find_participant(campaign, token)
     if participant is None:
-        raise Forbidden("participant_token 无效", field=TOKEN_HEADER)
+        raise Forbidden(gettext("participant_token 无效"), field=TOKEN_HEADER)
     return participant
 
 

@@ -90,7 +90,7 @@ def participant_from_token(campaign: Campaign, token) -> Participant:
     """The participant of a participant_token in a request body; 400 naming the field otherwise."""
     participant = find_participant(campaign, token)
     if participant is None:
-        raise Invalid("participant_token 无效", field="participant_token")
+        raise Invalid(gettext("participant_token 无效"), field="participant_token")
     return participant
 
 

@@ -10,6 +10,7 @@ quizapp/practice.py, reads in quizapp/practice_queries.py.
 from __future__ import annotations
 
 from flask import redirect, render_template, url_for
+from flask_babel import lazy_gettext
 
 from .. import engine, operations, practice, practice_queries, ratelimits
 from ..errors import QuizError
@@ -19,13 +20,13 @@ from . import bp
 from .forms import StartForm
 from .routes import TYPE_LABELS, current_participant, get_campaign, owned_attempt
 
-KIND_LABELS = {DAILY: "每日一练", REVIEW: "错题重练"}
+KIND_LABELS = {DAILY: lazy_gettext("每日一练"), REVIEW: lazy_gettext("错题重练")}
 
 
 @bp.app_template_filter("practice_label")
 def practice_label(kind: str) -> str:
-    """The practice label of an attempt kind ('' for a contest attempt)."""
-    return KIND_LABELS.get(kind, "")
+    """The practice label of an attempt kind in the request's language ('' for a contest attempt)."""
+    return str(KIND_LABELS[kind]) if kind in KIND_LABELS else ""
 
 
 @bp.app_template_global()
