@@ -235,12 +235,18 @@ def clean_nickname(nickname) -> str:
     return nickname
 
 
-def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=None) -> Participant:
-    """Register a participant in a unit; a known member number returns the same participant.
+@dataclass(frozen=True)
+class Newcomer:
+    """A validated join request: the unit, nickname, member-number hash and placement of a participant."""
 
-    Plain statements (every new player runs this once): the unit and placement
-    are looked up by code, the member number by its keyed hash.
-    """
+    org_id: int
+    nickname: str
+    digest: str | None  # keyed hash of the student/employee number, None without one
+    place_id: int | None
+
+
+def _check_join(campaign: Campaign, nickname, org_code, member_id, placement_code) -> Newcomer:
+    """Validate what a join gives (nickname, unit code, member number, placement) with a message per field."""
     nickname = clean_nickname(nickname)
     if not isinstance(org_code, str) or not org_code:
         raise Invalid(gettext("请选择所在单位"), field="org")
@@ -254,37 +260,86 @@ def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=
         raise Invalid(gettext("学号/工号不能超过%(n)d个字符", n=MEMBER_ID_MAX), field="member_id")
     if placement_code is not None and not isinstance(placement_code, str):
         raise Invalid(gettext("placement 必须是文本"), field="placement")
-    place_id = placement_id(campaign.id, placement_code)
     digest = member_hash(campaign, org_code, member_id) if member_id else None
-    if digest:
-        existing = _rejoin(campaign, org_id, digest, nickname)
-        if existing is not None:
-            return existing
-    now = utcnow()
+    return Newcomer(org_id, nickname, digest, placement_id(campaign.id, placement_code))
+
+
+def _insert_participant(session, campaign: Campaign, newcomer: Newcomer, now: dt.datetime) -> Participant:
+    """Insert a new participant inside the caller's write transaction."""
+    w = raw_in(session)
+    new_id = w.all(_NEW_PARTICIPANT_SQL, (campaign.id, newcomer.org_id, newcomer.nickname, newcomer.digest,
+                                          newcomer.place_id, w.time_in(now)))[0][0]
+    return adopt(session, Participant(
+        id=new_id, campaign_id=campaign.id, organisation_id=newcomer.org_id, nickname=newcomer.nickname,
+        member_hash=newcomer.digest, placement_id=newcomer.place_id, created_at=now, best_attempt_id=None,
+        best_score=None, best_duration_ms=None, best_finished_at=None))
+
+
+def join(campaign: Campaign, nickname, org_code, member_id=None, placement_code=None) -> Participant:
+    """Register a participant in a unit; a known member number returns the same participant.
+
+    Plain statements (every new player runs this once): the unit and placement
+    are looked up by code, the member number by its keyed hash.
+    """
+    newcomer = _check_join(campaign, nickname, org_code, member_id, placement_code)
+    existing = _rejoin(campaign, newcomer)
+    if existing is not None:
+        return existing
     try:
         with writing() as session:
-            w = raw_in(session)
-            new_id = w.all(_NEW_PARTICIPANT_SQL, (campaign.id, org_id, nickname, digest, place_id, w.time_in(now)))[0][0]
-            participant = adopt(session, Participant(
-                id=new_id, campaign_id=campaign.id, organisation_id=org_id, nickname=nickname, member_hash=digest,
-                placement_id=place_id, created_at=now, best_attempt_id=None, best_score=None,
-                best_duration_ms=None, best_finished_at=None))
-    except IntegrityError:
-        # PostgreSQL: a concurrent join of the same member committed first (SQLite's
-        # BEGIN IMMEDIATE serialises joins, so the check above already saw it). Come back as that person.
-        existing = _rejoin(campaign, org_id, digest, nickname) if digest else None
-        if existing is None:
-            raise
-        return existing
-    return participant
+            return _insert_participant(session, campaign, newcomer, utcnow())
+    except IntegrityError as race:
+        return _rejoin_after_race(campaign, newcomer, race)
+
+
+def join_and_start(campaign: Campaign, nickname, org_code, member_id=None, placement_code=None,
+                   device_hash: str | None = None) -> tuple[Participant, Attempt, str]:
+    """Join (or come back by member number) and start an attempt; returns (participant, attempt, token).
+
+    A newcomer is inserted in the same write transaction as their first
+    attempt: a QR burst is mostly newcomers, and on SQLite every write waits
+    its turn for the one write lock, so this is one turn instead of two; and a
+    start refused under the lock (daily limit) leaves no participant behind.
+    """
+    newcomer = _check_join(campaign, nickname, org_code, member_id, placement_code)
+    existing = _rejoin(campaign, newcomer)
+    if existing is not None:
+        return existing, *start_attempt(campaign, existing, placement_code, device_hash=device_hash)
+    now = utcnow()
+    _check_open(campaign, now)
+    plan = _plan_attempt(campaign, None, newcomer.place_id, now)
+    try:
+        with writing() as session:
+            participant = _insert_participant(session, campaign, newcomer, now)
+            attempt, token, _closed = _start_in(session, campaign, participant, plan, now, device_hash)
+    except IntegrityError as race:
+        participant = _rejoin_after_race(campaign, newcomer, race)
+        return participant, *start_attempt(campaign, participant, placement_code, device_hash=device_hash)
+    return participant, attempt, token
+
+
+def _rejoin_after_race(campaign: Campaign, newcomer: Newcomer, race: IntegrityError) -> Participant:
+    """The participant a concurrent join of the same member number committed first.
+
+    Only PostgreSQL gets here: SQLite's BEGIN IMMEDIATE serialises joins, so
+    the lookup before the insert already saw the other one.
+    """
+    existing = _rejoin(campaign, newcomer)
+    if existing is None:
+        raise race
+    return existing
 
 
 _NEW_PARTICIPANT_SQL = ("INSERT INTO participant (campaign_id, organisation_id, nickname, member_hash, placement_id, "
                         "created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")
 
 
-def _rejoin(campaign: Campaign, org_id: int, digest: str, nickname: str) -> Participant | None:
-    """The participant already known by this member number in the unit, renamed to the nickname given now."""
+def _rejoin(campaign: Campaign, newcomer: Newcomer) -> Participant | None:
+    """The participant already known by this member number in the unit, renamed to the nickname given now
+    (None without a member number)."""
+    if newcomer.digest is None:
+        return None
+    org_id, digest, nickname = newcomer.org_id, newcomer.digest, newcomer.nickname
     conn = raw()
     row = conn.one(f"SELECT {', '.join(_PARTICIPANT_COLUMNS)} FROM participant "  # nosec B608 - fixed names
                    "WHERE organisation_id = ? AND member_hash = ?", (org_id, digest))
@@ -412,46 +467,79 @@ def start_attempt(campaign: Campaign, participant: Participant, placement_code=N
     whose time is over is finished here, so it counts.
     """
     now = now or utcnow()
-    if not campaign.is_open(now):
-        raise Conflict(gettext("活动未开始或已结束"), code="campaign_closed")
+    _check_open(campaign, now)
     if resume_open:  # the common case of a reload or a second tap, without drawing (checked again under the lock)
         in_play = open_attempt(participant, now)
         if in_play is not None:
             return in_play, None
+    plan = _plan_attempt(campaign, participant.id,
+                         placement_id(campaign.id, placement_code) or participant.placement_id, now)
+    with writing() as session:
+        attempt, token, closed = _start_in(session, campaign, participant, plan, now, device_hash, resume_open)
+    if closed:
+        leaderboard.invalidate_campaign(campaign.id)
+    return attempt, token
+
+
+def _check_open(campaign: Campaign, now: dt.datetime) -> None:
+    """Refuse a start outside the campaign's window."""
+    if not campaign.is_open(now):
+        raise Conflict(gettext("活动未开始或已结束"), code="campaign_closed")
+
+
+@dataclass(frozen=True)
+class AttemptPlan:
+    """What a start decides before taking the write lock: the draw, its seed, the token and the clocks."""
+
+    drawn: list[engine.Drawn]
+    version_of: dict[str, int]  # current version id of each question in the pool
+    seed: int
+    token: str
+    expires_at: dt.datetime
+    placement_id: int | None
+    streak_step: int
+    streak_cap: int
+
+
+def _plan_attempt(campaign: Campaign, participant_id: int | None, place_id: int | None,
+                  now: dt.datetime) -> AttemptPlan:
+    """Draw the questions of a new attempt (avoiding the participant's previous one; None for a newcomer)."""
     pool = pool_entries(campaign)
     if not pool:
         raise Conflict(gettext("本活动暂无可用题目"), code="empty_pool")
-    place_id = placement_id(campaign.id, placement_code) or participant.placement_id
-    conn = raw()
-    avoid = {qid for (qid,) in conn.all(_PREVIOUS_QUESTIONS_SQL, (participant.id, CONTEST))}
+    avoid = set() if participant_id is None else {
+        qid for (qid,) in raw().all(_PREVIOUS_QUESTIONS_SQL, (participant_id, CONTEST))}
     seed = secrets.randbelow(2**31)
     candidates = [engine.Candidate(e.question_id, e.tags) for e in pool]
     counts = {e.question_id: e.option_count for e in pool}
     # A seeded generator on purpose: the stored seed replays the draw (the seed itself comes from secrets).
     drawn = engine.draw(candidates, campaign.questions_per_quiz, random.Random(seed), avoid, counts)  # nosec B311
-    version_of = {e.question_id: e.version_id for e in pool}
-    token = secrets.token_urlsafe(24)
     ttl = max(MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))
     streak_step, streak_cap = engine.streak_settings(campaign.speed_bonus, campaign.streak_step, campaign.streak_cap)
-    with writing() as session:
-        w = raw_in(session)
-        # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit
-        # or both find no attempt in play; on SQLite the IMMEDIATE transaction already serialises writers.
-        w.one("SELECT id FROM participant WHERE id = ?" + ("" if w.sqlite else " FOR UPDATE"), (participant.id,))
-        unfinished = [(aid, w.time_out(expires)) for aid, expires in w.all(_UNFINISHED_SQL, (participant.id, CONTEST))]
-        in_play = [aid for aid, expires in unfinished if now < expires and now < campaign.closes_at]
-        if resume_open and in_play:
-            return session.get(Attempt, in_play[0]), None
-        if w.one(_STARTED_ON_SQL, (participant.id, local_day(now), CONTEST))[0] >= campaign.attempts_per_day:
-            raise LimitReached(gettext("今天的%(n)d次答题机会已用完，明天再来吧", n=campaign.attempts_per_day), code="attempt_limit")
-        closed = [aid for aid, _ in unfinished if _finalize_in(session, aid, now)]
-        attempt = insert_attempt(
-            session, campaign, participant, drawn, version_of, token=token, seed=seed, now=now,
-            expires_at=min(now + ttl, campaign.closes_at), placement_id=place_id, device_hash=device_hash,
-            speed_bonus=campaign.speed_bonus, streak_step=streak_step, streak_cap=streak_cap)
-    if closed:
-        leaderboard.invalidate_campaign(campaign.id)
-    return attempt, token
+    return AttemptPlan(drawn, {e.question_id: e.version_id for e in pool}, seed, secrets.token_urlsafe(24),
+                       min(now + ttl, campaign.closes_at), place_id, streak_step, streak_cap)
+
+
+def _start_in(session, campaign: Campaign, participant: Participant, plan: AttemptPlan, now: dt.datetime,
+              device_hash: str | None, resume_open: bool = False) -> tuple[Attempt, str | None, list[int]]:
+    """Check the rules under the participant's lock and insert the planned attempt, inside the caller's
+    write transaction; returns (attempt, token, ids of the attempts it finished)."""
+    w = raw_in(session)
+    # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit
+    # or both find no attempt in play; on SQLite the IMMEDIATE transaction already serialises writers.
+    w.one("SELECT id FROM participant WHERE id = ?" + ("" if w.sqlite else " FOR UPDATE"), (participant.id,))
+    unfinished = [(aid, w.time_out(expires)) for aid, expires in w.all(_UNFINISHED_SQL, (participant.id, CONTEST))]
+    in_play = [aid for aid, expires in unfinished if now < expires and now < campaign.closes_at]
+    if resume_open and in_play:
+        return session.get(Attempt, in_play[0]), None, []
+    if w.one(_STARTED_ON_SQL, (participant.id, local_day(now), CONTEST))[0] >= campaign.attempts_per_day:
+        raise LimitReached(gettext("今天的%(n)d次答题机会已用完，明天再来吧", n=campaign.attempts_per_day), code="attempt_limit")
+    closed = [aid for aid, _ in unfinished if _finalize_in(session, aid, now)]
+    attempt = insert_attempt(
+        session, campaign, participant, plan.drawn, plan.version_of, token=plan.token, seed=plan.seed, now=now,
+        expires_at=plan.expires_at, placement_id=plan.placement_id, device_hash=device_hash,
+        speed_bonus=campaign.speed_bonus, streak_step=plan.streak_step, streak_cap=plan.streak_cap)
+    return attempt, plan.token, closed
 
 
 def insert_attempt(session, campaign: Campaign, participant: Participant, drawn: list[engine.Drawn],

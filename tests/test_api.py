@@ -266,6 +266,29 @@ def test_closed_or_not_yet_open_campaign_refuses_attempts(client, make_campaign)
         assert err["code"] == "campaign_closed"
         assert client.get(f"{API}/campaigns/{slug}").get_json()["open"] is False
     assert db.session.scalar(select(func.count(Attempt.id))) == 0
+    assert db.session.scalar(select(func.count(Participant.id))) == 0  # a refused first start joins no one
+
+
+def test_newcomer_joins_and_starts_in_one_write_transaction(client, make_campaign, monkeypatch):
+    """A QR burst is mostly newcomers: joining and starting take one turn of the write lock, and a start
+    refused under that lock (here the daily limit of 0) leaves no participant behind."""
+    campaign = make_campaign(attempts_per_day=0)
+    err = error_of(client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小明", "org": "s1"}), 429)
+    assert err["code"] == "attempt_limit"
+    assert db.session.scalar(select(func.count(Participant.id))) == 0
+    with writing() as session:
+        session.get(Campaign, campaign.id).attempts_per_day = 3
+    writes = []
+
+    def counted():
+        writes.append(1)
+        return writing()
+    monkeypatch.setattr(operations, "writing", counted)
+    resp = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小明", "org": "s1"})
+    assert resp.status_code == 201, resp.get_json()
+    assert len(writes) == 1
+    participant = attempt_row(resp.get_json()["attempt_id"]).participant
+    assert (participant.nickname, participant.organisation.code) == ("小明", "s1")
 
 
 def test_placement_is_recorded(client, make_campaign, api_player):

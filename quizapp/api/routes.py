@@ -142,11 +142,12 @@ def create_attempt(slug: str):
     token = body.get("participant_token")
     if token is not None:
         participant = participant_from_token(campaign, token)
+        attempt, attempt_token = operations.start_attempt(campaign, participant, body.get("placement"),
+                                                          device_hash=ratelimits.device_hash())
     else:
-        participant = operations.join(campaign, body.get("nickname"), body.get("org"), body.get("member_id"),
-                                      body.get("placement"))
-    attempt, attempt_token = operations.start_attempt(campaign, participant, body.get("placement"),
-                                                      device_hash=ratelimits.device_hash())
+        participant, attempt, attempt_token = operations.join_and_start(
+            campaign, body.get("nickname"), body.get("org"), body.get("member_id"), body.get("placement"),
+            device_hash=ratelimits.device_hash())
     return jsonify({
         "attempt_id": attempt.public_id, "token": attempt_token, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question,
