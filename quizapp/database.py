@@ -288,8 +288,25 @@ def raw() -> RawConnection:
     """The app context's plain DB-API connection, checked out on first use and returned at teardown."""
     conn = g.get("_quizapp_raw")
     if conn is None:
-        conn = g._quizapp_raw = RawConnection(db.engine.raw_connection(), db.engine.dialect.name)
+        conn = g._quizapp_raw = RawConnection(_checkout(), db.engine.dialect.name)
     return conn
+
+
+def _checkout():
+    """A connection from the engine's pool; failing to connect raises SQLAlchemy's exception, as a Session would.
+
+    Engine.raw_connection() lets the driver's own error through (a Session
+    wraps it), which the 503 handler for an unreachable database would miss.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    engine = db.engine
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        return engine.raw_connection()
+    except dbapi.Error as exc:
+        raise sa_exc.DBAPIError.instance(None, None, exc, dbapi.Error, connection_invalidated=True,
+                                         dialect=engine.dialect) from exc
 
 
 def raw_in(session) -> RawConnection:

@@ -62,3 +62,21 @@ def test_unreachable_database_is_a_503_with_retry_after(tmp_path):
     resp = app.test_client().get("/api/v1/campaigns/demo")
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "2"
     assert resp.get_json()["error"]["code"] == "unavailable"
+
+
+def test_unreachable_database_on_the_play_loop_is_a_503_too(tmp_path):
+    """The play loop's plain connection (database.raw()) is checked out apart from the ORM's: failing to
+    connect there must be the same 503, not a 500 (seen when PostgreSQL restarted under load)."""
+    from quizapp import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}",
+                      "SECRET_KEY": "k"})
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer some-token"}
+    for resp in (client.get("/api/v1/attempts/0123456789abcdef/question", headers=bearer),
+                 client.post("/api/v1/attempts/0123456789abcdef/answers", headers=bearer,
+                             json={"question_id": "q1", "choices": ["A"]}),
+                 client.get("/api/v1/campaigns/demo/leaderboard")):
+        assert resp.status_code == 503, (resp.request.path, resp.status_code, resp.get_data(as_text=True))
+        assert resp.headers["Retry-After"] == "2"
+        assert resp.get_json()["error"]["code"] == "unavailable"
