@@ -639,7 +639,8 @@ def main() -> int:
     ap.add_argument("--phase-duration", type=float, default=8,
                     help="seconds of each single-endpoint phase (default 8)")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    ap.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
+    ap.add_argument("--threads", type=int, default=4,
+                    help="gunicorn threads per worker (default 4, as quizapp serve)")
     ap.add_argument("--no-reuse-port", action="store_true",
                     help="let gunicorn workers share one listening socket (uneven keep-alive spread; for comparison)")
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")

@@ -36,6 +36,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quizzes", type=int, default=200)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--sort", choices=("cumulative", "tottime"), default="cumulative",
+                    help="order of the cProfile listing: time with callees, or own time")
     ap.add_argument("--by-package", action="store_true", help="also print own time grouped by library")
     ap.add_argument("--sql", action="store_true", help="also print the SQL of one request of each endpoint")
     ap.add_argument("--endpoints", default="start,question,answer,result,leaderboard,healthz",
@@ -175,9 +177,9 @@ def run(args) -> int:
             print(f"{ep:<12}" + ", ".join(f"{k} {v / total * 100:.0f}%" for k, v in top))
     for ep, prof in profiles.items():
         buf = io.StringIO()
-        st = pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("cumulative")
+        st = pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(args.sort)
         st.print_stats(args.top)
-        print(f"\n== cProfile: {ep} (cumulative, top {args.top}) ==")
+        print(f"\n== cProfile: {ep} ({args.sort}, top {args.top}) ==")
         lines = buf.getvalue().splitlines()
         start = next((k for k, line in enumerate(lines) if line.strip().startswith("ncalls")), 0)
         print("\n".join(lines[start:start + args.top + 1]))
