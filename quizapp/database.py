@@ -7,7 +7,7 @@ import fcntl
 import json
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from flask import Flask, g
 from sqlalchemy import event
@@ -161,10 +161,8 @@ class RawConnection:
         """On PostgreSQL, end the transaction the driver opened for a statement outside transaction():
         an idle open transaction would hold its locks (and a snapshot) until the request ends."""
         if not self.sqlite and self.owned and not self.in_transaction:
-            try:
+            with suppress(Exception):  # a dead connection: the next statement reports it
                 self.fairy.dbapi_connection.commit()
-            except Exception:  # noqa: BLE001 - a dead connection: the next statement reports it
-                pass
 
     def one(self, sql: str, params=()) -> tuple | None:
         """The first row of a query, or None."""
@@ -276,10 +274,8 @@ def _reraise(exc: Exception, sql: str, params, fairy):
         raise exc
     lost = isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError)) and "locked" not in str(exc)
     if lost:  # SQLite's "database is locked" leaves the connection usable; anything else may be dead
-        try:
+        with suppress(Exception):  # already gone
             fairy.invalidate(exc)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
     raise sa_exc.DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=lost,
                                      dialect=db.engine.dialect) from exc
 

@@ -527,7 +527,7 @@ def _start_in(session, campaign: Campaign, participant: Participant, plan: Attem
     w = raw_in(session)
     # Lock the participant row (PostgreSQL) so concurrent starts cannot both pass the daily limit
     # or both find no attempt in play; on SQLite the IMMEDIATE transaction already serialises writers.
-    w.one("SELECT id FROM participant WHERE id = ?" + ("" if w.sqlite else " FOR UPDATE"), (participant.id,))
+    w.one(_LOCK_PARTICIPANT_SQLITE if w.sqlite else _LOCK_PARTICIPANT_SQL, (participant.id,))
     unfinished = [(aid, w.time_out(expires)) for aid, expires in w.all(_UNFINISHED_SQL, (participant.id, CONTEST))]
     in_play = [aid for aid, expires in unfinished if now < expires and now < campaign.closes_at]
     if resume_open and in_play:
@@ -574,6 +574,8 @@ def insert_attempt(session, campaign: Campaign, participant: Participant, drawn:
 _PREVIOUS_QUESTIONS_SQL = (
     "SELECT v.question_id FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
     "WHERE i.attempt_id = (SELECT MAX(id) FROM attempt WHERE participant_id = ? AND kind = ?)")
+_LOCK_PARTICIPANT_SQL = "SELECT id FROM participant WHERE id = ? FOR UPDATE"
+_LOCK_PARTICIPANT_SQLITE = "SELECT id FROM participant WHERE id = ?"  # SQLite has no row locks (nor FOR UPDATE)
 _UNFINISHED_SQL = ("SELECT id, expires_at FROM attempt WHERE participant_id = ? AND finished_at IS NULL AND kind = ? "
                    "ORDER BY id DESC")
 _STARTED_ON_SQL = "SELECT COUNT(*) FROM attempt WHERE participant_id = ? AND day = ? AND kind = ?"
