@@ -264,16 +264,17 @@ class RawConnection:
             self.fairy.close()
 
 
-def _reraise(exc: Exception, sql: str, params, fairy):
+def _reraise(exc: Exception, sql: str | None, params, fairy=None):
     """Raise SQLAlchemy's exception for a DB-API error (IntegrityError, OperationalError... by the driver's
-    class hierarchy, as SQLAlchemy maps them); a lost connection is discarded from the pool."""
+    class hierarchy, as SQLAlchemy maps them); a lost connection is discarded from the pool (fairy None:
+    the error came while checking one out, so there is none to discard)."""
     from sqlalchemy import exc as sa_exc
 
     dbapi = db.engine.dialect.loaded_dbapi
     if not isinstance(exc, dbapi.Error):
         raise exc
     lost = isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError)) and "locked" not in str(exc)
-    if lost:  # SQLite's "database is locked" leaves the connection usable; anything else may be dead
+    if lost and fairy is not None:  # SQLite's "database is locked" leaves the connection usable; else may be dead
         with suppress(Exception):  # already gone
             fairy.invalidate(exc)
     raise sa_exc.DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=lost,
@@ -294,15 +295,10 @@ def _checkout():
     Engine.raw_connection() lets the driver's own error through (a Session
     wraps it), which the 503 handler for an unreachable database would miss.
     """
-    from sqlalchemy import exc as sa_exc
-
-    engine = db.engine
-    dbapi = engine.dialect.loaded_dbapi
     try:
-        return engine.raw_connection()
-    except dbapi.Error as exc:
-        raise sa_exc.DBAPIError.instance(None, None, exc, dbapi.Error, connection_invalidated=True,
-                                         dialect=engine.dialect) from exc
+        return db.engine.raw_connection()
+    except db.engine.dialect.loaded_dbapi.Error as exc:
+        _reraise(exc, None, None)
 
 
 def raw_in(session) -> RawConnection:
