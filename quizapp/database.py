@@ -212,7 +212,7 @@ class RawConnection:
                 try:
                     yield self
                 except BaseException:
-                    self.fairy.dbapi_connection.rollback()
+                    self._rollback()
                     raise
                 finally:
                     self.in_transaction = False
@@ -222,7 +222,7 @@ class RawConnection:
         try:
             yield self
         except BaseException:
-            self.fairy.dbapi_connection.rollback()
+            self._rollback()
             raise
         finally:
             self.in_transaction = False
@@ -230,6 +230,14 @@ class RawConnection:
             self.fairy.dbapi_connection.commit()
         except Exception as exc:
             _reraise(exc, "COMMIT", (), self.fairy)
+
+    def _rollback(self) -> None:
+        """Roll back after an error; nothing to do once the error invalidated the connection (lost), and a
+        rollback that fails on a dead connection must not hide the error that is being raised."""
+        connection = self.fairy.dbapi_connection
+        if connection is not None:
+            with suppress(Exception):
+                connection.rollback()
 
     # Values in and out, as the ORM column types store them.
     def time_in(self, value: dt.datetime | None):

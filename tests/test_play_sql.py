@@ -73,3 +73,24 @@ def test_a_retirement_on_another_server_reaches_this_servers_pool_cache(app, mak
         db.session.remove()
     third, _ = operations.start_attempt(campaign, operations.join(campaign, "丙", "s1"))
     assert retired in {i.version.question_id for i in third.items}
+
+
+def test_a_connection_lost_inside_a_plain_transaction_raises_the_database_error(app):
+    """A statement that loses the connection inside RawConnection.transaction() invalidates it; the
+    rollback that follows must not turn that OperationalError (a 503) into an AttributeError (a 500).
+    Seen when PostgreSQL restarted under load. PostgreSQL: the backend is terminated mid-transaction;
+    SQLite: an error SQLite reports as OperationalError, which the play loop treats as a lost connection."""
+    from sqlalchemy.exc import OperationalError
+
+    from quizapp.database import raw, release_raw
+
+    conn = raw()
+    kill = "SELECT * FROM no_such_table" if conn.sqlite else "SELECT pg_terminate_backend(pg_backend_pid())"
+    try:
+        with conn.transaction():
+            conn.one(kill)
+        raise AssertionError("the statement should have failed")
+    except OperationalError:
+        pass
+    release_raw()
+    assert raw().one("SELECT 1") == (1,)  # the next checkout gets a working connection
