@@ -471,7 +471,7 @@ class Server:
             return self.workers
         sys.path.insert(0, str(ROOT))
         try:
-            from quizapp.serve import default_workers  # imports only the standard library and click
+            from quizapp.cli.server import default_workers  # imports only the standard library and click
             return default_workers()
         finally:
             sys.path.pop(0)

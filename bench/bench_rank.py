@@ -176,7 +176,7 @@ def load(app, args, rng: random.Random) -> dict:
     """Create the campaigns and units in-process, COPY participants and attempts, build the counts."""
     import psycopg
 
-    from quizapp import leaderboard
+    from quizapp.boards import leaderboard
     from quizapp.database import writing
     from quizapp.extensions import db
     from quizapp.models import Campaign, Organisation
@@ -360,7 +360,7 @@ def function_level(app, info: dict, args, rng: random.Random, sampler: CpuSample
     import psycopg
     from sqlalchemy import select
 
-    from quizapp import leaderboard
+    from quizapp.boards import leaderboard
     from quizapp.extensions import db
 
     figures, ok = {}, True
@@ -466,7 +466,8 @@ def writes(app, info: dict, args, rng: random.Random) -> tuple[dict, bool]:
     """
     from sqlalchemy import select
 
-    from quizapp import engine, leaderboard
+    from quizapp import engine
+    from quizapp.boards import leaderboard
     from quizapp.database import writing
     from quizapp.models import Participant
 

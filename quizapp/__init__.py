@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .config import load_config
+from quizapp.config import load_config
 
 
 def create_app(config: dict | object | None = None) -> Flask:
@@ -16,18 +16,18 @@ def create_app(config: dict | object | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
 
-    from . import ratelimits  # noqa: F401 - registers the quizapp-memory:// limiter storage
-    from .database import init_database
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from quizapp import ratelimits  # noqa: F401 - registers the quizapp-memory:// limiter storage
+    from quizapp.database import init_database
+    from quizapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     init_database(app)
-    from .schema import MIGRATIONS
+    from quizapp.schema import MIGRATIONS
 
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    from . import i18n
+    from quizapp import i18n
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
@@ -37,11 +37,11 @@ def create_app(config: dict | object | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from . import auth
+    from quizapp.console import accounts as auth
 
     auth.init_app(app)
 
-    from . import admin, api, player, screen, web
+    from quizapp import admin, api, player, screen, web
 
     app.register_blueprint(player.bp)
     app.register_blueprint(api.bp)
@@ -50,7 +50,7 @@ def create_app(config: dict | object | None = None) -> Flask:
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     web.init_app(app)
 
-    from . import cli
+    from quizapp import cli
 
     cli.init_app(app)
     return app

@@ -13,7 +13,7 @@ from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .extensions import db
+from quizapp.extensions import db
 
 WRITE_OPTION = "quizapp_write"
 
@@ -122,7 +122,7 @@ def writing():
 # ---------------------------------------------------------------- plain DB-API access for the play loop
 
 class RawConnection:
-    """A pooled DB-API connection running the play loop's fixed statements (see quizapp/play.py).
+    """A pooled DB-API connection running the play loop's fixed statements (see quizapp/quiz/play.py).
 
     Statements are written with `?` placeholders and translated once for
     PostgreSQL. Values cross the boundary through the methods below so both

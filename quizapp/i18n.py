@@ -22,7 +22,7 @@ from flask_babel import get_locale, refresh
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from .drafting.convert import to_traditional
+from quizapp.drafting.convert import to_traditional
 
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh_Hans", "zh_Hant", "en"
 # Parsed once: the selector hands Flask-Babel these objects, so no locale is parsed per request.

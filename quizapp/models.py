@@ -12,7 +12,7 @@ from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, PrimaryKeyConstrain
                         text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from quizapp.extensions import db
 
 
 def utcnow() -> dt.datetime:
@@ -298,7 +298,7 @@ class Attempt(db.Model):
 
     __table_args__ = (
         Index("ix_attempt_participant_day", "participant_id", "day"),
-        # One daily practice set per participant per day, whatever races the starts (quizapp/practice.py).
+        # One daily practice set per participant per day, whatever races the starts (quizapp/practice/start.py).
         Index("uq_attempt_daily_set", "participant_id", "day", unique=True,
               sqlite_where=text("kind = 'daily'"), postgresql_where=text("kind = 'daily'")),
     )
@@ -414,7 +414,7 @@ class Certificate(db.Model):
 
 
 class ParticipantBadge(db.Model):
-    """A badge a participant earned (rules in quizapp/badges.py); each code at most once per participant."""
+    """A badge a participant earned (rules in quizapp/quiz/badges.py); each code at most once per participant."""
 
     __table_args__ = (UniqueConstraint("participant_id", "code"),)
 
@@ -429,7 +429,7 @@ class ParticipantBadge(db.Model):
 
 
 class PrizeDraw(db.Model):
-    """A verifiable prize draw of a campaign (rules in quizapp/draw.py, writes in quizapp/prizes.py).
+    """A verifiable prize draw of a campaign (rules in quizapp/prizes/lottery.py, writes in quizapp/prizes/draws.py).
 
     Created with a secret random seed whose sha256 (the commitment) is public
     at once with the rules; drawing freezes the eligible list and reveals the seed.

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_migrate import stamp, upgrade
 from sqlalchemy import Index, inspect
 
-from .extensions import db
+from quizapp.extensions import db
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 

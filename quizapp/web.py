@@ -7,9 +7,9 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .bank import tag_label
-from .errors import QuizError
-from .extensions import db
+from quizapp.bank import tag_label
+from quizapp.errors import QuizError
+from quizapp.extensions import db
 
 # Lazy: each error is worded in the language of the request it answers.
 MESSAGES = {

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from quizapp import auth, create_app
+from quizapp.console import accounts as auth
+from quizapp import create_app
 from quizapp.bank import load_paths
 from quizapp.database import release_raw, writing
 from quizapp.extensions import db, limiter
@@ -27,7 +28,7 @@ def app(tmp_path):
         "TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": url, "BANK_PATH": str(BANK_DIR), "BOARD_CACHE_SECONDS": 60,
     })
-    from quizapp import operations
+    from quizapp.quiz import operations
 
     with application.app_context():
         limiter.reset()  # the limiter's in-memory counters are process-wide: start each test clean

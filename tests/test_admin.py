@@ -13,12 +13,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from quizapp import auth, operations
-from quizapp import play as play_loop
+from quizapp.console import accounts as auth
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.bank.spreadsheet import template_xlsx
 from quizapp.extensions import db
-from quizapp.models import (Article, Attempt, AttemptItem, Campaign, Organisation, Placement, Question,
-                            QuestionVersion)
+from quizapp.models import Article, Attempt, AttemptItem, Campaign, Organisation, Placement, Question, QuestionVersion
 
 API = "/api/v1"
 PASSWORD = "console-pass-1"  # the password the conftest console fixtures use

@@ -95,7 +95,8 @@ def live_server(tmp_path, monkeypatch):
     })
     assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
     assert app.config["PUBLIC_URL"] == base
-    from quizapp import auth, operations
+    from quizapp.console import accounts as auth
+    from quizapp.quiz import operations
     from quizapp.extensions import limiter
 
     with app.app_context():

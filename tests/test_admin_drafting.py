@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from quizapp import auth, operations
+from quizapp.console import accounts as auth
+from quizapp.quiz import operations
 from quizapp.extensions import db
 from quizapp.models import Question
 

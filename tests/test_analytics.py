@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from quizapp import analytics, charts, operations
-from quizapp import play as play_loop
+from quizapp.console import analytics, charts
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.bank import parse_bank_text
 from quizapp.database import writing
 from quizapp.extensions import db

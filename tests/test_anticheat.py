@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from quizapp import operations
-from quizapp import play as play_loop
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.extensions import db
 from quizapp.models import Attempt, utcnow
 

@@ -12,11 +12,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from quizapp import operations
-from quizapp import play as play_loop
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
-from quizapp.models import (Attempt, AttemptItem, Campaign, Participant, Question, QuestionVersion, utcnow)
+from quizapp.models import Attempt, AttemptItem, Campaign, Participant, Question, QuestionVersion, utcnow
 
 API = "/api/v1"
 

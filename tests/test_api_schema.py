@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 from sqlalchemy import select
 
 from quizapp.api.openapi import openapi_document
-from quizapp.demo import DEMO_ORGS, DEMO_PLACEMENTS, DEMO_SLUG, ensure_demo_campaign
+from quizapp.console.demo import DEMO_ORGS, DEMO_PLACEMENTS, DEMO_SLUG, ensure_demo_campaign
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
 

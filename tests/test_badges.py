@@ -12,8 +12,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from quizapp import badges, operations
-from quizapp import play as play_loop
+from quizapp.quiz import badges, operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, ParticipantBadge, Participant

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from quizapp import engine, leaderboard
+from quizapp import engine
+from quizapp.boards import leaderboard
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import BoardScoreCount, BoardTimeCount, BoardUnitTotal, Participant, utcnow
@@ -227,7 +228,7 @@ def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
 def test_cache_invalidation_and_count_writes_live_in_one_place():
     sources = {p: ast.parse(p.read_text()) for p in QUIZAPP.rglob("*.py") if "migrations" not in p.parts}
     bumps = [(p.name, c.lineno) for p, tree in sources.items() for c in _calls(tree, "bump")]
-    board = ast.parse((QUIZAPP / "leaderboard.py").read_text())
+    board = ast.parse((QUIZAPP / "boards" / "leaderboard.py").read_text())
     invalidator = next(f for f in board.body if isinstance(f, ast.FunctionDef) and f.name == "invalidate_campaign")
     assert bumps == [("leaderboard.py", c.lineno) for c in _calls(invalidator, "bump")] and len(bumps) == 1
     # Only leaderboard.py (and the models) name the counts tables: nothing else can change them.

@@ -79,8 +79,8 @@ def live_server(tmp_path):
         "BANK_PATH": str(BANK_DIR),
     })
     assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
-    from quizapp import operations
-    from quizapp.demo import ensure_demo_campaign
+    from quizapp.quiz import operations
+    from quizapp.console.demo import ensure_demo_campaign
 
     with app.app_context():
         db.create_all()

@@ -19,8 +19,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from quizapp import certificates, operations
-from quizapp import play as play_loop
+from quizapp.printing import certificates
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Certificate, Participant, utcnow

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from quizapp import operations
-from quizapp import play as play_loop
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.bank import load_paths
 from quizapp.extensions import db
 from quizapp.models import AttemptItem, Campaign, Organisation, Placement, Question, QuestionVersion

@@ -271,10 +271,11 @@ def _database_url(tmp: Path) -> str:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """Prepared data plus a running gunicorn; yields (app for database checks, server)."""
-    from quizapp import create_app, operations
+    from quizapp import create_app
+    from quizapp.quiz import operations
     from quizapp.bank import load_paths
     from quizapp.database import writing
-    from quizapp.demo import ensure_demo_campaign
+    from quizapp.console.demo import ensure_demo_campaign
     from quizapp.extensions import db
     from quizapp.models import Campaign, Organisation
 
@@ -402,7 +403,7 @@ def test_parallel_quizzes_lose_nothing_and_retries_are_idempotent(live):
     # Database: each accepted answer stored exactly once, nothing else answered, sums and bests hold.
     from sqlalchemy import select
 
-    from quizapp import leaderboard
+    from quizapp.boards import leaderboard
     from quizapp.extensions import db
     from quizapp.models import Attempt, AttemptItem, Participant, QuestionVersion
 
@@ -445,7 +446,7 @@ def test_daily_limit_holds_under_concurrent_starts(live):
     app, server = live
     from sqlalchemy import func, select
 
-    from quizapp import operations
+    from quizapp.quiz import operations
     from quizapp.api.routes import _participant_serializer
     from quizapp.extensions import db
     from quizapp.models import Attempt, Campaign, Participant
@@ -528,7 +529,7 @@ def test_finish_racing_result_and_board_reads_counts_once(live):
 
     from sqlalchemy import select
 
-    from quizapp import leaderboard
+    from quizapp.boards import leaderboard
     from quizapp.extensions import db
     from quizapp.models import Attempt, AttemptItem, Participant
 
@@ -609,7 +610,7 @@ def test_concurrent_daily_practice_starts_make_one_set(live):
     app, server = live
     from sqlalchemy import select
 
-    from quizapp import operations
+    from quizapp.quiz import operations
     from quizapp.api.routes import issue_participant_token
     from quizapp.extensions import db
     from quizapp.models import Attempt, Campaign
@@ -644,7 +645,8 @@ def test_simultaneous_finishes_keep_the_board_counts_exact(live):
 
     from sqlalchemy import select
 
-    from quizapp import engine, leaderboard
+    from quizapp import engine
+    from quizapp.boards import leaderboard
     from quizapp.extensions import db
     from quizapp.models import BoardUnitTotal, Campaign, Participant
 

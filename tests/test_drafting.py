@@ -13,11 +13,7 @@ from click.testing import CliRunner
 
 from quizapp.bank import parse_bank_text
 from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, TAGS
-from quizapp.drafting import (
-    DraftError, clean_article, draft_article, find_figures, find_terms, guess_tags, numeric_distractors,
-    seeded_rng, split_sentences, strip_ascii_noise, strip_pinyin_glosses, to_simplified, to_traditional,
-    toml_string,
-)
+from quizapp.drafting import (DraftError, clean_article, draft_article, find_figures, find_terms, guess_tags, numeric_distractors, seeded_rng, split_sentences, strip_ascii_noise, strip_pinyin_glosses, to_simplified, to_traditional, toml_string)
 from quizapp.drafting.clean import damaged
 from quizapp.drafting.draft import TAG_KEYWORDS
 
@@ -350,7 +346,7 @@ def test_toml_strings_are_escaped():
 def test_drafts_are_imported_but_never_served(app, make_campaign):
     from sqlalchemy import select
 
-    from quizapp import operations
+    from quizapp.quiz import operations
     from quizapp.extensions import db
     from quizapp.models import Question
 
@@ -389,7 +385,7 @@ def test_cli_writes_a_bank_that_check_accepts(tmp_path):
 
 
 def test_cli_prints_toml_without_out(tmp_path):
-    from quizapp.drafting.cli import draft_command
+    from quizapp.cli.drafting import draft_command
 
     article = tmp_path / "article.txt"
     article.write_bytes(SAMPLE.encode("gb18030"))  # saved by a Chinese Windows editor
@@ -401,7 +397,7 @@ def test_cli_prints_toml_without_out(tmp_path):
 
 
 def test_cli_errors_exit_1_without_traceback(tmp_path):
-    from quizapp.drafting.cli import draft_command
+    from quizapp.cli.drafting import draft_command
 
     runner = CliRunner()
     missing = runner.invoke(draft_command, [str(tmp_path / "nope.txt")])

@@ -1,4 +1,4 @@
-"""The pure prize draw (quizapp/draw.py) and `quizapp draw verify` on hand-made inputs: no app, no database."""
+"""The pure prize draw (quizapp/prizes/lottery.py) and `quizapp draw verify` on hand-made inputs: no app, no database."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from quizapp import draw
-from quizapp.draw_cli import draw_group
+from quizapp.prizes import lottery as draw
+from quizapp.cli.draw import draw_group
 
 TIERS = [("一等奖", 1), ("二等奖", 3), ("三等奖", 10)]
 SEED_A = bytes(range(32))

@@ -25,7 +25,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 
-from quizapp import certificates, i18n, practice_queries, prizes
+from quizapp.printing import certificates
+from quizapp import i18n
+from quizapp.practice import queries as practice_queries
+from quizapp.prizes import draws as prizes
 from quizapp.drafting.convert import to_traditional
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, QuestionVersion

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from quizapp import engine, leaderboard, operations
-from quizapp import play as play_loop
+from quizapp import engine
+from quizapp.boards import leaderboard
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Campaign, utcnow

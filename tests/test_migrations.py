@@ -13,7 +13,8 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect, select, text
 from sqlalchemy.schema import CreateIndex
 
-from quizapp import create_app, leaderboard
+from quizapp import create_app
+from quizapp.boards import leaderboard
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import BoardScoreCount, BoardUnitTotal, Campaign, Organisation, Participant

@@ -14,12 +14,11 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from quizapp import operations
-from quizapp import play as play_loop
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
-from quizapp.models import (Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question,
-                            QuestionVersion, Scan, utcnow)
+from quizapp.models import (Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question, QuestionVersion, Scan, utcnow)
 
 
 # ---------------------------------------------------------------- HTML helpers

@@ -6,8 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from quizapp import create_app, operations
-from quizapp import play as play_loop
+from quizapp import create_app
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.bank import load_paths
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Participant, Question, utcnow

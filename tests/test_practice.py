@@ -15,9 +15,15 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from quizapp import analytics, badges, certificates, engine, exports, leaderboard, operations, practice, prizes
-from quizapp import play as play_loop
-from quizapp import practice_queries
+from quizapp.console import analytics, exports
+from quizapp.quiz import badges, operations
+from quizapp.printing import certificates
+from quizapp import engine
+from quizapp.boards import leaderboard
+from quizapp.practice import start as practice
+from quizapp.prizes import draws as prizes
+from quizapp.quiz import play as play_loop
+from quizapp.practice import queries as practice_queries
 from quizapp.database import writing
 from quizapp.errors import Conflict, LimitReached
 from quizapp.extensions import db

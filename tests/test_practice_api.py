@@ -17,7 +17,7 @@ API = "/api/v1"
 
 def play_api(client, attempt_id: str, headers: dict, wrong: bool = False) -> list[dict]:
     """Answer every question through the API (right, or wrong with ALL_WRONG's bank keys); the feedbacks."""
-    from quizapp import play as play_loop
+    from quizapp.quiz import play as play_loop
     from test_pages import item_of, right_keys
 
     feedbacks = []

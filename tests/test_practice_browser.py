@@ -14,7 +14,7 @@ import re
 
 from sqlalchemy import select
 
-from quizapp import play as play_loop
+from quizapp.quiz import play as play_loop
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
 from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, _assert_fits_phone

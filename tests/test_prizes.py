@@ -14,8 +14,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from quizapp import auth, draw, operations, prizes
-from quizapp import play as play_loop
+from quizapp.console import accounts as auth
+from quizapp.prizes import lottery as draw, draws as prizes
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.errors import Conflict, Invalid
 from quizapp.extensions import db
 from quizapp.models import DrawWinner, Participant, PrizeDraw, utcnow

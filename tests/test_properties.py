@@ -22,8 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from quizapp.bank import (JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS, BankError, LoadResult,
-                          parse_bank_text, parse_xlsx, template_xlsx)
+from quizapp.bank import (JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS, BankError, LoadResult, parse_bank_text, parse_xlsx, template_xlsx)
 from quizapp.bank.loader import ID_RE, QUESTION_FIELDS, _parse_question
 from quizapp.bank.spreadsheet import KEYS, header_text
 
@@ -374,7 +373,7 @@ ORG_PROBLEM = re.compile(r"^第\d+行: (name|code|kind|headcount): \S")
 
 
 def check_organisations_file(data: bytes, filename: str) -> None:
-    from quizapp.organising import FileProblems, OrganisationInput, read_organisations_file
+    from quizapp.console.organising import FileProblems, OrganisationInput, read_organisations_file
 
     try:
         rows, problems = read_organisations_file(data, filename)
@@ -418,7 +417,7 @@ def test_organisations_import_never_raises_on_xlsx(header, rows):
 def test_organisations_import_into_a_campaign_is_all_or_nothing(make_campaign, header, rows):
     from quizapp.extensions import db
     from quizapp.models import Campaign, Organisation
-    from quizapp.organising import FileProblems, import_organisations
+    from quizapp.console.organising import FileProblems, import_organisations
 
     campaign = db.session.query(Campaign).filter_by(slug="fuzz").one_or_none() or make_campaign(slug="fuzz")
     before = db.session.query(Organisation).filter_by(campaign_id=campaign.id).count()
@@ -436,7 +435,7 @@ def test_organisations_import_into_a_campaign_is_all_or_nothing(make_campaign, h
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode),
        st.sampled_from(["b.toml", "b.xlsx", "b.csv", "../b.toml", "", "b.TOML"]))
 def test_bank_upload_never_raises(data, filename):
-    from quizapp.organising import FileProblems, parse_bank_upload
+    from quizapp.console.organising import FileProblems, parse_bank_upload
 
     try:
         result = parse_bank_upload(data, filename)

@@ -6,8 +6,9 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from quizapp import leaderboard, operations
-from quizapp import play as play_loop
+from quizapp.boards import leaderboard
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, Participant, utcnow

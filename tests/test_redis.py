@@ -6,9 +6,11 @@ import os
 
 import pytest
 
-from quizapp import create_app, leaderboard, operations
+from quizapp import create_app
+from quizapp.boards import leaderboard
+from quizapp.quiz import operations
 from quizapp.bank import load_paths
-from quizapp.demo import ensure_demo_campaign
+from quizapp.console.demo import ensure_demo_campaign
 from quizapp.extensions import db
 
 from pathlib import Path

@@ -11,8 +11,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from quizapp import operations
-from quizapp import play as play_loop
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Participant, utcnow

@@ -30,8 +30,9 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from quizapp import create_app, operations
-from quizapp import play as play_loop
+from quizapp import create_app
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.bank import load_paths
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
@@ -52,7 +53,7 @@ def live(tmp_path):
         "BANK_PATH": str(BANK_DIR),
     })
     assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
-    from quizapp.demo import ensure_demo_campaign
+    from quizapp.console.demo import ensure_demo_campaign
 
     with app.app_context():
         db.create_all()

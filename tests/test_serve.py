@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from quizapp import create_app, serve as serve_mod
+from quizapp import create_app
+from quizapp.cli import server as serve_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACEFUL = 10  # --graceful-timeout given to the server under test (the default)
@@ -186,7 +187,7 @@ def test_concurrent_migrations_are_serialised(tmp_path):
     start = time.time() + 6  # every process has imported the app by then, then all migrate together
     script = ("import sys, time\n"
               "from quizapp import create_app\n"
-              "from quizapp.serve import migrate_database\n"
+              "from quizapp.cli.server import migrate_database\n"
               "app = create_app({'SQLALCHEMY_DATABASE_URI': sys.argv[1], 'SECRET_KEY': 'k'})\n"
               "while time.time() < float(sys.argv[2]): time.sleep(0.005)\n"
               "print(migrate_database(app))\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from quizapp import operations
+from quizapp.quiz import operations
 from quizapp.bank import TAGS, load_paths, parse_xlsx, template_xlsx
 from quizapp.bank.spreadsheet import KEYS, header_text
 

@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from quizapp import engine, operations
-from quizapp import play as play_loop
+from quizapp import engine
+from quizapp.quiz import operations
+from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, utcnow
@@ -259,7 +260,7 @@ def test_landing_without_streak_does_not_mention_it(client, make_campaign):
 
 @pytest.fixture
 def admin_client(app, client):
-    from quizapp import auth
+    from quizapp.console import accounts as auth
 
     auth.create_organiser("admin", "correct horse battery")
     resp = client.post("/admin/login", data={"username": "admin", "password": "correct horse battery"})

@@ -4,5 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import draft_routes, routes  # noqa: E402,F401  (registers the views)
-from . import draw_routes  # noqa: E402,F401  (prize draws)
+from quizapp.admin import draft_routes, routes  # noqa: E402,F401  (registers the views)
+from quizapp.admin import draw_routes  # noqa: E402,F401  (prize draws)

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from .. import draw, prizes
+from quizapp.prizes import lottery as draw, draws as prizes
 
 DEFAULT_TIERS = "一等奖 1\n二等奖 3\n三等奖 10"
 

@@ -16,15 +16,15 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from .. import analytics, auth, charts, exports, organising, posters
-from ..bank import TAGS, tag_label
-from ..errors import Invalid, Unauthorized
-from ..extensions import db, login_manager
-from ..models import Article, Campaign, Organisation, Question, utcnow
-from ..operations import set_question_retired
-from . import bp
-from .forms import (ActionForm, choices, BankUploadForm, CampaignForm, ConfirmForm, ImportForm, LoginForm, OrganisationForm,
-                    PlacementForm)
+from quizapp.console import analytics, accounts as auth, charts, exports, organising
+from quizapp.printing import posters
+from quizapp.bank import TAGS, tag_label
+from quizapp.errors import Invalid, Unauthorized
+from quizapp.extensions import db, login_manager
+from quizapp.models import Article, Campaign, Organisation, Question, utcnow
+from quizapp.quiz.operations import set_question_retired
+from quizapp.admin import bp
+from quizapp.admin.forms import (ActionForm, choices, BankUploadForm, CampaignForm, ConfirmForm, ImportForm, LoginForm, OrganisationForm, PlacementForm)
 
 PUBLIC_ENDPOINTS = {"admin.login"}
 TYPE_LABELS = {"single": "单选", "multiple": "多选", "judge": "判断"}
@@ -572,6 +572,6 @@ def bank_upload_discard():
 @admin_required
 def bank_template():
     """The spreadsheet template for writing questions without TOML."""
-    from ..bank.spreadsheet import template_xlsx
+    from quizapp.bank.spreadsheet import template_xlsx
 
     return download(template_xlsx(), "question-bank-template.xlsx", "xlsx")

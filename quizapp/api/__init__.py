@@ -2,11 +2,11 @@
 
 from flask import Blueprint
 
-from ..i18n import traditional_api_content
+from quizapp.i18n import traditional_api_content
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bank content in Traditional Chinese for clients that ask for zh-Hant (Accept-Language); views stay as they are.
 bp.after_request(traditional_api_content)
 
-from . import routes  # noqa: E402,F401  (registers the views)
-from . import practice_routes  # noqa: E402,F401  (daily practice, check-in status, wrong-answer book)
+from quizapp.api import routes  # noqa: E402,F401  (registers the views)
+from quizapp.api import practice_routes  # noqa: E402,F401  (daily practice, check-in status, wrong-answer book)

@@ -12,12 +12,13 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_babel import gettext
 
-from .. import engine, practice, practice_queries, ratelimits
-from ..errors import Forbidden, Invalid, Unauthorized
-from ..extensions import limiter
-from ..models import Campaign, Participant
-from . import bp
-from .routes import _body, _campaign, find_participant, issue_participant_token, participant_from_token
+from quizapp import engine, ratelimits
+from quizapp.practice import start as practice, queries as practice_queries
+from quizapp.errors import Forbidden, Invalid, Unauthorized
+from quizapp.extensions import limiter
+from quizapp.models import Campaign, Participant
+from quizapp.api import bp
+from quizapp.api.routes import _body, _campaign, find_participant, issue_participant_token, participant_from_token
 
 TOKEN_HEADER = "X-Participant-Token"  # nosec B105 - the name of a request header, not a secret
 

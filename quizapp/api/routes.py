@@ -9,12 +9,15 @@ from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .. import badges, leaderboard, operations, play, practice_queries, ratelimits
-from ..errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from ..extensions import db, limiter
-from ..models import Campaign, Participant, utcnow
-from . import bp
-from .openapi import openapi_document
+from quizapp.quiz import badges, operations, play
+from quizapp.boards import leaderboard
+from quizapp.practice import queries as practice_queries
+from quizapp import ratelimits
+from quizapp.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from quizapp.extensions import db, limiter
+from quizapp.models import Campaign, Participant, utcnow
+from quizapp.api import bp
+from quizapp.api.openapi import openapi_document
 
 MAX_LIMIT = 100
 

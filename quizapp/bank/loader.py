@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .taxonomy import JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS
+from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS
 
 ARTICLE_FIELDS = ("id", "title", "publisher", "date", "region")
 ARTICLE_OPTIONAL = ("source", "url")

@@ -12,8 +12,8 @@ import datetime as dt
 import io
 import re
 
-from .loader import Article, BankError, LoadResult, _parse_article, _parse_question, shown
-from .taxonomy import OPTION_KEYS, TAGS
+from quizapp.bank.loader import Article, BankError, LoadResult, _parse_article, _parse_question, shown
+from quizapp.bank.taxonomy import OPTION_KEYS, TAGS
 
 # (key, Chinese header) in template order; headers read "题目编号(id)".
 COLUMNS: tuple[tuple[str, str], ...] = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .loader import LoadResult
-from .taxonomy import QUESTION_TYPES, TAGS
+from quizapp.bank.loader import LoadResult
+from quizapp.bank.taxonomy import QUESTION_TYPES, TAGS
 
 
 def bank_stats(result: LoadResult) -> dict[str, Counter]:

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from ..bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, TAGS
-from .clean import CleanArticle, balance_quotes, clean_article, han_count
+from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, TAGS
+from quizapp.drafting.clean import CleanArticle, balance_quotes, clean_article, han_count
 
 BLANK = "____"
 DEFAULT_MAX = 20

@@ -11,12 +11,14 @@ from __future__ import annotations
 from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from .. import certificates, operations, posters, ratelimits
-from ..errors import Conflict, Forbidden
-from ..extensions import db, limiter
-from ..models import Attempt, utcnow
-from . import bp
-from .routes import current_participant, get_campaign, owned_attempt
+from quizapp.printing import certificates, posters
+from quizapp.quiz import operations
+from quizapp import ratelimits
+from quizapp.errors import Conflict, Forbidden
+from quizapp.extensions import db, limiter
+from quizapp.models import Attempt, utcnow
+from quizapp.player import bp
+from quizapp.player.routes import current_participant, get_campaign, owned_attempt
 
 
 def _limit(name: str, default: str):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import abort, redirect, request, session
 
-from .. import i18n
-from . import bp
+from quizapp import i18n
+from quizapp.player import bp
 
 
 @bp.get("/lang/<tag>")

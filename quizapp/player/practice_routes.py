@@ -4,7 +4,7 @@
 Practice attempts are played on the contest's own question and feedback
 screens (/a/<id>, labelled 练习 there) and end on the practice summary
 (/a/<id>/practice) instead of the contest result with ranks. Writes are in
-quizapp/practice.py, reads in quizapp/practice_queries.py.
+quizapp/practice/start.py, reads in quizapp/practice/queries.py.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
-from .. import engine, operations, practice, practice_queries, ratelimits
-from ..errors import QuizError
-from ..extensions import limiter
-from ..models import DAILY, REVIEW, Campaign, Participant, utcnow
-from . import bp
-from .forms import StartForm
-from .routes import TYPE_LABELS, current_participant, get_campaign, owned_attempt
+from quizapp import engine, ratelimits
+from quizapp.quiz import operations
+from quizapp.practice import start as practice, queries as practice_queries
+from quizapp.errors import QuizError
+from quizapp.extensions import limiter
+from quizapp.models import DAILY, REVIEW, Campaign, Participant, utcnow
+from quizapp.player import bp
+from quizapp.player.forms import StartForm
+from quizapp.player.routes import TYPE_LABELS, current_participant, get_campaign, owned_attempt
 
 KIND_LABELS = {DAILY: lazy_gettext("每日一练"), REVIEW: lazy_gettext("错题重练")}
 

@@ -12,13 +12,15 @@ from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
-from .. import badges, engine, leaderboard, operations, ratelimits
-from .. import play as play_loop  # the module; play() below is the question view
-from ..errors import Forbidden, Invalid, QuizError
-from ..extensions import db, limiter
-from ..models import Attempt, Campaign, Participant, utcnow
-from . import bp
-from .forms import AnswerForm, JoinForm, StartForm
+from quizapp.quiz import badges, operations
+from quizapp import engine, ratelimits
+from quizapp.boards import leaderboard
+from quizapp.quiz import play as play_loop  # the module; play() below is the question view
+from quizapp.errors import Forbidden, Invalid, QuizError
+from quizapp.extensions import db, limiter
+from quizapp.models import Attempt, Campaign, Participant, utcnow
+from quizapp.player import bp
+from quizapp.player.forms import AnswerForm, JoinForm, StartForm
 
 KIND_LABELS = {"school": lazy_gettext("学校"), "company": lazy_gettext("企业"), "community": lazy_gettext("社区")}
 TYPE_LABELS = {"single": lazy_gettext("单选题"), "multiple": lazy_gettext("多选题（选出全部正确答案）"),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("screen", __name__, url_prefix="/screen")
 
-from . import routes  # noqa: E402,F401  (registers the views)
+from quizapp.screen import routes  # noqa: E402,F401  (registers the views)

@@ -14,10 +14,12 @@ from flask import abort, jsonify, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import leaderboard, operations, posters
-from ..extensions import db
-from ..models import Campaign, utcnow
-from . import bp
+from quizapp.boards import leaderboard
+from quizapp.quiz import operations
+from quizapp.printing import posters
+from quizapp.extensions import db
+from quizapp.models import Campaign, utcnow
+from quizapp.screen import bp
 
 TOP_PLAYERS = 10
 TOP_UNITS = 12  # what fits on a 16:9 screen in large type

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Question
+from quizapp.extensions import db
+from quizapp.models import Question
 
 
 def export_questions() -> list[dict]:

@@ -21,11 +21,10 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import Date, case, cast, func, select
 
-from . import engine
-from .bank import OPTION_KEYS, tag_label
-from .extensions import db
-from .models import (CONTEST, Article, Attempt, AttemptItem, Campaign, Organisation, Participant, Placement,
-                     Question, QuestionVersion, Scan)
+from quizapp import engine
+from quizapp.bank import OPTION_KEYS, tag_label
+from quizapp.extensions import db
+from quizapp.models import (CONTEST, Article, Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question, QuestionVersion, Scan)
 
 LOCAL_OFFSET = dt.timedelta(hours=8)  # China Standard Time, no daylight saving
 DIRECT_LABEL = "直接访问/来源未知"

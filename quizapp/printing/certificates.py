@@ -35,11 +35,13 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import engine, leaderboard, posters
-from .database import writing
-from .errors import Conflict, QuizError
-from .extensions import db
-from .models import CONTEST, Attempt, Certificate, Organisation
+from quizapp import engine
+from quizapp.boards import leaderboard
+from quizapp.printing import posters
+from quizapp.database import writing
+from quizapp.errors import Conflict, QuizError
+from quizapp.extensions import db
+from quizapp.models import CONTEST, Attempt, Certificate, Organisation
 
 CODE_LENGTH = 10  # base32 characters: 50 random bits
 _CODE_RE = re.compile(r"^[A-Z2-7]{%d}$" % CODE_LENGTH)

@@ -39,9 +39,9 @@ def posters_command(slug: str, out: Path, size: str, base_url: str | None, org_c
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .extensions import db
-    from .models import Campaign
-    from .posters import CID_FONT, _font_setting, campaign_targets, poster_font, poster_pdf
+    from quizapp.extensions import db
+    from quizapp.models import Campaign
+    from quizapp.printing.posters import CID_FONT, _font_setting, campaign_targets, poster_font, poster_pdf
 
     base = base_url or current_app.config.get("PUBLIC_URL") or ""
     if not base:

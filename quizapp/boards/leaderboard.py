@@ -22,11 +22,10 @@ from types import SimpleNamespace
 from flask import current_app
 from sqlalchemy import Integer, bindparam, delete, func, insert, literal, or_, select, text, union_all
 
-from . import engine
-from .database import raw, raw_in, writing
-from .extensions import db
-from .models import (CONTEST, Attempt, BoardScoreCount, BoardTimeCount, BoardUnitTotal, Campaign, Organisation,
-                     Participant, utcnow)
+from quizapp import engine
+from quizapp.database import raw, raw_in, writing
+from quizapp.extensions import db
+from quizapp.models import (CONTEST, Attempt, BoardScoreCount, BoardTimeCount, BoardUnitTotal, Campaign, Organisation, Participant, utcnow)
 
 ALL_UNITS = 0  # organisation_id of the campaign-wide rows of the board counts
 # Width of a time bucket of BoardTimeCount. Ties at one score are counted per bucket, then inside the

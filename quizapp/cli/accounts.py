@@ -18,9 +18,9 @@ def create_organiser_cmd(username: str, password_stdin: bool, org_code: str | No
     """Create an organiser account (an administrator, or with --org a unit organiser)."""
     from flask import current_app
 
-    from ..auth import PASSWORD_MIN, create_organiser
-    from ..errors import Invalid
-    from ..schema import upgrade_database
+    from quizapp.console.accounts import PASSWORD_MIN, create_organiser
+    from quizapp.errors import Invalid
+    from quizapp.schema import upgrade_database
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

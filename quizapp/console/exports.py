@@ -9,7 +9,7 @@ carriage return) is prefixed with a single quote, in CSV and XLSX alike, so a
 nickname such as ``=HYPERLINK(...)`` is shown as text and never evaluated.
 
 Only contest attempts are exported or counted (daily practice and review are
-left out, as in quizapp/analytics.py).
+left out, as in quizapp/console/analytics.py).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import unicodedata
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from . import analytics, engine
-from .bank import tag_label
-from .extensions import db
-from .models import CONTEST, Attempt, Campaign, Organisation, Participant, Placement
+from quizapp.console import analytics
+from quizapp import engine
+from quizapp.bank import tag_label
+from quizapp.extensions import db
+from quizapp.models import CONTEST, Attempt, Campaign, Organisation, Participant, Placement
 
 CHINA_OFFSET = dt.timedelta(hours=8)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from .database import writing
-from .extensions import db
-from .models import Campaign, Organisation, Placement, utcnow
+from quizapp.database import writing
+from quizapp.extensions import db
+from quizapp.models import Campaign, Organisation, Placement, utcnow
 
 DEMO_SLUG = "demo"
 DEMO_ORGS = [

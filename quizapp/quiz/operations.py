@@ -22,13 +22,14 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
 
-from . import badges, engine, leaderboard
-from .bank import TAGS, LoadResult
-from .database import adopt, mirror_loaded, raw, raw_in, writing
-from .errors import Conflict, Invalid, LimitReached, NotFound
-from .extensions import db
-from .models import (CONTEST, Article, Attempt, Campaign, Organisation, Participant, Placement, Question,
-                     QuestionVersion, Revision, Scan, utcnow)
+from quizapp.quiz import badges
+from quizapp import engine
+from quizapp.boards import leaderboard
+from quizapp.bank import TAGS, LoadResult
+from quizapp.database import adopt, mirror_loaded, raw, raw_in, writing
+from quizapp.errors import Conflict, Invalid, LimitReached, NotFound
+from quizapp.extensions import db
+from quizapp.models import (CONTEST, Article, Attempt, Campaign, Organisation, Participant, Placement, Question, QuestionVersion, Revision, Scan, utcnow)
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 NICKNAME_MAX = 20
@@ -550,7 +551,7 @@ def insert_attempt(session, campaign: Campaign, participant: Participant, drawn:
     """Insert an attempt of the given kind with its drawn items (version ids by question id), inside the
     caller's write transaction.
 
-    start_attempt and quizapp/practice.py share it; the caller has checked the
+    start_attempt and quizapp/practice/start.py share it; the caller has checked the
     rules (window, limits, one attempt in play) under the participant's lock.
     Plain statements: it runs once per quiz, and the ORM's inserts were most
     of the start's cost.
@@ -676,7 +677,7 @@ def _finalize_in(session, attempt_id: int, now: dt.datetime) -> bool:
 
 def _award_badges(w, campaign, participant, attempt_id: int, answered: int, correct_count: int, total: int,
                   now: dt.datetime) -> list[str]:
-    """Award the badges a finishing contest attempt earns (rules in quizapp/badges.py); returns the new codes.
+    """Award the badges a finishing contest attempt earns (rules in quizapp/quiz/badges.py); returns the new codes.
 
     Runs in finalize's transaction with the participant's row locked, so the
     check for badges already held and the insert cannot race. Attempts without
@@ -781,7 +782,7 @@ def purge_personal_data(campaign: Campaign, now: dt.datetime | None = None) -> i
         purged = session.execute(update(Participant).where(Participant.campaign_id == campaign.id)
                                  .values(nickname=PURGED_NICKNAME, member_hash=None)).rowcount
         session.execute(update(Attempt).where(Attempt.campaign_id == campaign.id).values(device_hash=None))
-    from .prizes import purge_claims  # prizes builds on operations; import here to avoid a cycle
+    from quizapp.prizes.draws import purge_claims  # prizes builds on operations; import here to avoid a cycle
 
     purge_claims(campaign)  # winners' phone numbers
     leaderboard.invalidate_campaign(campaign.id)

@@ -2,7 +2,7 @@
 
 The rules are pure functions in engine.py (checkin_streak, wrong_answer_book);
 these functions gather their facts with a fixed number of queries. Writes are
-in quizapp/practice.py.
+in quizapp/practice/start.py.
 
 Check-in (打卡): a day counts once every question of that day's daily set is
 answered, right, wrong or late (completing it counts; it need not be all
@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from . import badges, engine, operations, play
-from .extensions import db
-from .models import DAILY, REVIEW, Attempt, AttemptItem, Participant, Question, QuestionVersion, utcnow
+from quizapp.quiz import badges, operations, play
+from quizapp import engine
+from quizapp.extensions import db
+from quizapp.models import DAILY, REVIEW, Attempt, AttemptItem, Participant, Question, QuestionVersion, utcnow
 
 WEEK_DAYS = 7
 

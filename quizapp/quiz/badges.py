@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 
-from .bank.taxonomy import N_
-from .database import raw
+from quizapp.bank.taxonomy import N_
+from quizapp.database import raw
 
 
 @dataclass(frozen=True)

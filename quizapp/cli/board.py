@@ -12,8 +12,8 @@ def _campaigns(slug: str | None, every: bool) -> list[tuple[int, str]]:
     """(id, slug) of the campaign named by --campaign, or of every campaign with --all."""
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Campaign
+    from quizapp.extensions import db
+    from quizapp.models import Campaign
 
     if every == (slug is not None):
         raise click.UsageError("give either --campaign SLUG or --all")
@@ -40,7 +40,7 @@ def board_group() -> None:
 @with_appcontext
 def board_rebuild(slug: str | None, every: bool) -> None:
     """Recount score counts and unit totals from the participants' best attempts (after a rolling deploy, a repair)."""
-    from .leaderboard import rebuild
+    from quizapp.boards.leaderboard import rebuild
 
     for campaign_id, name in _campaigns(slug, every):
         click.echo(f"rebuilt the board counts of {name}: {rebuild(campaign_id)} participant(s) with a result")
@@ -51,7 +51,7 @@ def board_rebuild(slug: str | None, every: bool) -> None:
 @with_appcontext
 def board_check(slug: str | None, every: bool) -> None:
     """Compare the stored board counts with a recount; print each difference and exit 1 on any."""
-    from .leaderboard import count_differences
+    from quizapp.boards.leaderboard import count_differences
 
     wrong = 0
     for campaign_id, name in _campaigns(slug, every):

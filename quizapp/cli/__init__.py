@@ -8,12 +8,12 @@ import sys
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
-from .bank import format_stats, load_paths
+from quizapp.bank import format_stats, load_paths
 
 
 def _create_app():
     """Build the app for commands that need one (imported lazily so bank check stays light)."""
-    from . import create_app
+    from quizapp import create_app
 
     return create_app()
 
@@ -64,7 +64,7 @@ def bank_stats_cmd(paths: tuple[str, ...]) -> None:
 @with_appcontext
 def bank_import(paths: tuple[str, ...]) -> None:
     """Load bank files into the database, all or nothing; re-import versions changed questions."""
-    from .operations import import_bank
+    from quizapp.quiz.operations import import_bank
 
     result = _load_or_report(paths)
     if result is None:
@@ -79,7 +79,7 @@ def bank_import(paths: tuple[str, ...]) -> None:
 @with_appcontext
 def bank_export(fmt: str) -> None:
     """Print every question in the database with its article, as JSON."""
-    from .queries import export_questions
+    from quizapp.bank.export import export_questions
 
     _ensure_schema()
     click.echo(json.dumps(export_questions(), ensure_ascii=False, indent=2))
@@ -89,7 +89,7 @@ def _ensure_schema() -> None:
     """Bring the database schema up to date through the migrations (idempotent)."""
     from flask import current_app
 
-    from .schema import upgrade_database
+    from quizapp.schema import upgrade_database
 
     upgrade_database(current_app._get_current_object())
 
@@ -111,8 +111,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Set up the database, the bundled banks and the demo campaign, then serve them."""
     from flask import current_app
 
-    from .demo import ensure_demo_campaign
-    from .operations import import_bank
+    from quizapp.console.demo import ensure_demo_campaign
+    from quizapp.quiz.operations import import_bank
 
     _ensure_schema()
     result = _load_or_report((current_app.config["BANK_PATH"],))
@@ -131,13 +131,13 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
-from .posters_cli import posters_command  # noqa: E402  (quizapp posters)
-from .admin.cli import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
-from .drafting.cli import draft_command  # noqa: E402  (quizapp bank draft)
+from quizapp.cli.posters import posters_command  # noqa: E402  (quizapp posters)
+from quizapp.cli.accounts import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
+from quizapp.cli.drafting import draft_command  # noqa: E402  (quizapp bank draft)
 bank.add_command(draft_command)
-from .serve import serve  # noqa: E402  (quizapp serve)
-from .draw_cli import draw_group  # noqa: E402  (quizapp draw verify)
-from .board_cli import board_group  # noqa: E402  (quizapp board rebuild|check)
+from quizapp.cli.server import serve  # noqa: E402  (quizapp serve)
+from quizapp.cli.draw import draw_group  # noqa: E402  (quizapp draw verify)
+from quizapp.cli.board import board_group  # noqa: E402  (quizapp board rebuild|check)
 @click.command("purge")
 @click.option("--campaign", "slug", required=True, help="slug of a closed campaign")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -146,10 +146,10 @@ def purge(slug: str, yes: bool) -> None:
     """Delete a finished campaign's personal data; anonymous statistics are kept."""
     from sqlalchemy import select
 
-    from .errors import QuizError
-    from .extensions import db
-    from .models import Campaign
-    from .operations import purge_personal_data
+    from quizapp.errors import QuizError
+    from quizapp.extensions import db
+    from quizapp.models import Campaign
+    from quizapp.quiz.operations import purge_personal_data
 
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
     if campaign is None:

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from flask_babel import gettext
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import engine, operations
-from .bank import OPTION_KEYS
-from .database import RawConnection, raw
-from .errors import Conflict, Invalid, NotFound
-from .models import utcnow
+from quizapp import engine
+from quizapp.quiz import operations
+from quizapp.bank import OPTION_KEYS
+from quizapp.database import RawConnection, raw
+from quizapp.errors import Conflict, Invalid, NotFound
+from quizapp.models import utcnow
 
 
 @dataclass

@@ -17,10 +17,10 @@ from flask import Flask
 from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .database import writing
-from .errors import Invalid, QuizError, Unauthorized
-from .extensions import db, login_manager
-from .models import LoginFailure, Organiser, utcnow
+from quizapp.database import writing
+from quizapp.errors import Invalid, QuizError, Unauthorized
+from quizapp.extensions import db, login_manager
+from quizapp.models import LoginFailure, Organiser, utcnow
 
 FAILURES_PER_USER = 5
 FAILURES_PER_IP = 20

@@ -7,7 +7,7 @@ feedback (explanation, source article) are the same as in the contest.
 finalize stops at the kind, so practice never changes a board, a best score, a
 badge, an anti-cheat flag or the daily contest limit. Practice is scored for
 accuracy only (100 per right answer, no speed or streak bonus) and its pages
-show right answers, not points. Reads live in quizapp/practice_queries.py.
+show right answers, not points. Reads live in quizapp/practice/queries.py.
 
 One practice attempt of each kind is in play at a time, independent of the
 contest: starting a contest attempt never finishes a practice attempt, and a
@@ -31,10 +31,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import engine, operations, practice_queries
-from .database import writing
-from .errors import Conflict
-from .models import DAILY, REVIEW, Attempt, Campaign, Participant, QuestionVersion, utcnow
+from quizapp import engine
+from quizapp.quiz import operations
+from quizapp.practice import queries as practice_queries
+from quizapp.database import writing
+from quizapp.errors import Conflict
+from quizapp.models import DAILY, REVIEW, Attempt, Campaign, Participant, QuestionVersion, utcnow
 
 DAILY_DONE = lazy_gettext("今天的每日一练已经完成（每天一组），明天再来吧")
 

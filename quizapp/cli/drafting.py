@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..bank.loader import parse_bank_text
-from .draft import DEFAULT_MAX, DraftError, draft_article
+from quizapp.bank.loader import parse_bank_text
+from quizapp.drafting.draft import DEFAULT_MAX, DraftError, draft_article
 
 
 def read_article(path: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import draw as rules
+from quizapp.prizes import lottery as rules
 
 
 def _fail(message: str) -> None:

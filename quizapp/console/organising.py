@@ -22,12 +22,12 @@ from types import SimpleNamespace
 from flask import current_app
 from sqlalchemy import select
 
-from .bank import TAGS, LoadResult, parse_bank_text
-from .database import writing
-from .errors import Invalid, NotFound
-from .extensions import db
-from .models import Article, Campaign, Organisation, Organiser, Placement, Question
-from .operations import CHINA_TZ, ImportSummary, campaign_pool, import_bank
+from quizapp.bank import TAGS, LoadResult, parse_bank_text
+from quizapp.database import writing
+from quizapp.errors import Invalid, NotFound
+from quizapp.extensions import db
+from quizapp.models import Article, Campaign, Organisation, Organiser, Placement, Question
+from quizapp.quiz.operations import CHINA_TZ, ImportSummary, campaign_pool, import_bank
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -573,7 +573,7 @@ def parse_bank_upload(data: bytes, filename: str) -> LoadResult:
     if suffix == ".xlsx":
         if not data.startswith(b"PK\x03\x04"):
             raise FileProblems(["文件内容不是 XLSX 表格"])
-        from .bank.spreadsheet import parse_xlsx
+        from quizapp.bank.spreadsheet import parse_xlsx
 
         return parse_xlsx(data, name)
     if b"\x00" in data or data.startswith(b"PK\x03\x04"):

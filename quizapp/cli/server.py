@@ -91,7 +91,7 @@ def _server_class():
                 self.cfg.set(key, value)
 
         def load(self):
-            from . import create_app
+            from quizapp import create_app
 
             return create_app()
 
@@ -108,7 +108,7 @@ def wait_for_database(app, seconds: float) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
-    from .extensions import db
+    from quizapp.extensions import db
 
     with app.app_context():
         engine = db.engine
@@ -135,7 +135,7 @@ def migration_lock(app):
     """
     from sqlalchemy import text
 
-    from .extensions import db
+    from quizapp.extensions import db
 
     with app.app_context():
         engine = db.engine
@@ -166,15 +166,15 @@ def migration_lock(app):
 def migrate_database(app) -> str:
     """Bring the schema up to date: the Alembic migrations when available, else create_all()."""
     try:
-        from .schema import upgrade_database
+        from quizapp.schema import upgrade_database
     except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.schema":
+        if exc.name != "quizapp.schema":
             raise
         upgrade_database = None
     with migration_lock(app):
         if upgrade_database is not None:
             return upgrade_database(app)
-        from .extensions import db
+        from quizapp.extensions import db
 
         with app.app_context():
             db.create_all()
@@ -183,8 +183,8 @@ def migrate_database(app) -> str:
 
 def prepare(migrate: bool, db_wait: float) -> None:
     """In the master, before any worker starts: check the config loads and migrate if asked."""
-    from . import create_app
-    from .extensions import db
+    from quizapp import create_app
+    from quizapp.extensions import db
 
     app = create_app()
     try:

@@ -28,14 +28,15 @@ from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext, pgettext
 from sqlalchemy import select, update
 
-from . import draw as rules
-from . import engine, exports
-from .database import writing
-from .errors import Conflict, Invalid, NotFound
-from .extensions import db
-from .models import Attempt, Campaign, DrawWinner, Organisation, Participant, PrizeDraw, utcnow
-from .operations import CHINA_TZ
-from .organising import FieldErrors
+from quizapp.prizes import lottery as rules
+from quizapp import engine
+from quizapp.console import exports
+from quizapp.database import writing
+from quizapp.errors import Conflict, Invalid, NotFound
+from quizapp.extensions import db
+from quizapp.models import Attempt, Campaign, DrawWinner, Organisation, Participant, PrizeDraw, utcnow
+from quizapp.quiz.operations import CHINA_TZ
+from quizapp.console.organising import FieldErrors
 
 TITLE_MAX = 100
 MIN_SCORE_MAX = 100_000
