@@ -67,7 +67,7 @@ STOP = threading.Event()  # set on Ctrl+C / SIGTERM: every client thread stops a
 class Client:
     """One persistent keep-alive HTTP/1.1 connection, as cheap as the standard library allows."""
 
-    def __init__(self, port: int, timeout: float, rec: "Recorder", device: str | None = None):
+    def __init__(self, port: int, timeout: float, rec: Recorder, device: str | None = None):
         self.port, self.timeout, self.rec = port, timeout, rec
         self.conn: http.client.HTTPConnection | None = None
         # Each simulated player is one phone: the API keys per-device limits on X-Device-Id.
@@ -130,7 +130,7 @@ class Recorder:
         self.exhausted_at: float | None = None  # when this thread ran out of prepared work
         self.reconnects = 0  # kept-alive connections found closed by the server (request resent once)
 
-    def merge(self, other: "Recorder") -> None:
+    def merge(self, other: Recorder) -> None:
         for k, v in other.lat.items():
             self.lat[k].extend(v)
         for k, v in other.ends.items():

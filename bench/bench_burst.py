@@ -201,7 +201,7 @@ class Player:
     call() sends one request and records it; subclasses (bench_faults.py) add retries.
     """
 
-    def __init__(self, i: int, ctx: "Context", rec: Recorder):
+    def __init__(self, i: int, ctx: Context, rec: Recorder):
         self.i, self.ctx, self.rec = i, ctx, rec
         self.rng = random.Random(ctx.seed * 100003 + i)
         self.client = Client(ctx.port, ctx.timeout, f"burst-{ctx.run_tag}-{i:05d}")
@@ -397,7 +397,7 @@ def machine_cpu() -> float:
 class CpuSampler(threading.Thread):
     """Every `every` seconds: server CPU (master + workers, dead workers' last value kept), client CPU, machine."""
 
-    def __init__(self, server: "Server", t0: float, every: float = 1.0, pg_name: str | None = None):
+    def __init__(self, server: Server, t0: float, every: float = 1.0, pg_name: str | None = None):
         super().__init__(daemon=True)
         self.server, self.t0, self.every, self.pg_name = server, t0, every, pg_name
         # (t, server cpu, client cpu, machine busy, PostgreSQL backends of the bench's database)

@@ -217,7 +217,7 @@ def replays(db: bb.Database, retried: list[tuple[str, str, float]]) -> tuple[int
     for aid, qid, when in rows:
         if isinstance(when, str):
             when = dt.datetime.fromisoformat(when)
-        at[(aid, qid)] = when.replace(tzinfo=dt.timezone.utc).timestamp()
+        at[(aid, qid)] = when.replace(tzinfo=dt.UTC).timestamp()
     earlier = by_retry = missing = 0
     for aid, qid, wall0 in retried:
         t = at.get((aid, qid))
@@ -367,7 +367,7 @@ def postgres_log_outage(since: float) -> dict:
         m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC", ln)
         if not m:
             continue
-        ts = dt.datetime.fromisoformat(m.group(1)).replace(tzinfo=dt.timezone.utc).timestamp()
+        ts = dt.datetime.fromisoformat(m.group(1)).replace(tzinfo=dt.UTC).timestamp()
         if ts < since - 1:
             continue
         if down is None and "shutdown request" in ln:

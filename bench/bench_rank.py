@@ -64,8 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_burst import (PG_SERVER, Client, CpuSampler, Database, Server, fmt, free_port,  # noqa: E402
-                         machine_cpu, pct)
+from bench_burst import PG_SERVER, Client, CpuSampler, Database, Server, fmt, free_port, machine_cpu, pct  # noqa: E402
 
 SECRET = "bench-rank-secret"
 QUESTIONS, SECONDS = 10, 20
@@ -678,7 +677,7 @@ def main() -> int:
     ties = functions["ties"]["functions"]
     targets = {name: max(rank[name]["p99_ms"], ties[name]["p99_ms"]) < 10
                for name in ("rank overall", "rank in unit", "top-50 of a unit")}
-    print(f"\ntarget p99 < 10 ms (function level, both campaigns): " +
+    print("\ntarget p99 < 10 ms (function level, both campaigns): " +
           ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in targets.items()))
     print(f"checks: {'PASS' if passed else 'FAIL'}; set-up {setup_s:.0f}s")
     for c in info.values():

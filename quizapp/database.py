@@ -7,10 +7,12 @@ import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import event
+from sqlalchemy import JSON, Column, DateTime, event
 from sqlalchemy.engine import Engine
 
 from quizapp.extensions import db
@@ -119,20 +121,21 @@ def writing():
             raise
 
 
-# ---------------------------------------------------------------- plain DB-API access for the play loop
+# ---------------------------------------------------------------- plain statements for the play loop
 
 class RawConnection:
-    """A pooled DB-API connection running the play loop's fixed statements (see quizapp/quiz/play.py).
+    """A pooled DB-API connection running the play loop's fixed statements (quizapp/quiz, practice, boards).
 
-    Statements are written with `?` placeholders and translated once for
-    PostgreSQL. Values cross the boundary through the methods below so both
-    databases store exactly what the ORM would (SQLite: datetimes as text with
-    microseconds, JSON as text; PostgreSQL: native types).
+    The one place that knows the databases apart: statements are written
+    with `?` placeholders (translated once for PostgreSQL), values cross the
+    boundary through adapt()/time_out()/json_out() so both databases store
+    what the ORM would (SQLite: datetimes as text with microseconds, JSON as
+    text; PostgreSQL: native types), and driver errors become SQLAlchemy's
+    (so an unreachable database is a 503 on every path).
     """
 
-    def __init__(self, fairy, dialect: str, owned: bool = True) -> None:
+    def __init__(self, fairy, dialect: str) -> None:
         self.fairy = fairy  # SQLAlchemy's pool proxy: close() returns the connection to the pool
-        self.owned = owned  # False: borrowed from a Session's transaction, which ends it
         self.sqlite = dialect == "sqlite"
         self.in_transaction = False
         self._sql: dict[str, str] = {}
@@ -145,9 +148,8 @@ class RawConnection:
             text = self._sql[sql] = sql.replace("?", "%s")
         return text
 
-    def _cursor_run(self, sql: str, params):
-        """Run one statement and return its cursor; database errors become SQLAlchemy's, so the
-        app's handlers (503 when the database is unreachable) treat both paths alike."""
+    def _cursor_run(self, sql: str, params: Sequence[Any]):
+        """Run one statement and return its cursor; database errors become SQLAlchemy's."""
         cur = self.fairy.cursor()
         try:
             cur.execute(self._prepare(sql), params)
@@ -160,11 +162,11 @@ class RawConnection:
     def _end_implicit(self) -> None:
         """On PostgreSQL, end the transaction the driver opened for a statement outside transaction():
         an idle open transaction would hold its locks (and a snapshot) until the request ends."""
-        if not self.sqlite and self.owned and not self.in_transaction:
+        if not self.sqlite and not self.in_transaction:
             with suppress(Exception):  # a dead connection: the next statement reports it
                 self.fairy.dbapi_connection.commit()
 
-    def one(self, sql: str, params=()) -> tuple | None:
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         """The first row of a query, or None."""
         cur = self._cursor_run(sql, params)
         try:
@@ -173,7 +175,7 @@ class RawConnection:
             cur.close()
             self._end_implicit()
 
-    def all(self, sql: str, params=()) -> list[tuple]:
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Every row of a query."""
         cur = self._cursor_run(sql, params)
         try:
@@ -182,7 +184,12 @@ class RawConnection:
             cur.close()
             self._end_implicit()
 
-    def run(self, sql: str, params=()) -> int:
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row of a query (None without a row)."""
+        row = self.one(sql, params)
+        return row[0] if row is not None else None
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a write statement; returns the number of rows it changed."""
         cur = self._cursor_run(sql, params)
         try:
@@ -191,7 +198,7 @@ class RawConnection:
             cur.close()
             self._end_implicit()
 
-    def many(self, sql: str, rows: list) -> None:
+    def many(self, sql: str, rows: list[Sequence[Any]]) -> None:
         """Run one write statement for each parameter tuple."""
         cur = self.fairy.cursor()
         try:
@@ -203,8 +210,15 @@ class RawConnection:
             self._end_implicit()
 
     @contextmanager
-    def transaction(self):
-        """A write transaction: on SQLite queued like writing() (flock, then BEGIN IMMEDIATE)."""
+    def transaction(self) -> Iterator[RawConnection]:
+        """A write transaction (on SQLite queued like writing(): flock, then BEGIN IMMEDIATE).
+
+        Inside another transaction of this connection it joins that one, so
+        a write step can be used alone or as part of a larger write.
+        """
+        if self.in_transaction:
+            yield self
+            return
         if self.sqlite:
             with _writer_turn():
                 self.run("BEGIN IMMEDIATE")
@@ -239,21 +253,26 @@ class RawConnection:
             with suppress(Exception):
                 connection.rollback()
 
+    def for_update(self, sql: str) -> str:
+        """A SELECT that locks its rows until the transaction ends (PostgreSQL); SQLite's BEGIN IMMEDIATE
+        already serialises writers and has no FOR UPDATE."""
+        return sql if self.sqlite else sql + " FOR UPDATE"
+
     # Values in and out, as the ORM column types store them.
-    def time_in(self, value: dt.datetime | None):
+    def time_in(self, value: dt.datetime | None) -> dt.datetime | str | None:
         """A naive-UTC datetime as a statement parameter."""
         if value is None or not self.sqlite:
             return value
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
     @staticmethod
-    def time_out(value) -> dt.datetime | None:
+    def time_out(value: Any) -> dt.datetime | None:
         """A datetime column's value as a naive-UTC datetime."""
         if value is None or isinstance(value, dt.datetime):
             return value
         return dt.datetime.fromisoformat(value)
 
-    def json_in(self, value):
+    def json_in(self, value: Any) -> Any:
         """A JSON column's parameter."""
         if self.sqlite:
             return json.dumps(value)
@@ -262,14 +281,59 @@ class RawConnection:
         return Json(value)
 
     @staticmethod
-    def json_out(value):
+    def json_out(value: Any) -> Any:
         """A JSON column's value as Python data."""
         return json.loads(value) if isinstance(value, (str, bytes)) else value
 
+    def adapt(self, column: Column, value: Any) -> Any:
+        """A parameter for a model column, converted by the column's type."""
+        if isinstance(column.type, DateTime):
+            return self.time_in(value)
+        if isinstance(column.type, JSON):
+            return self.json_in(value)
+        return value
+
     def close(self) -> None:
         """Give the connection back to the pool (rolling back anything left open)."""
-        if self.owned:
-            self.fairy.close()
+        self.fairy.close()
+
+
+class Insert:
+    """An INSERT of a model's row: the columns a caller gives, plus every other column's default from the model.
+
+    The defaults live once, in quizapp/models.py; values are adapted by
+    their column's type. Built once per statement, at import.
+    """
+
+    def __init__(self, model: type, given: Sequence[str], returning: str | None = "id") -> None:
+        table = model.__table__  # type: ignore[attr-defined]
+        self.given = tuple(table.c[name] for name in given)
+        self.defaulted = tuple(c for c in table.columns if c.name not in given and c.default is not None)
+        columns = ", ".join(c.name for c in (*self.given, *self.defaulted))
+        marks = ", ".join("?" * (len(self.given) + len(self.defaulted)))
+        self.sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # nosec B608 - names from the models
+        self.returning = returning
+        if returning:
+            self.sql += f" RETURNING {returning}"
+
+    def params(self, conn: RawConnection, values: dict[str, Any]) -> tuple:
+        """The statement's parameters for one row."""
+        given = [conn.adapt(c, values[c.name]) for c in self.given]
+        defaults = [conn.adapt(c, c.default.arg(None) if c.default.is_callable else c.default.arg)  # type: ignore[union-attr]
+                    for c in self.defaulted]
+        return (*given, *defaults)
+
+    def run(self, conn: RawConnection, **values: Any) -> Any:
+        """Insert one row; returns the RETURNING column's value (None without one)."""
+        if not self.returning:
+            conn.run(self.sql, self.params(conn, values))
+            return None
+        row = conn.one(self.sql, self.params(conn, values))
+        return row[0] if row is not None else None
+
+    def run_many(self, conn: RawConnection, rows: list[dict[str, Any]]) -> None:
+        """Insert several rows."""
+        conn.many(self.sql, [self.params(conn, row) for row in rows])
 
 
 def _reraise(exc: Exception, sql: str | None, params, fairy=None):
@@ -307,43 +371,7 @@ def _checkout():
         return db.engine.raw_connection()
     except db.engine.dialect.loaded_dbapi.Error as exc:
         _reraise(exc, None, None)
-
-
-def raw_in(session) -> RawConnection:
-    """Plain statements inside a Session's transaction (e.g. in writing()), on its connection."""
-    return RawConnection(session.connection().connection, db.engine.dialect.name, owned=False)
-
-
-def adopt(session, obj):
-    """Make an object whose row was just read or written with plain SQL persistent in the session, without
-    reading it back; the caller sets every column (unset ones would be loaded on first access). An object
-    of that row already in the session gets the values instead and is returned."""
-    from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy.orm import make_transient_to_detached
-    from sqlalchemy.orm.attributes import set_committed_value
-    from sqlalchemy.orm.util import identity_key
-
-    mapper = sa_inspect(type(obj))
-    known = session.identity_map.get(identity_key(type(obj), mapper.primary_key_from_instance(obj)))
-    if known is not None:
-        for attr in mapper.column_attrs:
-            set_committed_value(known, attr.key, getattr(obj, attr.key))
-        return known
-    make_transient_to_detached(obj)
-    session.add(obj)
-    return obj
-
-
-def mirror_loaded(session, model, pk, **values) -> None:
-    """Give an object of the session's identity map the values just written to its row with plain SQL,
-    so ORM readers in the same session do not see the old ones (nothing happens if it is not loaded)."""
-    from sqlalchemy.orm.attributes import set_committed_value
-    from sqlalchemy.orm.util import identity_key
-
-    obj = session.identity_map.get(identity_key(model, pk))
-    if obj is not None:
-        for name, value in values.items():
-            set_committed_value(obj, name, value)
+        raise  # not reached: _reraise always raises
 
 
 def release_raw(_exc=None) -> None:

@@ -35,7 +35,7 @@ class Drawn:
     option_order: tuple[int, ...]
 
 
-def draw(pool: Sequence[Candidate], n: int, rng: random.Random, avoid: Iterable[str] = (),
+def draw_questions(pool: Sequence[Candidate], n: int, rng: random.Random, avoid: Iterable[str] = (),
          option_counts: dict[str, int] | None = None) -> list[Drawn]:
     """Draw up to n questions spread across tags, avoiding `avoid` when the pool allows.
 
@@ -197,14 +197,6 @@ def rank(results: Iterable[Result]) -> list[tuple[int, Result]]:
     return ranked
 
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
-
-
-def china_date(t: dt.datetime) -> dt.date:
-    """The China Standard Time calendar date of a naive-UTC time (what the database stores)."""
-    return t.replace(tzinfo=dt.UTC).astimezone(CHINA_TZ).date()
-
-
 def coverage(participants: int, headcount: int) -> float:
     """Share of a unit's headcount that has completed a quiz (0 when headcount is unknown)."""
     return participants / headcount if headcount > 0 else 0.0
@@ -298,12 +290,6 @@ def checkin_streak(days: Iterable[dt.date], today: dt.date) -> int:
         streak += 1
         day -= dt.timedelta(days=1)
     return streak
-
-
-def china_day_end(t: dt.datetime) -> dt.datetime:
-    """The next China-time midnight after a naive-UTC time, as naive UTC (when a daily set's day ends)."""
-    next_day = china_date(t) + dt.timedelta(days=1)
-    return dt.datetime.combine(next_day, dt.time(), CHINA_TZ).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Domain errors raised by operations and rendered by each blueprint in its own way.
+"""Domain errors raised by the feature packages and rendered by each blueprint in its own way.
 
 Each carries a machine code, a message for people, an HTTP status and, for
 bad input, the field at fault. Messages are translated where they are raised

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, PrimaryKeyConstraint, String, Text, UniqueConstraint, desc,
-                        text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    desc,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from quizapp.clock import utcnow
 from quizapp.extensions import db
 
-
-def utcnow() -> dt.datetime:
-    """Return the server's current time as naive UTC (what every column stores)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+__all__ = ["utcnow"]  # models take their default times from the one clock
 
 
 class Organiser(db.Model):
@@ -113,7 +121,7 @@ class QuestionVersion(db.Model):
 class Revision(db.Model):
     """A counter bumped by every write that in-process caches depend on, so each server notices it.
 
-    "bank": question content, drafts and retirements (operations.pool_entries caches campaign pools by it).
+    "bank": question content, drafts and retirements (quiz.pool caches campaign pools by it).
     """
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)  # what changed, e.g. "bank"
@@ -332,16 +340,6 @@ class Attempt(db.Model):
     campaign: Mapped[Campaign] = relationship()
     items: Mapped[list[AttemptItem]] = relationship(back_populates="attempt", order_by="AttemptItem.position")
 
-    @property
-    def campaign_closes_at(self) -> dt.datetime:
-        """When the campaign stops accepting answers (play.PlayAttempt carries the same attribute)."""
-        return self.campaign.closes_at
-
-    @property
-    def campaign_slug(self) -> str:
-        """The campaign's URL name (play.PlayAttempt carries the same attribute)."""
-        return self.campaign.slug
-
     def __repr__(self) -> str:
         return f"<Attempt {self.public_id} {self.kind} score={self.score}>"
 
@@ -368,11 +366,6 @@ class AttemptItem(db.Model):
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     version: Mapped[QuestionVersion] = relationship()
-
-    @property
-    def article(self) -> Article:
-        """The article the served version cites (play.PlayItem carries the same attribute)."""
-        return self.version.question.article
 
     def __repr__(self) -> str:
         return f"<AttemptItem {self.attempt_id}#{self.position}>"

@@ -98,7 +98,7 @@ class LiveServer:
         except OSError:
             return ""
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.start()
         return self
 

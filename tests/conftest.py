@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from quizapp.console import accounts as auth
 from quizapp import create_app
 from quizapp.bank import load_paths
+from quizapp.bank.importing import import_bank
+from quizapp.console import accounts as auth
 from quizapp.database import release_raw, writing
 from quizapp.extensions import db, limiter
 from quizapp.models import Campaign, Organisation, Placement, utcnow
@@ -28,13 +29,13 @@ def app(tmp_path):
         "TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": url, "BANK_PATH": str(BANK_DIR), "BOARD_CACHE_SECONDS": 60,
     })
-    from quizapp.quiz import operations
+
 
     with application.app_context():
         limiter.reset()  # the limiter's in-memory counters are process-wide: start each test clean
         db.drop_all()
         db.create_all()
-        operations.import_bank(load_paths([BANK_DIR]))
+        import_bank(load_paths([BANK_DIR]))
         yield application
         db.session.remove()
         release_raw()

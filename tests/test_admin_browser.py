@@ -29,12 +29,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_browser import _missing_browser_reason, browser_page  # one browser check and launch for all
 from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
+from quizapp.bank.importing import import_bank
 from quizapp.extensions import db
-from test_browser import _missing_browser_reason, browser_page  # one browser check and launch for all
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"
@@ -96,13 +97,12 @@ def live_server(tmp_path, monkeypatch):
     assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
     assert app.config["PUBLIC_URL"] == base
     from quizapp.console import accounts as auth
-    from quizapp.quiz import operations
     from quizapp.extensions import limiter
 
     with app.app_context():
         limiter.reset()  # in-memory counters are process-wide: do not inherit other tests' logins
         db.create_all()
-        operations.import_bank(load_paths([BANK_DIR]))
+        import_bank(load_paths([BANK_DIR]))
         auth.create_organiser(USERNAME, PASSWORD)
         db.session.remove()
 
@@ -182,7 +182,7 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         page.locator("#new-campaign").click()
         page.wait_for_url(re.compile(r"/admin/campaigns/new$"))
         expect(page.locator("h1")).to_have_text("新建活动")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         page.locator("#title").fill(TITLE)
         page.locator("#slug").fill(SLUG)
         page.locator("#opens_at").fill(_china_input(now - dt.timedelta(hours=1)))

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from quizapp.console import accounts as auth
-from quizapp.quiz import operations
 from quizapp.extensions import db
 from quizapp.models import Question
+from quizapp.quiz.pool import pool
+
+from helpers import rules
 
 PASSWORD = "console-pass-1"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -37,12 +39,12 @@ def test_draft_from_pasted_article_imports_drafts_that_are_not_served(admin_clie
     drafts = db.session.scalars(db.select(Question).where(Question.draft.is_(True))).all()
     assert len(drafts) >= 3
     campaign = make_campaign(banks=[drafts[0].article_id])
-    assert operations.campaign_pool(campaign) == []  # drafts are never served
+    assert pool(rules(campaign)) == ()  # drafts are never served
     resp = admin_client.post(f"/admin/bank/questions/{drafts[0].id}/publish",
                              headers={"Referer": "http://localhost/admin/bank"})
     assert resp.status_code == 302
     db.session.expire_all()
-    assert [v.question_id for v in operations.campaign_pool(campaign)] == [drafts[0].id]
+    assert [v.question_id for v in pool(rules(campaign))] == [drafts[0].id]
 
 
 def test_draft_of_empty_or_junk_text_is_refused(admin_client):

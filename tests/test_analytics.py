@@ -15,13 +15,18 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from quizapp.console import analytics, charts
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.bank import parse_bank_text
+from quizapp.bank.importing import import_bank
+from quizapp.clock import china_day
+from quizapp.console import analytics, charts
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Campaign, Organisation, Participant, utcnow
+from quizapp.quiz import play as play_loop
+from quizapp.quiz import players, scans
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 ARTICLE_ID = "test-analytics"
 BANK = """
@@ -71,7 +76,7 @@ def import_test_bank(single_stem: str = SINGLE_STEM) -> None:
     """Import (or re-import, making a new version of an edited question) the three-question test bank."""
     result = parse_bank_text(BANK.format(single_stem=single_stem), "test-analytics.toml")
     assert not result.problems, [str(p) for p in result.problems]
-    operations.import_bank(result)
+    import_bank(result)
 
 
 def base_time() -> dt.datetime:
@@ -80,7 +85,7 @@ def base_time() -> dt.datetime:
 
 
 def local(day: dt.datetime) -> str:
-    return operations.local_day(day)
+    return china_day(day)
 
 
 def set_joined(participant: Participant, when: dt.datetime) -> None:
@@ -91,7 +96,7 @@ def set_joined(participant: Participant, when: dt.datetime) -> None:
 
 def join(campaign: Campaign, nickname: str, org: str, src: str | None = None, when: dt.datetime | None = None,
          member_id: str | None = None) -> Participant:
-    participant = operations.join(campaign, nickname, org, member_id, src)
+    participant = players.join(rules(campaign), nickname, org, member_id, src)
     if when is not None:
         set_joined(participant, when)
     return participant
@@ -105,7 +110,7 @@ def play(campaign: Campaign, participant: Participant, answers: dict[str, object
     or a list of bank option keys (a chosen answer, mapped to this attempt's display keys).
     Each answer arrives `seconds` after its question was served.
     """
-    attempt, _token = operations.start_attempt(campaign, participant, src, now=now)
+    attempt, _token = start_attempt(rules(campaign), participant, src, now=now)
     return answer_all(attempt, answers, now, seconds)
 
 
@@ -174,16 +179,16 @@ def build_scenario(make_campaign, slug: str = "c1", **overrides) -> Scenario:
     play(campaign, s.people["dave"], {"ta-single": ["C"], "ta-multi": RIGHT, "ta-judge": TIMEOUT},
          base + 30 * minute, src="m3")
     s.people["eve"] = join(campaign, "Eve", "co", when=base)
-    operations.start_attempt(campaign, s.people["eve"], now=base + 40 * minute)
+    start_attempt(rules(campaign), s.people["eve"], now=base + 40 * minute)
     s.people["frank"] = join(campaign, "Frank", "co", "m3", when=base)
-    attempt, _ = operations.start_attempt(campaign, s.people["frank"], now=base + 50 * minute)
+    attempt, _ = start_attempt(rules(campaign), s.people["frank"], now=base + 50 * minute)
     s.frank_first_question = play_loop.current_item(attempt, base + 50 * minute).version.question_id
     assert play_loop.current_item(attempt, base + 50 * minute + dt.timedelta(hours=1)) is None  # expired
     assert attempt.finished_at is not None
     for org, src, times in ((None, "p1", 3), ("s1", "p1", 1), ("s2", "m3", 2), (None, None, 1),
                             (None, "bogus", 1)):
         for _ in range(times):
-            operations.record_scan(campaign, org, src)
+            scans.record_scan(rules(campaign), org, src)
     return s
 
 
@@ -322,7 +327,7 @@ def test_question_listed_once_shown_with_no_facility_until_answered(make_campaig
     import_test_bank()
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
-    attempt, _ = operations.start_attempt(campaign, join(campaign, "甲", "s1"), now=base)
+    attempt, _ = start_attempt(rules(campaign), join(campaign, "甲", "s1"), now=base)
     assert analytics.question_stats(campaign) == []  # drawn but not shown yet: not listed
     first = play_loop.current_item(attempt, base)
     stats = analytics.question_stats(campaign)
@@ -344,7 +349,7 @@ def test_question_version_shown_but_never_answered_sorts_last(make_campaign):
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
     play(campaign, join(campaign, "甲", "s1"), ALL_RIGHT, base)
     import_test_bank("（修订）接到自称公安的电话要求转账，应该？")
-    attempt, _ = operations.start_attempt(campaign, join(campaign, "乙", "s1"), now=base)
+    attempt, _ = start_attempt(rules(campaign), join(campaign, "乙", "s1"), now=base)
     while (item := play_loop.current_item(attempt, base)).version.question_id != "ta-single":
         play_loop.record_answer(attempt, item.version.question_id,
                                  play_loop.to_display_keys(item, item.version.answer), now=base)
@@ -424,7 +429,7 @@ def test_other_campaigns_are_not_counted(scenario, make_campaign):
                           opens_at=scenario.base - dt.timedelta(days=1))
     play(other, join(other, "别的活动", "s1"), {"ta-single": ["D"], "ta-multi": ["C"], "ta-judge": ["A"]},
          scenario.base)
-    operations.record_scan(other, None, "p1")
+    scans.record_scan(rules(other), None, "p1")
     assert analytics.summary(scenario.campaign)["answers"] == 12
     assert analytics.summary(other) == {"participants": 1, "joined": 1, "attempts": 1, "completed": 1,
                                         "avg_best_score": 0.0, "answers": 3, "correct_rate": 0.0}
@@ -439,7 +444,9 @@ def test_queries_do_not_grow_with_participants(scenario, make_campaign):
     def count_selects(fn):
         fn()  # warm up: reloading expired objects is not the function's own work
         seen = []
-        listener = lambda *args: seen.append(args[2]) if args[2].lstrip().upper().startswith("SELECT") else None
+        def listener(*args):
+            if args[2].lstrip().upper().startswith("SELECT"):
+                seen.append(args[2])
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
             fn()

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.extensions import db
 from quizapp.models import Attempt, utcnow
+from quizapp.quiz import attempts, players
+from quizapp.quiz import play as play_loop
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 
 def play(campaign, nickname, org, gaps, device=None, start=None):
     """Play a whole attempt answering right, each answer `gaps[i]` seconds after serving."""
-    participant = operations.join(campaign, nickname, org)
+    participant = players.join(rules(campaign), nickname, org)
     now = start or utcnow()
-    attempt, _ = operations.start_attempt(campaign, participant, now=now, device_hash=device)
+    attempt, _ = start_attempt(rules(campaign), participant, now=now, device_hash=device)
     for gap in gaps:
         item = play_loop.current_item(attempt, now)
         now = now + dt.timedelta(seconds=gap)
         play_loop.record_answer(attempt, item.version.question_id,
                                  play_loop.to_display_keys(item, item.version.answer), now)
         now += dt.timedelta(seconds=3)  # reading the feedback
-    db.session.refresh(attempt)
+    attempt = attempts.get(attempt.id)
     return attempt
 
 

@@ -12,11 +12,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
-from quizapp.database import writing
+from quizapp.bank.importing import set_question_retired
+from quizapp.database import RawConnection, writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, Participant, Question, QuestionVersion, utcnow
+from quizapp.quiz import play as play_loop
 
 API = "/api/v1"
 
@@ -55,7 +55,7 @@ def solo_campaign(make_campaign, version: QuestionVersion, slug: str = "c1", **o
     others = db.session.scalars(select(Question.id).where(Question.article_id == article_id,
                                                           Question.id != version.question_id)).all()
     for qid in others:
-        operations.set_question_retired(qid, True)
+        set_question_retired(qid, True)
     fields = dict(banks=[article_id], questions_per_quiz=1)
     fields.update(overrides)
     return make_campaign(slug=slug, **fields)
@@ -279,14 +279,15 @@ def test_newcomer_joins_and_starts_in_one_write_transaction(client, make_campaig
     with writing() as session:
         session.get(Campaign, campaign.id).attempts_per_day = 3
     writes = []
+    transaction = RawConnection.transaction
 
-    def counted():
-        writes.append(1)
-        return writing()
-    monkeypatch.setattr(operations, "writing", counted)
+    def counted(self):
+        writes.append(self.in_transaction)  # False: a transaction of its own, True: joins the one open
+        return transaction(self)
+    monkeypatch.setattr(RawConnection, "transaction", counted)
     resp = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小明", "org": "s1"})
     assert resp.status_code == 201, resp.get_json()
-    assert len(writes) == 1
+    assert writes.count(False) == 1
     participant = attempt_row(resp.get_json()["attempt_id"]).participant
     assert (participant.nickname, participant.organisation.code) == ("小明", "s1")
 

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import func, select, update
 
-from quizapp.console import accounts as auth
 from quizapp import create_app
+from quizapp.console import accounts as auth
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Campaign, LoginFailure, Organiser

@@ -11,15 +11,18 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-
-from quizapp.quiz import badges, operations
-from quizapp.quiz import play as play_loop
-from quizapp.database import writing
-from quizapp.extensions import db
-from quizapp.models import Attempt, ParticipantBadge, Participant
 from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, play
 from test_pages import join as join_page
 from test_pages import location, page, parse, play_through, public_id_of
+
+from quizapp.extensions import db
+from quizapp.models import Attempt, Participant, ParticipantBadge
+from quizapp.quiz import badges, players
+from quizapp.quiz import play as play_loop
+from quizapp.quiz.pool import pool, pool_tags
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 API = "/api/v1"
 D = dt.date(2025, 3, 1)
@@ -103,7 +106,7 @@ def earned_by(attempt) -> list[str]:
 
 def test_first_quiz_with_full_marks(campaign):
     base = base_time()
-    person = operations.join(campaign, "甲", "s1")
+    person = players.join(rules(campaign), "甲", "s1")
     attempt = play(campaign, person, ALL_RIGHT, base, seconds=3)
     assert earned_by(attempt) == ["all_types", "first_attempt", "first_in_unit", "full_marks"]
     row = db.session.scalar(select(ParticipantBadge).where(ParticipantBadge.code == "full_marks"))
@@ -116,7 +119,7 @@ def test_first_quiz_with_full_marks(campaign):
 
 
 def test_no_full_marks_with_one_wrong_answer(campaign):
-    person = operations.join(campaign, "甲", "s1")
+    person = players.join(rules(campaign), "甲", "s1")
     attempt = play(campaign, person, {**ALL_RIGHT, "ta-judge": ["A"]}, base_time())
     assert "full_marks" not in earned_by(attempt)
     assert "first_attempt" in earned_by(attempt)
@@ -124,7 +127,7 @@ def test_no_full_marks_with_one_wrong_answer(campaign):
 
 def test_all_types_accumulates_across_attempts(campaign):
     base = base_time()
-    person = operations.join(campaign, "甲", "s1")
+    person = players.join(rules(campaign), "甲", "s1")
     first = play(campaign, person, {"ta-single": RIGHT, "ta-multi": ["A"], "ta-judge": RIGHT}, base)
     assert "all_types" not in earned_by(first)  # three_codes only appears on the multiple-choice question
     second = play(campaign, person, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": ["A"]},
@@ -137,7 +140,7 @@ def test_all_types_counts_the_campaigns_types_only(app, make_campaign):
     import_test_bank()
     campaign = make_campaign(banks=[ARTICLE_ID], tags=["order_brushing"], questions_per_quiz=3,
                              opens_at=base_time() - dt.timedelta(days=1))
-    person = operations.join(campaign, "甲", "s1")
+    person = players.join(rules(campaign), "甲", "s1")
     attempt = play(campaign, person, {"ta-judge": RIGHT}, base_time())  # the pool is the judge question alone
     assert attempt.total == 1
     assert "all_types" in earned_by(attempt)
@@ -147,14 +150,14 @@ def test_all_types_counts_the_campaigns_types_only(app, make_campaign):
 def test_pool_tags_match_the_pool(app, make_campaign, tags):
     campaign = make_campaign(tags=tags)  # the bundled banks
     wanted = set(tags) or None
-    expected = {t for v in operations.campaign_pool(campaign) for t in v.tags if wanted is None or t in wanted}
-    assert operations.campaign_pool_tags(campaign) == expected
+    expected = {t for v in pool(rules(campaign)) for t in v.tags if wanted is None or t in wanted}
+    assert pool_tags(rules(campaign)) == expected
     assert len(expected) == (len(tags) or 12)
 
 
 def test_consecutive_days(campaign):
     base = base_time()  # 12:00 China time
-    person = operations.join(campaign, "甲", "s1")
+    person = players.join(rules(campaign), "甲", "s1")
     days = [-9, -7, -6, -5, -4, -3, -2, -1, 0]  # a gap after the first day, then 8 days in a row
     awarded = {}
     for n in days:
@@ -167,14 +170,14 @@ def test_consecutive_days(campaign):
 
 def test_two_attempts_on_one_day_are_one_day(campaign):
     base = base_time()
-    person = operations.join(campaign, "甲", "s1")
+    person = players.join(rules(campaign), "甲", "s1")
     for when in (base - dt.timedelta(days=1), base, base + dt.timedelta(hours=2)):
         play(campaign, person, ALL_WRONG, when)
     assert "days_3" not in codes_of(person)
 
 
 def test_days_are_china_days(campaign):
-    person = operations.join(campaign, "甲", "s1")
+    person = players.join(rules(campaign), "甲", "s1")
     # 23:30 and 00:30 China time on consecutive nights, then the next evening: three China days
     # (UTC sees 15:30, 16:30 and 11:00 of two days).
     first = dt.datetime.combine(base_time().date() - dt.timedelta(days=3), dt.time(15, 30))
@@ -187,27 +190,27 @@ def test_days_are_china_days(campaign):
 
 def test_first_in_unit(campaign):
     base = base_time()
-    alice = operations.join(campaign, "Alice", "s1")
+    alice = players.join(rules(campaign), "Alice", "s1")
     play(campaign, alice, ALL_RIGHT, base, seconds=5)
     assert "first_in_unit" in codes_of(alice)
-    bob = operations.join(campaign, "Bob", "s1")
+    bob = players.join(rules(campaign), "Bob", "s1")
     play(campaign, bob, {**ALL_RIGHT, "ta-judge": ["A"]}, base + dt.timedelta(minutes=5))
     assert "first_in_unit" not in codes_of(bob)  # second in the unit
-    carol = operations.join(campaign, "Carol", "s2")
+    carol = players.join(rules(campaign), "Carol", "s2")
     play(campaign, carol, {**ALL_RIGHT, "ta-judge": ["A"]}, base + dt.timedelta(minutes=6))
     assert "first_in_unit" in codes_of(carol)  # first of another unit
     play(campaign, bob, ALL_RIGHT, base + dt.timedelta(minutes=10), seconds=0)  # same score, faster: now first
     assert "first_in_unit" in codes_of(bob)
     assert "first_in_unit" in codes_of(alice)  # a badge is never taken back
-    dave = operations.join(campaign, "Dave", "co")
+    dave = players.join(rules(campaign), "Dave", "co")
     play(campaign, dave, ALL_WRONG, base + dt.timedelta(minutes=11))
     assert codes_of(dave) == ["first_attempt"]  # alone in the unit but with 0 points
 
 
 def test_an_attempt_without_answers_earns_nothing(campaign):
     base = base_time()
-    person = operations.join(campaign, "甲", "s1")
-    attempt, _ = operations.start_attempt(campaign, person, now=base)
+    person = players.join(rules(campaign), "甲", "s1")
+    attempt, _ = start_attempt(rules(campaign), person, now=base)
     play_loop.current_item(attempt, base)  # served, never answered
     assert play_loop.current_item(attempt, base + dt.timedelta(hours=2)) is None  # expired: finalized
     assert attempt.finished_at is not None

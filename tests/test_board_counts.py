@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
+from test_leaderboard import play
 
 from quizapp import engine
 from quizapp.boards import leaderboard
-from quizapp.database import writing
+from quizapp.database import RawConnection, raw, writing
 from quizapp.extensions import db
 from quizapp.models import BoardScoreCount, BoardTimeCount, BoardUnitTotal, Participant, utcnow
+from quizapp.quiz import players
+from quizapp.quiz.players import Player
 
-from test_leaderboard import play
+from helpers import player
 
 QUIZAPP = Path(__file__).resolve().parent.parent / "quizapp"
 T0 = dt.datetime(2026, 5, 1, 8)
@@ -33,28 +36,33 @@ def random_result(rng: random.Random) -> engine.Result:
     return engine.Result(rng.choice(SCORES), rng.choice(DURATIONS), rng.choice(FINISHES))
 
 
-def finish_like_finalize(session, person: Participant, result: engine.Result) -> None:
-    """What operations._finalize_in does with a finished attempt: keep the better one and record the move."""
+def finish_like_finalize(conn: RawConnection, person: Player, result: engine.Result) -> None:
+    """What quiz.finish.finalize_in does with a finished attempt: keep the better one and record the move."""
     best = None
     if person.best_attempt_id is not None:
         best = engine.Result(person.best_score, person.best_duration_ms, person.best_finished_at)
     if engine.is_better(result, best):
+        conn.run("UPDATE participant SET best_attempt_id = 1, best_score = ?, best_duration_ms = ?, "
+                 "best_finished_at = ? WHERE id = ?",
+                 (result.score, result.duration_ms, conn.time_in(result.finished_at), person.id))
         person.best_attempt_id = 1
         person.best_score, person.best_duration_ms, person.best_finished_at = (
             result.score, result.duration_ms, result.finished_at)
-        leaderboard.record_best(session, person, best, result)
+        leaderboard.record_best(conn, person, best, result)
 
 
-def fill(campaign, rng: random.Random, people: int) -> list[Participant]:
+def fill(campaign, rng: random.Random, people: int) -> list[Player]:
     """Participants in the campaign's units, each finishing 0-4 random attempts, kept incrementally."""
     org_ids = [o.id for o in campaign.organisations]
     with writing() as session:
-        persons = [Participant(campaign_id=campaign.id, organisation_id=rng.choice(org_ids), nickname=f"p{i}")
-                   for i in range(people)]
-        session.add_all(persons)
-        session.flush()
+        made = [Participant(campaign_id=campaign.id, organisation_id=rng.choice(org_ids), nickname=f"p{i}")
+                for i in range(people)]
+        session.add_all(made)
+    persons = [player(p) for p in made]
+    conn = raw()
+    with conn.transaction():
         for _ in range(people * 2):
-            finish_like_finalize(session, rng.choice(persons), random_result(rng))
+            finish_like_finalize(conn, rng.choice(persons), random_result(rng))
     return persons
 
 
@@ -147,15 +155,15 @@ def test_played_quizzes_keep_counts_and_unit_board_equal_to_group_by(app, make_c
     for i in range(14):
         org = "abc"[i % 3]
         first = play(campaign, f"玩家{i}", org, rng.randrange(4), now + dt.timedelta(minutes=i))
-        people[first.participant_id] = first.participant
+        people[first.participant_id] = players.find(first.participant_id)
         if i % 3 == 0:  # a second go: better, equal or worse
             play(campaign, f"玩家{i}", org, rng.randrange(4), now + dt.timedelta(minutes=i, seconds=30),
-                 participant=first.participant)
+                 participant=people[first.participant_id])
     assert leaderboard.count_differences(campaign.id) == []
     db.session.expire_all()
     persons = db.session.scalars(select(Participant).where(Participant.campaign_id == campaign.id)).all()
     expected = expected_ranks(persons)
-    assert {p.id: leaderboard.participant_ranks(p) for p in persons} == expected
+    assert {p.id: leaderboard.participant_ranks(player(p)) for p in persons} == expected
 
     board = leaderboard._organisation_board(campaign.id, None)
     by_code = {o.code: o for o in campaign.organisations}

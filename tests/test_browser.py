@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
+from quizapp.bank.importing import import_bank
 from quizapp.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,12 +80,12 @@ def live_server(tmp_path):
         "BANK_PATH": str(BANK_DIR),
     })
     assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
-    from quizapp.quiz import operations
+
     from quizapp.console.demo import ensure_demo_campaign
 
     with app.app_context():
         db.create_all()
-        operations.import_bank(load_paths([BANK_DIR]))
+        import_bank(load_paths([BANK_DIR]))
         ensure_demo_campaign()
         db.session.remove()
 

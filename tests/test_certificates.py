@@ -19,12 +19,15 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from quizapp.printing import certificates
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Certificate, Participant, utcnow
+from quizapp.printing import certificates
+from quizapp.quiz import play as play_loop
+from quizapp.quiz import players
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 BASE = "https://quiz.example.cn"
 
@@ -85,14 +88,15 @@ def remember(client, participant: Participant) -> None:
 
 def play(client, campaign, nickname="小明", org="s1", right=True, finish=True) -> Attempt:
     """Join, start and (unless finish=False) answer every question; the client becomes the player's device."""
-    participant = operations.join(campaign, nickname, org)
+    participant = players.join(rules(campaign), nickname, org)
     remember(client, participant)
-    attempt, _token = operations.start_attempt(campaign, participant)
+    attempt, _token = start_attempt(rules(campaign), participant)
     while finish and (item := play_loop.current_item(attempt)) is not None:
         answer = play_loop.to_display_keys(item, item.version.answer)
         choices = answer if right else [k for k in "ABCDEFGH"[:len(item.option_order)] if k not in answer][:1]
         play_loop.record_answer(attempt, item.version.question_id, choices)
-    return attempt
+    db.session.expire_all()  # the play loop wrote on its own connection
+    return db.session.get(Attempt, attempt.id)
 
 
 def html(resp, status: int = 200) -> str:
@@ -299,7 +303,7 @@ def test_best_certificate_redirects_to_the_best_attempt(app, client, campaign):
     assert client.get(f"/q/{campaign.slug}/certificate").status_code == 403  # not joined on this device
     weak = play(client, campaign, right=False)
     participant = db.session.get(Participant, weak.participant_id)
-    strong, _ = operations.start_attempt(campaign, participant)
+    strong, _ = start_attempt(rules(campaign), participant)
     while (item := play_loop.current_item(strong)) is not None:
         play_loop.record_answer(strong, item.version.question_id, play_loop.to_display_keys(item, item.version.answer))
     resp = client.get(f"/q/{campaign.slug}/certificate")

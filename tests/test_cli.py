@@ -9,11 +9,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.bank import load_paths
+from quizapp.bank.importing import import_bank
 from quizapp.extensions import db
 from quizapp.models import AttemptItem, Campaign, Organisation, Placement, Question, QuestionVersion
+from quizapp.quiz import play as play_loop
+from quizapp.quiz import players
+from quizapp.quiz.pool import pool
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
 
@@ -86,8 +91,8 @@ def test_reimport_updates_by_id_and_keeps_old_versions(runner, app, tmp_path):
 
 def test_attempt_is_scored_against_the_version_it_was_served(app, make_campaign, tmp_path):
     campaign = make_campaign(banks=["xinzhou-2021-03-26"], questions_per_quiz=21)
-    participant = operations.join(campaign, "甲", "s1")
-    attempt, _ = operations.start_attempt(campaign, participant)
+    participant = players.join(rules(campaign), "甲", "s1")
+    attempt, _ = start_attempt(rules(campaign), participant)
     item = play_loop.current_item(attempt)
     old = item.version
     old_right = play_loop.to_display_keys(item, old.answer)
@@ -103,7 +108,7 @@ def test_attempt_is_scored_against_the_version_it_was_served(app, make_campaign,
     block = re.sub(r'answer = (\[[^\]]*\]|"[A-F]")', f'answer = "{new_answer}"', block, count=1)
     block = block.replace('type = "multiple"', 'type = "single"').replace('explanation = "', 'explanation = "新版：', 1)
     path.write_text(head + marker + block + ("[[questions]]" + rest if rest else ""), encoding="utf-8")
-    summary = operations.import_bank(load_paths([bank]))
+    summary = import_bank(load_paths([bank]))
     assert summary.updated == 1
     assert db.session.get(Question, old.question_id).current_version.id != old.id
     outcome = play_loop.record_answer(attempt, old.question_id, old_right)
@@ -134,7 +139,7 @@ def test_demo_setup_is_idempotent(runner):
     assert kinds.count("school") >= 2 and kinds.count("company") >= 1
     placements = {p.kind for p in db.session.scalars(select(Placement).where(Placement.campaign_id == demo.id))}
     assert {"poster", "subway"} <= placements
-    articles = {v.question.article_id for v in operations.campaign_pool(demo)}
+    articles = {e.article_id for e in pool(rules(demo))}
     assert len(articles) == 5
 
 
@@ -162,9 +167,9 @@ def test_demo_serves_the_demo_campaign(tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/q/demo", timeout=2) as resp:
                     html = resp.read().decode()
                 break
-            except OSError:
+            except OSError as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"demo server did not come up: {proc.stdout.read().decode()[-2000:]}")
+                    raise AssertionError(f"demo server did not come up: {proc.stdout.read().decode()[-2000:]}") from exc
                 time.sleep(0.3)
         assert "全民防电诈知识竞赛（演示）" in html and "报名参赛" in html
     finally:

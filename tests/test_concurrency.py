@@ -31,7 +31,12 @@ from pathlib import Path
 
 import pytest
 
+from quizapp.bank.importing import import_bank
+from quizapp.clock import china_day, utcnow
+from quizapp.quiz import attempts, players
+
 from _live import Http, LiveServer
+from helpers import rules
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"
@@ -272,10 +277,9 @@ def _database_url(tmp: Path) -> str:
 def live(tmp_path_factory):
     """Prepared data plus a running gunicorn; yields (app for database checks, server)."""
     from quizapp import create_app
-    from quizapp.quiz import operations
     from quizapp.bank import load_paths
-    from quizapp.database import writing
     from quizapp.console.demo import ensure_demo_campaign
+    from quizapp.database import writing
     from quizapp.extensions import db
     from quizapp.models import Campaign, Organisation
 
@@ -286,7 +290,7 @@ def live(tmp_path_factory):
     with app.app_context():
         db.drop_all()
         db.create_all()
-        operations.import_bank(load_paths([BANK_DIR]))
+        import_bank(load_paths([BANK_DIR]))
         demo = ensure_demo_campaign()
         with writing() as session:
             campaign = session.get(Campaign, demo.id)
@@ -446,7 +450,6 @@ def test_daily_limit_holds_under_concurrent_starts(live):
     app, server = live
     from sqlalchemy import func, select
 
-    from quizapp.quiz import operations
     from quizapp.api.routes import _participant_serializer
     from quizapp.extensions import db
     from quizapp.models import Attempt, Campaign, Participant
@@ -454,7 +457,7 @@ def test_daily_limit_holds_under_concurrent_starts(live):
     with app.app_context():
         campaign = db.session.scalar(select(Campaign).where(Campaign.slug == LIMIT_SLUG))
         campaign_id = campaign.id
-        known = operations.join(campaign, "老用户", "lim", member_id="L-001")
+        known = players.join(rules(campaign), "老用户", "lim", member_id="L-001")
         token = _participant_serializer().dumps(known.id)
         known_id = known.id
         db.session.remove()
@@ -485,7 +488,7 @@ def test_daily_limit_holds_under_concurrent_starts(live):
         assert len(people) == 2, [p.nickname for p in people]
         for person in people:
             count = session.scalar(select(func.count(Attempt.id)).where(Attempt.participant_id == person.id))
-            today = operations.attempts_today(person, operations.utcnow())
+            today = attempts.started_on(person.id, china_day(utcnow()))
             assert count == today == 3, (person.nickname, count, today)
         assert known_id in {p.id for p in people}
     print(f"\n(b) 2 x {STARTERS} concurrent starts in {elapsed:.1f}s")
@@ -610,14 +613,13 @@ def test_concurrent_daily_practice_starts_make_one_set(live):
     app, server = live
     from sqlalchemy import select
 
-    from quizapp.quiz import operations
     from quizapp.api.routes import issue_participant_token
     from quizapp.extensions import db
     from quizapp.models import Attempt, Campaign
 
     with app.app_context():
         campaign = db.session.scalar(select(Campaign).where(Campaign.slug == SLUG))
-        person = operations.join(campaign, "打卡人", "whsz")
+        person = players.join(rules(campaign), "打卡人", "whsz")
         token, person_id = issue_participant_token(person), person.id
         db.session.remove()
         db.engine.dispose()
@@ -629,8 +631,8 @@ def test_concurrent_daily_practice_starts_make_one_set(live):
         session = _fresh(db)
         rows = session.scalars(select(Attempt).where(Attempt.participant_id == person_id)).all()
         assert [a.kind for a in rows] == ["daily"], rows
-        assert sum(operations.token_matches(rows[0], body["token"]) for _, body in results) == 1
-        assert operations.attempts_today(rows[0].participant, operations.utcnow()) == 0
+        assert sum(attempts.token_matches(rows[0], body["token"]) for _, body in results) == 1
+        assert attempts.started_on(rows[0].participant.id, china_day(utcnow())) == 0
 
 
 def test_simultaneous_finishes_keep_the_board_counts_exact(live):

@@ -12,10 +12,29 @@ import pytest
 from click.testing import CliRunner
 
 from quizapp.bank import parse_bank_text
+from quizapp.bank.importing import import_bank
 from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, TAGS
-from quizapp.drafting import (DraftError, clean_article, draft_article, find_figures, find_terms, guess_tags, numeric_distractors, seeded_rng, split_sentences, strip_ascii_noise, strip_pinyin_glosses, to_simplified, to_traditional, toml_string)
+from quizapp.drafting import (
+    DraftError,
+    clean_article,
+    draft_article,
+    find_figures,
+    find_terms,
+    guess_tags,
+    numeric_distractors,
+    seeded_rng,
+    split_sentences,
+    strip_ascii_noise,
+    strip_pinyin_glosses,
+    to_simplified,
+    to_traditional,
+    toml_string,
+)
 from quizapp.drafting.clean import damaged
 from quizapp.drafting.draft import TAG_KEYWORDS
+from quizapp.quiz.pool import pool
+
+from helpers import rules
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SEED_FILES = {
@@ -346,22 +365,21 @@ def test_toml_strings_are_escaped():
 def test_drafts_are_imported_but_never_served(app, make_campaign):
     from sqlalchemy import select
 
-    from quizapp.quiz import operations
     from quizapp.extensions import db
     from quizapp.models import Question
 
     bank = draft_article(SAMPLE, source="sample.html")
     result = parse_bank_text(bank.to_toml(), "sample.toml")
     assert result.problems == []
-    operations.import_bank(result)
+    import_bank(result)
     ids = {q.id for q in result.questions}
     stored = db.session.scalars(select(Question).where(Question.id.in_(ids))).all()
     assert len(stored) == len(ids) and all(q.draft for q in stored)
     only_drafts = make_campaign(slug="drafts", banks=[bank.article["id"]])
-    assert operations.campaign_pool(only_drafts) == []
+    assert pool(rules(only_drafts)) == ()
     everything = make_campaign(slug="all")
-    pool = operations.campaign_pool(everything)
-    assert pool and not ids & {v.question_id for v in pool}
+    served = pool(rules(everything))
+    assert served and not ids & {v.question_id for v in served}
 
 
 # ------------------------------------------------------------------ command line

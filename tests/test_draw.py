@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from quizapp.prizes import lottery as draw
 from quizapp.cli.draw import draw_group
+from quizapp.prizes import lottery as draw
 
 TIERS = [("一等奖", 1), ("二等奖", 3), ("三等奖", 10)]
 SEED_A = bytes(range(32))

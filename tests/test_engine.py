@@ -21,16 +21,16 @@ def pool(n_per_tag: int, tags=("a", "b", "c", "d")) -> list[Candidate]:
 def test_draw_is_replayable_from_seed():
     p = pool(5)
     counts = {c.id: 4 for c in p}
-    first = engine.draw(p, 8, random.Random(42), option_counts=counts)
-    again = engine.draw(list(reversed(p)), 8, random.Random(42), option_counts=counts)
+    first = engine.draw_questions(p, 8, random.Random(42), option_counts=counts)
+    again = engine.draw_questions(list(reversed(p)), 8, random.Random(42), option_counts=counts)
     assert first == again  # the caller's pool order does not matter, only the seed
-    assert first != engine.draw(p, 8, random.Random(43), option_counts=counts)
+    assert first != engine.draw_questions(p, 8, random.Random(43), option_counts=counts)
 
 
 def test_draw_spreads_across_tags():
     p = pool(10)
     for seed in range(30):
-        drawn = engine.draw(p, 8, random.Random(seed))
+        drawn = engine.draw_questions(p, 8, random.Random(seed))
         per_tag = Counter(d.id[0] for d in drawn)
         assert set(per_tag) == {"a", "b", "c", "d"}
         assert max(per_tag.values()) - min(per_tag.values()) <= 1
@@ -40,22 +40,22 @@ def test_draw_spreads_across_tags():
 def test_draw_covers_rare_tags():
     p = [Candidate(f"x{i}", ("common",)) for i in range(30)] + [Candidate("r1", ("rare",)), Candidate("s1", ("scarce",))]
     for seed in range(20):
-        ids = {d.id for d in engine.draw(p, 5, random.Random(seed))}
+        ids = {d.id for d in engine.draw_questions(p, 5, random.Random(seed))}
         assert {"r1", "s1"} <= ids
 
 
 def test_draw_avoids_previous_attempt_when_pool_allows():
     p = pool(5)
-    previous = {d.id for d in engine.draw(p, 10, random.Random(1))}
+    previous = {d.id for d in engine.draw_questions(p, 10, random.Random(1))}
     for seed in range(10):
-        ids = {d.id for d in engine.draw(p, 10, random.Random(seed), avoid=previous)}
+        ids = {d.id for d in engine.draw_questions(p, 10, random.Random(seed), avoid=previous)}
         assert not ids & previous
 
 
 def test_draw_reuses_previous_questions_only_to_fill():
     p = pool(2)  # 8 questions
     previous = {"a0", "a1", "b0", "b1"}
-    ids = [d.id for d in engine.draw(p, 6, random.Random(3), avoid=previous)]
+    ids = [d.id for d in engine.draw_questions(p, 6, random.Random(3), avoid=previous)]
     assert len(ids) == 6 and len(set(ids)) == 6
     assert {"c0", "c1", "d0", "d1"} <= set(ids)
     assert len(set(ids) & previous) == 2
@@ -63,12 +63,12 @@ def test_draw_reuses_previous_questions_only_to_fill():
 
 def test_draw_returns_whole_pool_when_small():
     p = pool(1)
-    assert {d.id for d in engine.draw(p, 10, random.Random(0))} == {c.id for c in p}
+    assert {d.id for d in engine.draw_questions(p, 10, random.Random(0))} == {c.id for c in p}
 
 
 def test_option_order_is_a_permutation_and_varies():
     p = [Candidate("q", ("a",))]
-    orders = {engine.draw(p, 1, random.Random(s), option_counts={"q": 4})[0].option_order for s in range(40)}
+    orders = {engine.draw_questions(p, 1, random.Random(s), option_counts={"q": 4})[0].option_order for s in range(40)}
     assert all(sorted(o) == [0, 1, 2, 3] for o in orders)
     assert len(orders) > 5
 

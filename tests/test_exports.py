@@ -12,9 +12,9 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, build_scenario, import_test_bank, join, play
 
 from quizapp.console import exports
-from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, build_scenario, import_test_bank, join, play
 
 HEADERS = ["名次", "昵称", "单位代码", "单位名称", "最高分", "答对题数", "题数", "用时(秒)", "答题次数",
            "完成时间(北京时间)", "来源"]

@@ -24,15 +24,18 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
+from test_pages import join, location, page, play_through, read_question, right_keys, start, submit
 
-from quizapp.printing import certificates
 from quizapp import i18n
-from quizapp.practice import queries as practice_queries
-from quizapp.prizes import draws as prizes
 from quizapp.drafting.convert import to_traditional
 from quizapp.extensions import db
-from quizapp.models import Attempt, AttemptItem, Campaign, QuestionVersion
-from test_pages import join, location, page, play_through, read_question, right_keys, start, submit
+from quizapp.models import Attempt, AttemptItem, Campaign
+from quizapp.practice import queries as practice_queries
+from quizapp.printing import certificates
+from quizapp.prizes import draws as prizes
+from quizapp.quiz import attempts, players
+
+from helpers import campaign_of, items
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "quizapp" / "translations"
@@ -101,7 +104,7 @@ def played(app, client, make_campaign):
     feedbacks = play_through(client, finished, correct=lambda n: False)  # instant right answers would be flagged
     assert len(feedbacks) == 2
     attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == finished))
-    last_qid = max(attempt.items, key=lambda i: i.position).version.question_id
+    last_qid = max(items(attempt), key=lambda i: i.position).version.question_id
     prize_draw = prizes.run_draw(prizes.create_draw(campaign, prizes.DrawInput(
         title="幸运抽奖", min_score=0, tiers="一等奖 1")))
     code = certificates.issue(attempt).code
@@ -113,7 +116,7 @@ def played(app, client, make_campaign):
 def item_ids(public_id: str) -> list[str]:
     """Question ids of an attempt in the order served."""
     attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id))
-    return [i.version.question_id for i in sorted(attempt.items, key=lambda i: i.position)]
+    return [i.version.question_id for i in sorted(items(attempt), key=lambda i: i.position)]
 
 
 def start_practice(client, url: str) -> str:
@@ -237,11 +240,11 @@ def test_practice_bank_content_in_traditional_by_conversion(client, practised):
     """The wrong-answer book and the practice summary show stems, options, explanations and sources converted."""
     book = get(client, "/q/c1/mistakes", "zh_Hant")
     shown = visible_text(book)
-    player = db.session.scalar(select(Attempt).where(Attempt.public_id == practised.daily)).participant
-    entries = practice_queries.wrong_answer_book(player).entries
+    player = players.find(attempts.load(practised.daily).participant_id)
+    entries = practice_queries.wrong_answer_book(campaign_of(player), player).entries
     assert entries
     for entry in entries:
-        version, article = entry.version, entry.version.question.article
+        version, article = entry.version, entry.item.article
         for text in (version.stem, version.explanation, article.title, article.publisher, *version.options):
             assert to_traditional(text) in shown, text
         assert to_traditional(version.stem) == version.stem or version.stem not in shown
@@ -302,7 +305,7 @@ def test_switch_overrides_the_header_and_persists(client, played):
 
 
 def test_switch_links_on_pages_and_safe_return(client, played):
-    html = get(client, f"/q/c1/board?org=s1", "zh_Hant")
+    html = get(client, "/q/c1/board?org=s1", "zh_Hant")
     switch = re.search(r'<nav class="lang-switch".*?</nav>', html, re.S).group(0)
     assert '<strong lang="zh-Hant" aria-current="true">繁體</strong>' in switch  # the current one is no link
     assert 'href="/lang/zh-Hans?next=/q/c1/board?org%3Ds1"' in switch and ">简体</a>" in switch
@@ -412,7 +415,7 @@ def test_answering_scores_the_same_in_every_language(app, make_campaign, lang):
     db.session.expire_all()
     attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id))
     assert attempt.finished_at is not None
-    assert [i.correct for i in attempt.items] == pattern
+    assert [i.correct for i in items(attempt)] == pattern
     assert attempt.score == 300 and attempt.correct_count == 3
 
 

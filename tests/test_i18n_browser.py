@@ -17,8 +17,9 @@ import re
 import shutil
 from pathlib import Path
 
+from test_browser import TIMEOUT_MS, _assert_fits_phone, browser_page, live_server  # noqa: F401 (a fixture)
+
 from quizapp.drafting.convert import to_traditional
-from test_browser import TIMEOUT_MS, _assert_fits_phone, live_server, browser_page  # noqa: F401 (a fixture)
 
 NICKNAME = "语言小卫士"
 

@@ -6,17 +6,20 @@ import datetime as dt
 
 from quizapp import engine
 from quizapp.boards import leaderboard
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Campaign, utcnow
+from quizapp.quiz import attempts, players
+from quizapp.quiz import play as play_loop
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 
 def play(campaign, nickname, org, right: int, now: dt.datetime, member_id=None, participant=None):
     """Play one attempt answering the first `right` questions right and the rest wrong; returns it."""
-    participant = participant or operations.join(campaign, nickname, org, member_id)
-    attempt, _ = operations.start_attempt(campaign, participant, now=now)
+    participant = participant or players.join(rules(campaign), nickname, org, member_id)
+    attempt, _ = start_attempt(rules(campaign), participant, now=now)
     for i in range(attempt.total):
         t = now + dt.timedelta(seconds=2 * i)
         item = play_loop.current_item(attempt, t)
@@ -24,7 +27,7 @@ def play(campaign, nickname, org, right: int, now: dt.datetime, member_id=None, 
         if i >= right:
             keys = ["A"] if keys != ["A"] else ["B"]
         play_loop.record_answer(attempt, item.version.question_id, keys, t + dt.timedelta(seconds=1))
-    db.session.refresh(attempt)
+    attempt = attempts.get(attempt.id)
     assert attempt.finished_at is not None
     return attempt
 
@@ -46,7 +49,7 @@ def test_best_attempt_counts_and_worse_attempt_does_not_lower_it(app, make_campa
     campaign = make_campaign(questions_per_quiz=4)
     now = utcnow()
     first = play(campaign, "甲", "s1", 4, now)
-    play(campaign, "甲", "s1", 1, now + dt.timedelta(minutes=5), participant=first.participant)
+    play(campaign, "甲", "s1", 1, now + dt.timedelta(minutes=5), participant=players.find(first.participant_id))
     board = leaderboard.individual_board(campaign.id)
     assert [(e.nickname, e.score) for e in board] == [("甲", first.score)]
 
@@ -68,7 +71,7 @@ def test_frozen_board_ignores_results_after_the_freeze(app, make_campaign):
     early = play(campaign, "早", "s1", 2, t0)
     with writing():
         db.session.get(Campaign, campaign.id).board_frozen_at = t0 + dt.timedelta(minutes=10)
-    improved = play(campaign, "早", "s1", 3, t0 + dt.timedelta(minutes=20), participant=early.participant)
+    improved = play(campaign, "早", "s1", 3, t0 + dt.timedelta(minutes=20), participant=players.find(early.participant_id))
     late = play(campaign, "晚", "s2", 3, t0 + dt.timedelta(minutes=21))
     leaderboard.invalidate_campaign(campaign.id)
     campaign = db.session.get(Campaign, campaign.id)

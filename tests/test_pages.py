@@ -14,12 +14,22 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
+from quizapp.bank.importing import set_question_retired
 from quizapp.database import writing
 from quizapp.extensions import db
-from quizapp.models import (Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question, QuestionVersion, Scan, utcnow)
-
+from quizapp.models import (
+    Attempt,
+    AttemptItem,
+    Campaign,
+    Organisation,
+    Participant,
+    Placement,
+    Question,
+    QuestionVersion,
+    Scan,
+    utcnow,
+)
+from quizapp.quiz import play as play_loop
 
 # ---------------------------------------------------------------- HTML helpers
 
@@ -124,7 +134,7 @@ def solo_campaign(make_campaign, version: QuestionVersion, slug: str = "c1", **o
     article_id = version.question.article_id
     for qid in db.session.scalars(select(Question.id).where(Question.article_id == article_id,
                                                             Question.id != version.question_id)).all():
-        operations.set_question_retired(qid, True)
+        set_question_retired(qid, True)
     fields = dict(banks=[article_id], questions_per_quiz=1)
     fields.update(overrides)
     return make_campaign(slug=slug, **fields)

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 
+from conftest import BANK_DIR
 from sqlalchemy import select
 
 from quizapp import create_app
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.bank import load_paths
+from quizapp.bank.importing import set_question_retired
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Participant, Question, utcnow
+from quizapp.quiz import play as play_loop
+from quizapp.quiz import players
+from quizapp.quiz.start import start_attempt
 
-from conftest import BANK_DIR
+from helpers import items, rules
 
 
 def test_answers_written_with_plain_sql_read_back_through_the_orm(app, make_campaign):
     """Times (to the microsecond), JSON lists, booleans and sums round-trip between both paths."""
     campaign = make_campaign(questions_per_quiz=3)
-    person = operations.join(campaign, "甲", "s1", "S-1")
+    person = players.join(rules(campaign), "甲", "s1", "S-1")
     start = utcnow().replace(microsecond=123456)
-    attempt, _ = operations.start_attempt(campaign, person, now=start)
+    attempt, _ = start_attempt(rules(campaign), person, now=start)
     served = []
     for k in range(3):
         now = start + dt.timedelta(seconds=2 * k, microseconds=k)
@@ -46,7 +49,8 @@ def test_answers_written_with_plain_sql_read_back_through_the_orm(app, make_camp
     best = db.session.get(Participant, person.id)
     assert (best.best_attempt_id, best.best_score, best.best_finished_at) == (attempt.id, stored.score,
                                                                              stored.finished_at)
-    again = operations.join(campaign, "甲改名", "s1", "S-1")  # the member number finds the same person
+    again = players.join(rules(campaign), "甲改名", "s1", "S-1")  # the member number finds the same person
+    db.session.expire_all()  # the rename was written on the play loop's connection
     assert again.id == person.id and db.session.get(Participant, person.id).nickname == "甲改名"
 
 
@@ -59,21 +63,21 @@ def test_a_retirement_on_another_server_reaches_this_servers_pool_cache(app, mak
     article = bank.articles[0].id
     size = sum(1 for q in bank.questions if q.article_id == article)
     campaign = make_campaign(questions_per_quiz=size, banks=[article], attempts_per_day=10)
-    first, _ = operations.start_attempt(campaign, operations.join(campaign, "甲", "s1"))
-    drawn = {i.version.question_id for i in first.items}
+    first, _ = start_attempt(rules(campaign), players.join(rules(campaign), "甲", "s1"))
+    drawn = {i.version.question_id for i in items(first)}
     assert len(drawn) == size  # the whole pool, now cached here
     retired = sorted(drawn)[0]
     with other.app_context():
-        operations.set_question_retired(retired, True)
+        set_question_retired(retired, True)
         db.session.remove()
-    second, _ = operations.start_attempt(campaign, operations.join(campaign, "乙", "s1"))
-    assert retired not in {i.version.question_id for i in second.items} and len(second.items) == size - 1
+    second, _ = start_attempt(rules(campaign), players.join(rules(campaign), "乙", "s1"))
+    assert retired not in {i.version.question_id for i in items(second)} and len(items(second)) == size - 1
     assert db.session.get(Question, retired).retired is True
     with other.app_context():
-        operations.set_question_retired(retired, False)
+        set_question_retired(retired, False)
         db.session.remove()
-    third, _ = operations.start_attempt(campaign, operations.join(campaign, "丙", "s1"))
-    assert retired in {i.version.question_id for i in third.items}
+    third, _ = start_attempt(rules(campaign), players.join(rules(campaign), "丙", "s1"))
+    assert retired in {i.version.question_id for i in items(third)}
 
 
 def test_a_connection_lost_inside_a_plain_transaction_raises_the_database_error(app):

@@ -20,7 +20,16 @@ from sqlalchemy import select
 
 from quizapp.extensions import db
 from quizapp.models import Campaign
-from quizapp.printing.posters import (PosterTarget, campaign_poster_pdf, campaign_targets, join_url, poster_pdf, public_base_url, qr_png, qr_svg)
+from quizapp.printing.posters import (
+    PosterTarget,
+    campaign_poster_pdf,
+    campaign_targets,
+    join_url,
+    poster_pdf,
+    public_base_url,
+    qr_png,
+    qr_svg,
+)
 
 BASE = "https://quiz.example.cn"
 PAGE_POINTS = {"A4": (595.3, 841.9), "A3": (841.9, 1190.6)}

@@ -14,23 +14,41 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
+from test_analytics import ARTICLE_ID, RIGHT, TIMEOUT, answer_all, base_time, import_test_bank, play
+from test_pages import (
+    attempt_row,
+    count,
+    join,
+    location,
+    page,
+    parse,
+    play_through,
+    public_id_of,
+    read_question,
+    right_keys,
+    start,
+    text_of,
+)
 
-from quizapp.console import analytics, exports
-from quizapp.quiz import badges, operations
-from quizapp.printing import certificates
 from quizapp import engine
+from quizapp.bank.importing import set_question_retired
 from quizapp.boards import leaderboard
-from quizapp.practice import start as practice
-from quizapp.prizes import draws as prizes
-from quizapp.quiz import play as play_loop
-from quizapp.practice import queries as practice_queries
+from quizapp.clock import china_day, china_day_end
+from quizapp.console import analytics, exports
 from quizapp.database import writing
 from quizapp.errors import Conflict, LimitReached
 from quizapp.extensions import db
 from quizapp.models import DAILY, REVIEW, Attempt, AttemptItem, Participant, QuestionVersion
-from test_analytics import ARTICLE_ID, RIGHT, TIMEOUT, answer_all, base_time, import_test_bank, play
-from test_pages import (attempt_row, count, inputs, join, location, page, parse, play_through, public_id_of,
-                        read_question, right_keys, start, submit, text_of)
+from quizapp.practice import queries as practice_queries
+from quizapp.practice import start as practice
+from quizapp.printing import certificates
+from quizapp.prizes import draws as prizes
+from quizapp.quiz import attempts, badges, players
+from quizapp.quiz import play as play_loop
+from quizapp.quiz.attempts import MIN_ATTEMPT_TTL
+from quizapp.quiz.start import start_attempt
+
+from helpers import campaign_of, items, rules
 
 ALL_RIGHT = {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": RIGHT}
 ALL_WRONG = {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}
@@ -49,16 +67,16 @@ def campaign(app, make_campaign):
 
 
 def person(campaign, nickname="小明", org="s1") -> Participant:
-    return operations.join(campaign, nickname, org)
+    return players.join(rules(campaign), nickname, org)
 
 
 def daily(campaign, participant, answers, now, seconds=2.0) -> Attempt:
-    attempt, _ = practice.start_daily(campaign, participant, now=now)
+    attempt, _ = practice.start_daily(rules(campaign), participant, now=now)
     return answer_all(attempt, answers, now, seconds)
 
 
 def review(campaign, participant, answers, now, seconds=2.0) -> Attempt:
-    attempt, _ = practice.start_review(campaign, participant, now=now)
+    attempt, _ = practice.start_review(rules(campaign), participant, now=now)
     return answer_all(attempt, {q: answers.get(q, RIGHT) for q in ALL_RIGHT}, now, seconds)
 
 
@@ -68,7 +86,7 @@ def questions_of(attempt: Attempt) -> list[str]:
 
 
 def book_ids(participant) -> list[str]:
-    return [e.version.question_id for e in practice_queries.wrong_answer_book(participant).entries]
+    return [e.version.question_id for e in practice_queries.wrong_answer_book(campaign_of(participant), participant).entries]
 
 
 # ---------------------------------------------------------------- practice never counts
@@ -86,8 +104,8 @@ def snapshot(campaign, people, now) -> dict:
         "orgs": leaderboard.organisation_board(campaign.id),
         "ranks": [leaderboard.participant_rank(p, within_org=True) for p in people],
         "badges": [sorted(badges.held_badges(p.id)) for p in people],
-        "today": [operations.attempts_today(p, now) for p in people],
-        "in_play": [operations.open_attempt(p, now) for p in people],
+        "today": [attempts.started_on(p.id, china_day(now)) for p in people],
+        "in_play": [attempts.in_play(p.id, now) for p in people],
         "summary": analytics.summary(campaign), "questions": analytics.question_stats(campaign),
         "tags": analytics.tag_stats(campaign), "days": analytics.participation_over_time(campaign),
         "funnel": analytics.placement_funnel(campaign), "coverage": analytics.coverage_by_unit(campaign),
@@ -125,31 +143,31 @@ def test_the_daily_contest_limit_ignores_practice(campaign):
     p = person(campaign)
     daily(campaign, p, ALL_WRONG, base)
     review(campaign, p, ALL_WRONG, base + HOUR)
-    assert operations.attempts_today(p, base + HOUR) == 0
+    assert attempts.started_on(p.id, china_day(base + HOUR)) == 0
     play(campaign, p, ONE_WRONG, base + 2 * HOUR)  # practice used none of today's one contest attempt
     with pytest.raises(LimitReached):
-        operations.start_attempt(campaign, p, now=base + 3 * HOUR)
+        start_attempt(rules(campaign), p, now=base + 3 * HOUR)
     # ... and the spent contest limit does not stop practice.
-    assert practice.start_review(campaign, p, now=base + 3 * HOUR)[0].kind == REVIEW
+    assert practice.start_review(rules(campaign), p, now=base + 3 * HOUR)[0].kind == REVIEW
 
 
 def test_contest_and_practice_in_play_never_finish_or_block_each_other(campaign):
     base = base_time()
     p = person(campaign)
-    daily_attempt, _ = practice.start_daily(campaign, p, now=base)
+    daily_attempt, _ = practice.start_daily(rules(campaign), p, now=base)
     first = play_loop.current_item(daily_attempt, base)
     wrong = play_loop.to_display_keys(first, ALL_WRONG[first.version.question_id])
     play_loop.record_answer(daily_attempt, first.version.question_id, wrong, now=base + dt.timedelta(seconds=3))
-    contest, _ = operations.start_attempt(campaign, p, now=base + dt.timedelta(minutes=1))  # the API's start
-    assert operations.open_attempt(p, base + dt.timedelta(minutes=2)).id == contest.id
+    contest, _ = start_attempt(rules(campaign), p, now=base + dt.timedelta(minutes=1))  # the API's start
+    assert attempts.in_play(p.id, base + dt.timedelta(minutes=2)).id == contest.id
     play_loop.current_item(contest, base + dt.timedelta(minutes=2))
-    again, _ = operations.start_attempt(campaign, p, now=base + dt.timedelta(minutes=3))  # finishes the contest one
+    again, _ = start_attempt(rules(campaign), p, now=base + dt.timedelta(minutes=3))  # finishes the contest one
     assert attempt_row(contest.public_id).finished_at is not None
     assert attempt_row(daily_attempt.public_id).finished_at is None  # the daily set is untouched
-    resumed, token = practice.start_daily(campaign, p, now=base + dt.timedelta(minutes=4))
+    resumed, token = practice.start_daily(rules(campaign), p, now=base + dt.timedelta(minutes=4))
     assert resumed.id == daily_attempt.id and token is None
-    retry, _ = practice.start_review(campaign, p, now=base + dt.timedelta(minutes=5))
-    assert operations.open_attempt(p, base + dt.timedelta(minutes=6)).id == again.id  # practice is never "in play"
+    retry, _ = practice.start_review(rules(campaign), p, now=base + dt.timedelta(minutes=5))
+    assert attempts.in_play(p.id, base + dt.timedelta(minutes=6)).id == again.id  # practice is never "in play"
     answer_all(retry, ALL_RIGHT, base + dt.timedelta(minutes=6))
     assert attempt_row(again.public_id).finished_at is None
 
@@ -172,45 +190,45 @@ def big_campaign(make_campaign, slug="big", **fields):
 def test_daily_set_is_the_same_for_everyone_in_a_campaign_with_options_shuffled(app, make_campaign):
     campaign = big_campaign(make_campaign)
     now = base_time()
-    sets = [practice.start_daily(campaign, person(campaign, f"人{n}"), now=now)[0] for n in range(5)]
+    sets = [practice.start_daily(rules(campaign), person(campaign, f"人{n}"), now=now)[0] for n in range(5)]
     ids = [questions_of(a) for a in sets]
     assert len(ids[0]) == engine.DAILY_SET_SIZE and all(i == ids[0] for i in ids)
-    orders = {tuple(tuple(i.option_order) for i in a.items) for a in sets}
+    orders = {tuple(tuple(i.option_order) for i in items(a)) for a in sets}
     assert len(orders) > 1
-    later = [questions_of(practice.start_daily(campaign, person(campaign, f"明天{n}"), now=now + n * DAY)[0])
+    later = [questions_of(practice.start_daily(rules(campaign), person(campaign, f"明天{n}"), now=now + n * DAY)[0])
              for n in range(1, 4)]
     assert any(i != ids[0] for i in later)  # another day, another set
     other = big_campaign(make_campaign, "big2")
-    assert questions_of(practice.start_daily(other, person(other, "外人"), now=now)[0]) != ids[0]  # its own set
+    assert questions_of(practice.start_daily(rules(other), person(other, "外人"), now=now)[0]) != ids[0]  # its own set
 
 
 def test_one_daily_set_per_day(campaign):
     base = base_time()
     p = person(campaign)
-    attempt, token = practice.start_daily(campaign, p, now=base)
-    assert attempt.kind == DAILY and attempt.total == 3 and operations.token_matches(attempt, token)
-    assert practice.start_daily(campaign, p, now=base + HOUR) == (attempt, None)  # the pages come back to it
-    same, api_token = practice.start_daily(campaign, p, now=base + HOUR, resume_open=False)
-    assert same.id == attempt.id and api_token and operations.token_matches(attempt_row(same.public_id), api_token)
+    attempt, token = practice.start_daily(rules(campaign), p, now=base)
+    assert attempt.kind == DAILY and attempt.total == 3 and attempts.token_matches(attempt, token)
+    assert practice.start_daily(rules(campaign), p, now=base + HOUR) == (attempt, None)  # the pages come back to it
+    same, api_token = practice.start_daily(rules(campaign), p, now=base + HOUR, resume_open=False)
+    assert same.id == attempt.id and api_token and attempts.token_matches(attempt_row(same.public_id), api_token)
     answer_all(attempt, ALL_WRONG, base + HOUR)
     with pytest.raises(Conflict) as caught:
-        practice.start_daily(campaign, p, now=base + 2 * HOUR)
+        practice.start_daily(rules(campaign), p, now=base + 2 * HOUR)
     assert caught.value.code == "daily_done" and "今天的每日一练已经完成" in caught.value.message
-    tomorrow, _ = practice.start_daily(campaign, p, now=base + DAY)
-    assert tomorrow.id != attempt.id and tomorrow.day == operations.local_day(base + DAY)
+    tomorrow, _ = practice.start_daily(rules(campaign), p, now=base + DAY)
+    assert tomorrow.id != attempt.id and tomorrow.day == china_day(base + DAY)
     assert db.session.scalar(select(func.count(Attempt.id)).where(Attempt.kind == DAILY)) == 2
 
 
 def test_daily_set_stays_open_until_the_end_of_the_china_day(campaign):
     base = base_time()  # 12:00 China time
-    noon, _ = practice.start_daily(campaign, person(campaign, "甲"), now=base)
-    assert noon.expires_at == engine.china_day_end(base)
+    noon, _ = practice.start_daily(rules(campaign), person(campaign, "甲"), now=base)
+    assert noon.expires_at == china_day_end(base)
     late_night = base + dt.timedelta(hours=11, minutes=50)  # 23:50 China time
-    late, _ = practice.start_daily(campaign, person(campaign, "乙"), now=late_night)
-    assert late.expires_at == late_night + operations.MIN_ATTEMPT_TTL
+    late, _ = practice.start_daily(rules(campaign), person(campaign, "乙"), now=late_night)
+    assert late.expires_at == late_night + MIN_ATTEMPT_TTL
     with writing():
         campaign.closes_at = base + HOUR
-    closing, _ = practice.start_daily(campaign, person(campaign, "丙"), now=base)
+    closing, _ = practice.start_daily(rules(campaign), person(campaign, "丙"), now=base)
     assert closing.expires_at == base + HOUR
 
 
@@ -218,12 +236,12 @@ def test_daily_set_on_an_empty_pool_or_a_closed_campaign_is_refused(campaign):
     base = base_time()
     p = person(campaign)
     with pytest.raises(Conflict) as closed:
-        practice.start_daily(campaign, p, now=base + 11 * DAY)
+        practice.start_daily(rules(campaign), p, now=base + 11 * DAY)
     assert closed.value.code == "campaign_closed"
     for qid in ALL_RIGHT:
-        operations.set_question_retired(qid, True)
+        set_question_retired(qid, True)
     with pytest.raises(Conflict) as empty:
-        practice.start_daily(campaign, p, now=base)
+        practice.start_daily(rules(campaign), p, now=base)
     assert empty.value.code == "empty_pool"
     assert count(Attempt) == 0
 
@@ -236,22 +254,22 @@ def test_check_in_streak_counts_completed_sets_right_or_wrong(campaign):
     status = practice_queries.daily_status(p, base - 2 * DAY + HOUR)
     assert (status.state, status.streak, status.total_days) == ("done", 3, 3)
     # Yesterday's set: one answer, then left unfinished until the day ran out.
-    unfinished, _ = practice.start_daily(campaign, p, now=base - DAY)
+    unfinished, _ = practice.start_daily(rules(campaign), p, now=base - DAY)
     item = play_loop.current_item(unfinished, base - DAY)
     play_loop.record_answer(unfinished, item.version.question_id, ["A"], now=base - DAY + dt.timedelta(seconds=5))
     assert practice_queries.daily_status(p, base - DAY + HOUR).state == "in_play"
     assert practice_queries.daily_status(p, base - DAY + HOUR).streak == 3  # today not done yet: still alive
     status = practice_queries.daily_status(p, base)
     assert (status.state, status.streak) == ("todo", 0)  # yesterday was missed
-    last_second = engine.china_day_end(base - DAY) - dt.timedelta(seconds=1)
+    last_second = china_day_end(base - DAY) - dt.timedelta(seconds=1)
     assert practice_queries.daily_status(p, last_second).state == "in_play"
     db.session.expire_all()
-    assert play_loop.current_item(attempt_row(unfinished.public_id), base) is None  # over: finished as it stood
+    assert play_loop.current_item(attempts.get(unfinished.id), base) is None  # over: finished as it stood
     daily(campaign, p, ALL_RIGHT, base)
     status = practice_queries.daily_status(p, base + HOUR)
     assert (status.state, status.streak, status.total_days, status.longest) == ("done", 1, 4, 3)
     assert [done for _day, done in status.week] == [False, False, True, True, True, False, True]
-    assert status.week[-1][0] == dt.date.fromisoformat(operations.local_day(base))
+    assert status.week[-1][0] == dt.date.fromisoformat(china_day(base))
 
 
 def test_a_set_started_before_midnight_counts_for_its_day(campaign):
@@ -260,7 +278,7 @@ def test_a_set_started_before_midnight_counts_for_its_day(campaign):
     before_midnight = base + dt.timedelta(hours=11, minutes=55)  # 23:55 China time
     attempt = daily(campaign, p, ALL_RIGHT, before_midnight, seconds=200)  # the last answer comes after midnight
     last = max(i.answered_at for i in attempt_row(attempt.public_id).items)
-    assert operations.local_day(last) != attempt.day
+    assert china_day(last) != attempt.day
     assert practice_queries.checkin_days(p.id) == [dt.date.fromisoformat(attempt.day)]
     assert practice_queries.daily_status(p, last).streak == 1  # ending yesterday: still alive today
     assert practice_queries.daily_status(p, last).state == "todo"  # today's set is a new one
@@ -272,14 +290,14 @@ def test_book_lists_wrong_and_late_answers_with_the_served_version_and_key(campa
     base = base_time()
     p = person(campaign)
     contest = play(campaign, p, {"ta-single": ["A"], "ta-multi": TIMEOUT, "ta-judge": RIGHT}, base, seconds=3)
-    book = practice_queries.wrong_answer_book(p)
+    book = practice_queries.wrong_answer_book(campaign_of(p), p)
     assert sorted(book_ids(p)) == ["ta-multi", "ta-single"]
     assert book.counts == practice_queries.BookCounts(open=2, mastered=0, retryable=2)
     answered = sorted(book.entries, key=lambda e: e.item.answered_at, reverse=True)
     assert [e.version.question_id for e in book.entries] == [e.version.question_id for e in answered]
     entries = {e.version.question_id: e for e in book.entries}
     single = entries["ta-single"]
-    assert single.attempt.id == contest.id and single.attempt.kind == "contest" and single.times_wrong == 1
+    assert single.item.attempt_id == contest.id and single.kind == "contest" and single.times_wrong == 1
     assert single.outcome["choices"] == play_loop.to_display_keys(single.item, ["A"])
     assert single.outcome["correct_choices"] == play_loop.to_display_keys(single.item, ["B"])
     assert not single.outcome["late"] and "安全账户" in single.outcome["explanation"]
@@ -292,39 +310,39 @@ def test_retry_serves_the_book_and_right_answers_master_questions(campaign):
     base = base_time()
     p = person(campaign)
     play(campaign, p, {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": RIGHT}, base)
-    retry, _ = practice.start_review(campaign, p, now=base + HOUR)
+    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
     assert retry.kind == REVIEW and sorted(questions_of(retry)) == ["ta-multi", "ta-single"]
     answer_all(retry, {"ta-single": RIGHT, "ta-multi": ["A"]}, base + HOUR)
-    book = practice_queries.wrong_answer_book(p)
+    book = practice_queries.wrong_answer_book(campaign_of(p), p)
     assert book_ids(p) == ["ta-multi"] and book.entries[0].times_wrong == 2
-    assert book.entries[0].attempt.id == retry.id  # the latest miss is shown
+    assert book.entries[0].item.attempt_id == retry.id  # the latest miss is shown
     assert book.counts.mastered == 1
-    facts = practice_queries.summary(attempt_row(retry.public_id))
+    facts = practice_queries.summary(campaign_of(p), p, attempts.get(retry.id))
     assert facts.mastered_now == 1 and facts.complete and facts.counts.open == 1
     daily(campaign, p, ALL_RIGHT, base + 2 * HOUR)  # any later right answer masters a question too
-    assert book_ids(p) == [] and practice_queries.book_counts(p).mastered == 2
+    assert book_ids(p) == [] and practice_queries.book_counts(campaign_of(p), p).mastered == 2
     with pytest.raises(Conflict) as empty:
-        practice.start_review(campaign, p, now=base + 3 * HOUR)
+        practice.start_review(rules(campaign), p, now=base + 3 * HOUR)
     assert empty.value.code == "book_empty" and empty.value.status == 409
     play(campaign, p, {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": ["A"]}, base + 4 * HOUR)  # relapse
-    assert book_ids(p) == ["ta-judge"] and practice_queries.book_counts(p).mastered == 2
+    assert book_ids(p) == ["ta-judge"] and practice_queries.book_counts(campaign_of(p), p).mastered == 2
 
 
 def test_retired_questions_stay_in_the_book_but_are_not_retried(campaign):
     base = base_time()
     p = person(campaign)
     play(campaign, p, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": ["A"]}, base)
-    operations.set_question_retired("ta-single", True)
-    book = practice_queries.wrong_answer_book(p)
+    set_question_retired("ta-single", True)
+    book = practice_queries.wrong_answer_book(campaign_of(p), p)
     assert sorted(book_ids(p)) == ["ta-judge", "ta-single"]
     assert {e.version.question_id: e.retryable for e in book.entries} == {"ta-single": False, "ta-judge": True}
     assert book.counts.retryable == 1
-    retry, _ = practice.start_review(campaign, p, now=base + HOUR)
+    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
     assert questions_of(retry) == ["ta-judge"]
     answer_all(retry, ALL_RIGHT, base + HOUR)
     assert book_ids(p) == ["ta-single"]
     with pytest.raises(Conflict):
-        practice.start_review(campaign, p, now=base + 2 * HOUR)  # only a retired question is left
+        practice.start_review(rules(campaign), p, now=base + 2 * HOUR)  # only a retired question is left
 
 
 def test_an_edited_question_is_shown_as_served_and_retried_as_it_is_now(campaign):
@@ -332,17 +350,17 @@ def test_an_edited_question_is_shown_as_served_and_retried_as_it_is_now(campaign
     p = person(campaign)
     play(campaign, p, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}, base)
     import_test_bank(single_stem="修改后的题干：接到自称公安的电话怎么办？")
-    entry = practice_queries.wrong_answer_book(p).entries[0]
+    entry = practice_queries.wrong_answer_book(campaign_of(p), p).entries[0]
     assert entry.version.version == 1 and "修改后" not in entry.version.stem
-    retry, _ = practice.start_review(campaign, p, now=base + HOUR)
-    assert retry.items[0].version.version == 2 and "修改后" in retry.items[0].version.stem
+    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
+    assert items(retry)[0].version.version == 2 and "修改后" in items(retry)[0].version.stem
 
 
 def test_a_retry_serves_at_most_ten_most_recently_missed_first(app, make_campaign):
     campaign = big_campaign(make_campaign, questions_per_quiz=12)
     p = person(campaign)
     now = base_time()
-    attempt, _ = operations.start_attempt(campaign, p, now=now)
+    attempt, _ = start_attempt(rules(campaign), p, now=now)
     t = now
     missed = []
     while (item := play_loop.current_item(attempt, t)) is not None:
@@ -351,7 +369,7 @@ def test_a_retry_serves_at_most_ten_most_recently_missed_first(app, make_campaig
         play_loop.record_answer(attempt, item.version.question_id, play_loop.to_display_keys(item, [wrong]), now=t)
         missed.append(item.version.question_id)
     assert len(book_ids(p)) == 12
-    retry, _ = practice.start_review(campaign, p, now=t + HOUR)
+    retry, _ = practice.start_review(rules(campaign), p, now=t + HOUR)
     assert retry.total == engine.REVIEW_SET_SIZE
     assert sorted(questions_of(retry)) == sorted(missed[-10:])
 
@@ -360,14 +378,14 @@ def test_a_retry_in_play_is_resumed_and_left_alone_by_the_contest(campaign):
     base = base_time()
     p = person(campaign)
     play(campaign, p, ALL_WRONG, base)
-    retry, _ = practice.start_review(campaign, p, now=base + HOUR)
-    assert practice.start_review(campaign, p, now=base + HOUR)[0].id == retry.id
-    operations.start_attempt(campaign, p, now=base + HOUR)
-    operations.start_attempt(campaign, p, now=base + HOUR)
+    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
+    assert practice.start_review(rules(campaign), p, now=base + HOUR)[0].id == retry.id
+    start_attempt(rules(campaign), p, now=base + HOUR)
+    start_attempt(rules(campaign), p, now=base + HOUR)
     assert attempt_row(retry.public_id).finished_at is None
     with writing():
         db.session.get(Attempt, retry.id).expires_at = base + HOUR
-    fresh, _ = practice.start_review(campaign, p, now=base + 2 * HOUR)  # the old one ran out: a new one
+    fresh, _ = practice.start_review(rules(campaign), p, now=base + 2 * HOUR)  # the old one ran out: a new one
     assert fresh.id != retry.id and attempt_row(retry.public_id).finished_at is not None
 
 
@@ -455,7 +473,7 @@ def test_retired_question_is_listed_but_not_offered_for_retry(client, campaign):
     contest = start(client)
     play_through(client, contest, correct=lambda n: n != 0)
     wrong_qid = next(i.version.question_id for i in attempt_row(contest).items if not i.correct)
-    operations.set_question_retired(wrong_qid, True)
+    set_question_retired(wrong_qid, True)
     html = page(client.get("/q/c1/mistakes"))
     assert "此题已停用，不参与重练" in html and 'data-retryable="no"' in html
     assert 'id="retry"' not in html and "都已停用" in text_of(html, "retry-none")

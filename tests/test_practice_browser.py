@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-
-from quizapp.quiz import play as play_loop
-from quizapp.extensions import db
-from quizapp.models import Attempt, AttemptItem, QuestionVersion
 from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, _assert_fits_phone
 from test_resume_browser import live, right_display_keys  # noqa: F401  (live is a fixture)
+
+from quizapp.extensions import db
+from quizapp.models import Attempt, AttemptItem, QuestionVersion
+from quizapp.quiz import play as play_loop
 
 NICKNAME = "练习小卫士"
 

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from quizapp import engine
+from quizapp.clock import china_day_end
 from quizapp.engine import Answered, Candidate
 
 KEY = b"server-secret"
@@ -85,9 +86,9 @@ def test_review_set_takes_the_first_n_in_a_shuffled_order():
 
 
 def test_draw_replays_as_before_the_option_helper():
-    """engine.draw draws exactly what it drew before the option shuffle moved into a helper (the expected
+    """engine.draw_questions draws exactly what it drew before the option shuffle moved into a helper (the expected
     value was computed with the previous engine.py), so stored seeds still replay old attempts."""
-    drawn = engine.draw(pool(), 4, random.Random(42), avoid={"a0", "b1"}, option_counts=COUNTS)
+    drawn = engine.draw_questions(pool(), 4, random.Random(42), avoid={"a0", "b1"}, option_counts=COUNTS)
     assert [(d.id, d.option_order) for d in drawn] == [
         ("e0", (1, 2, 3, 0)), ("b2", (3, 2, 0, 1)), ("c1", (0, 3, 2, 1)), ("d1", (0, 2, 3, 1))]
 
@@ -125,7 +126,7 @@ def test_checkin_streak_across_a_year_end():
     (dt.datetime(2025, 2, 28, 20, 0), dt.datetime(2025, 3, 1, 16, 0)),  # 04:00 on 1 March in China
 ])
 def test_china_day_end(utc, end):
-    assert engine.china_day_end(utc) == end
+    assert china_day_end(utc) == end
 
 
 # ---------------------------------------------------------------- the wrong-answer book

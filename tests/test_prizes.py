@@ -14,13 +14,16 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from quizapp.console import accounts as auth
-from quizapp.prizes import lottery as draw, draws as prizes
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.errors import Conflict, Invalid
 from quizapp.extensions import db
 from quizapp.models import DrawWinner, Participant, PrizeDraw, utcnow
+from quizapp.prizes import draws as prizes
+from quizapp.prizes import lottery as draw
+from quizapp.quiz import attempts, players
+from quizapp.quiz import play as play_loop
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 PASSWORD = "console-pass-1"  # the password the conftest console fixtures use
 PHONE = "13812345678"
@@ -37,9 +40,9 @@ def play(campaign, nickname: str, org: str, right: int, gap: float = 5.0, start:
 
     gap is the seconds between serving and answering; 0.3 earns the too_fast flag.
     """
-    participant = operations.join(campaign, nickname, org)
+    participant = players.join(rules(campaign), nickname, org)
     now = start or utcnow()
-    attempt, _ = operations.start_attempt(campaign, participant, now=now)
+    attempt, _ = start_attempt(rules(campaign), participant, now=now)
     for i in range(attempt.total):
         item = play_loop.current_item(attempt, now)
         now += dt.timedelta(seconds=gap)
@@ -47,8 +50,9 @@ def play(campaign, nickname: str, org: str, right: int, gap: float = 5.0, start:
         wrong = [next(k for k in "ABCDEF"[: len(item.option_order)] if k not in correct)]
         play_loop.record_answer(attempt, item.version.question_id, correct if i < right else wrong, now)
         now += dt.timedelta(seconds=3)
-    db.session.refresh(attempt)
+    attempt = attempts.get(attempt.id)
     assert attempt.finished_at is not None
+    db.session.expire_all()  # the finish wrote on the play loop's connection
     return db.session.get(Participant, participant.id)
 
 
@@ -64,7 +68,7 @@ def field(app, make_campaign):
         "丁": play(campaign, "丁同学", "s2", 3),
         "戊": play(campaign, "戊先生", "co", 3),
     }
-    people["己"] = operations.join(campaign, "己同学", "s1")
+    people["己"] = players.join(rules(campaign), "己同学", "s1")
     assert people["丙"].best_score >= 300 and people["乙"].best_score < 200
     return campaign, people
 
@@ -120,15 +124,16 @@ def test_unit_filter(field):
 def test_flagged_best_attempt_excludes_even_with_a_clean_lower_one(app, make_campaign):
     campaign = make_campaign(questions_per_quiz=3, speed_bonus=False)
     cheat = play(campaign, "快手", "s1", 1)  # clean attempt, 100 points
-    attempt, _ = operations.start_attempt(campaign, cheat, now=utcnow() + dt.timedelta(minutes=5))
+    attempt, _ = start_attempt(rules(campaign), cheat, now=utcnow() + dt.timedelta(minutes=5))
     now = utcnow() + dt.timedelta(minutes=5)
     for _ in range(3):
         item = play_loop.current_item(attempt, now)
         now += dt.timedelta(seconds=0.2)
         play_loop.record_answer(attempt, item.version.question_id,
                                  play_loop.to_display_keys(item, item.version.answer), now)
-    db.session.refresh(attempt)
+    attempt = attempts.get(attempt.id)
     assert attempt.flags == ["too_fast"]
+    db.session.expire_all()  # the finish wrote on the play loop's connection
     cheat = db.session.get(Participant, cheat.id)
     assert cheat.best_attempt_id == attempt.id
     prize_draw = new_draw(campaign, min_score=0)

@@ -22,7 +22,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from quizapp.bank import (JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS, BankError, LoadResult, parse_bank_text, parse_xlsx, template_xlsx)
+from quizapp.bank import (
+    JUDGE_OPTIONS,
+    OPTION_KEYS,
+    QUESTION_TYPES,
+    TAGS,
+    BankError,
+    LoadResult,
+    parse_bank_text,
+    parse_xlsx,
+    template_xlsx,
+)
 from quizapp.bank.loader import ID_RE, QUESTION_FIELDS, _parse_question
 from quizapp.bank.spreadsheet import KEYS, header_text
 
@@ -415,9 +425,9 @@ def test_organisations_import_never_raises_on_xlsx(header, rows):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(ORG_HEADERS), st.lists(st.lists(org_cells, min_size=4, max_size=4), min_size=1, max_size=5))
 def test_organisations_import_into_a_campaign_is_all_or_nothing(make_campaign, header, rows):
+    from quizapp.console.organising import FileProblems, import_organisations
     from quizapp.extensions import db
     from quizapp.models import Campaign, Organisation
-    from quizapp.console.organising import FileProblems, import_organisations
 
     campaign = db.session.query(Campaign).filter_by(slug="fuzz").one_or_none() or make_campaign(slug="fuzz")
     before = db.session.query(Organisation).filter_by(campaign_id=campaign.id).count()

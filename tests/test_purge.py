@@ -7,16 +7,20 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from quizapp.boards import leaderboard
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
+from quizapp.console.purge import PURGED_NICKNAME
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Campaign, Participant, utcnow
+from quizapp.quiz import play as play_loop
+from quizapp.quiz import players
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 
 def finish_one(campaign, nickname, member_id):
-    participant = operations.join(campaign, nickname, "s1", member_id)
-    attempt, _ = operations.start_attempt(campaign, participant, device_hash="dev-1")
+    participant = players.join(rules(campaign), nickname, "s1", member_id)
+    attempt, _ = start_attempt(rules(campaign), participant, device_hash="dev-1")
     while (item := play_loop.current_item(attempt)) is not None:
         play_loop.record_answer(attempt, item.version.question_id, play_loop.to_display_keys(item, item.version.answer))
     return attempt
@@ -43,7 +47,7 @@ def test_purge_removes_identity_and_keeps_statistics(runner, make_campaign):
     assert "purged personal data of 1 participant" in result.output
     db.session.expire_all()
     person = db.session.get(Participant, attempt.participant_id)
-    assert person.nickname == operations.PURGED_NICKNAME and person.member_hash is None
+    assert person.nickname == PURGED_NICKNAME and person.member_hash is None
     assert db.session.get(Attempt, attempt.id).device_hash is None
     assert db.session.get(Attempt, attempt.id).score == attempt.score  # statistics kept
     assert db.session.scalar(select(func.count(AttemptItem.id)).where(AttemptItem.answered_at.is_not(None))) == answered

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from quizapp import create_app
-from quizapp.boards import leaderboard
-from quizapp.quiz import operations
 from quizapp.bank import load_paths
+from quizapp.bank.importing import import_bank
+from quizapp.boards import leaderboard
 from quizapp.console.demo import ensure_demo_campaign
 from quizapp.extensions import db
-
-from pathlib import Path
 
 BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
 
@@ -45,7 +44,7 @@ def two_servers(tmp_path, redis_client):
     a, b = create_app(dict(config)), create_app(dict(config))
     with a.app_context():
         db.create_all()
-        operations.import_bank(load_paths([BANK_DIR]))
+        import_bank(load_paths([BANK_DIR]))
         ensure_demo_campaign()
     return a, b
 

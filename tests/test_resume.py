@@ -10,14 +10,29 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
+from test_pages import (
+    attempt_row,
+    count,
+    join,
+    location,
+    page,
+    parse,
+    read_question,
+    right_keys,
+    start,
+    submit,
+    text_of,
+)
 
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
+from quizapp.clock import china_day
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, Participant, utcnow
-from test_pages import (attempt_row, count, join, location, page, parse, read_question, right_keys, start, submit,
-                        text_of)
+from quizapp.quiz import attempts, players
+from quizapp.quiz import play as play_loop
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 API = "/api/v1"
 
@@ -136,18 +151,18 @@ def test_api_start_while_one_is_in_play_finishes_it_as_it_stands(client, make_ca
     unfinished = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.finished_at.is_(None)))
     assert unfinished == 1
     # The daily limit still counts both.
-    assert operations.attempts_today(first.participant, utcnow()) == 2
+    assert attempts.started_on(first.participant.id, china_day(utcnow())) == 2
 
 
 def test_open_attempt_reads_only_attempts_in_play(app, make_campaign):
     campaign = make_campaign()
-    person = operations.join(campaign, "甲", "s1")
-    assert operations.open_attempt(person) is None
+    person = players.join(rules(campaign), "甲", "s1")
+    assert attempts.in_play(person.id, utcnow()) is None
     now = utcnow()
-    attempt, token = operations.start_attempt(campaign, person, now=now, resume_open=True)
+    attempt, token = start_attempt(rules(campaign), person, now=now, resume_open=True)
     assert token is not None
-    assert operations.open_attempt(person, now).id == attempt.id
-    resumed, no_token = operations.start_attempt(campaign, person, now=now, resume_open=True)
+    assert attempts.in_play(person.id, now).id == attempt.id
+    resumed, no_token = start_attempt(rules(campaign), person, now=now, resume_open=True)
     assert resumed.id == attempt.id and no_token is None  # the token is never re-issued
-    assert operations.open_attempt(person, attempt.expires_at) is None  # expired
-    assert operations.open_attempt(person, campaign.closes_at) is None  # campaign over
+    assert attempts.in_play(person.id, attempt.expires_at) is None  # expired
+    assert attempts.in_play(person.id, campaign.closes_at) is None  # campaign over

@@ -28,15 +28,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from test_browser import TIMEOUT_MS, _assert_fits_phone, _require_browser, browser_page
 from werkzeug.serving import make_server
 
 from quizapp import create_app
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
 from quizapp.bank import load_paths
+from quizapp.bank.importing import import_bank
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
-from test_browser import TIMEOUT_MS, _assert_fits_phone, _require_browser, browser_page
+from quizapp.quiz import play as play_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"
@@ -57,7 +57,7 @@ def live(tmp_path):
 
     with app.app_context():
         db.create_all()
-        operations.import_bank(load_paths([BANK_DIR]))
+        import_bank(load_paths([BANK_DIR]))
         ensure_demo_campaign()
         db.session.remove()
 

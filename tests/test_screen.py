@@ -6,11 +6,11 @@ import datetime as dt
 import re
 
 import pytest
+from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, join, play
 
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Campaign
-from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, join, play
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from quizapp.quiz import operations
 from quizapp.bank import TAGS, load_paths, parse_xlsx, template_xlsx
+from quizapp.bank.importing import import_bank
 from quizapp.bank.spreadsheet import KEYS, header_text
 
 BANK_FILE = Path(__file__).resolve().parent.parent / "question_bank" / "hubei-2024-05-01.toml"
@@ -81,7 +81,7 @@ def test_several_articles_and_friendly_cells_parse_and_import(app):
     assert by_id["s-3"].options == ("正确", "错误") and by_id["s-3"].answer == ("B",)
     assert by_id["101"].article_id == "art-2" and by_id["101"].answer == ("A", "C")
 
-    summary = operations.import_bank(result)
+    summary = import_bank(result)
     assert summary.created == 4
 
 

@@ -14,16 +14,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-
-from quizapp import engine
-from quizapp.quiz import operations
-from quizapp.quiz import play as play_loop
-from quizapp.database import writing
-from quizapp.extensions import db
-from quizapp.models import Attempt, AttemptItem, Campaign, utcnow
 from test_analytics import ARTICLE_ID, base_time, import_test_bank
 from test_pages import join as join_page
 from test_pages import location, page, public_id_of, read_question, right_keys, submit, text_of
+
+from quizapp import engine
+from quizapp.database import writing
+from quizapp.extensions import db
+from quizapp.models import Attempt, AttemptItem, Campaign, utcnow
+from quizapp.quiz import attempts, players
+from quizapp.quiz import play as play_loop
+from quizapp.quiz.start import start_attempt
+
+from helpers import rules
 
 API = "/api/v1"
 
@@ -98,8 +101,8 @@ def streak_campaign(make_campaign, **overrides) -> Campaign:
 def play_ops(campaign, pattern, now=None, nickname="甲", org="s1", participant=None, gap=2.0):
     """Play one attempt through operations: pattern is 'R' (right), 'W' (wrong) or 'L' (late) per question."""
     now = now or utcnow()
-    participant = participant or operations.join(campaign, nickname, org)
-    attempt, _ = operations.start_attempt(campaign, participant, now=now)
+    participant = participant or players.join(rules(campaign), nickname, org)
+    attempt, _ = start_attempt(rules(campaign), participant, now=now)
     outcomes = []
     for mark in pattern:
         item = play_loop.current_item(attempt, now)
@@ -110,7 +113,7 @@ def play_ops(campaign, pattern, now=None, nickname="甲", org="s1", participant=
         now = now + dt.timedelta(seconds=wait)
         outcomes.append(play_loop.record_answer(attempt, item.version.question_id, keys, now).to_dict())
         now += dt.timedelta(seconds=3)
-    db.session.refresh(attempt)
+    attempt = attempts.get(attempt.id)
     return attempt, outcomes
 
 
@@ -173,9 +176,9 @@ def test_streak_off(app, make_campaign, overrides):
 
 def test_rule_is_fixed_when_the_attempt_starts(app, make_campaign):
     campaign = streak_campaign(make_campaign)
-    participant = operations.join(campaign, "甲", "s1")
+    participant = players.join(rules(campaign), "甲", "s1")
     now = utcnow()
-    attempt, _ = operations.start_attempt(campaign, participant, now=now)
+    attempt, _ = start_attempt(rules(campaign), participant, now=now)
     with writing():
         row = db.session.get(Campaign, campaign.id)
         row.streak_step, row.streak_cap = 0, 0  # the organiser turns it off mid-attempt
@@ -187,7 +190,7 @@ def test_rule_is_fixed_when_the_attempt_starts(app, make_campaign):
                                        play_loop.to_display_keys(item, item.version.answer), now)
         scores.append(out.to_dict()["streak_bonus"])
     assert scores == [0, 10, 20]
-    db.session.refresh(attempt)
+    attempt = attempts.get(attempt.id)
     assert (attempt.streak_step, attempt.streak_cap) == (10, 50)
 
 

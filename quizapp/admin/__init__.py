@@ -4,5 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from quizapp.admin import draft_routes, routes  # noqa: E402,F401  (registers the views)
-from quizapp.admin import draw_routes  # noqa: E402,F401  (prize draws)
+# The views register themselves on bp: routes (campaigns, units, bank), draft_routes, draw_routes (prize draws).
+from quizapp.admin import draft_routes, draw_routes, routes  # noqa: E402,F401

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from quizapp.console import organising
-from quizapp.drafting import DraftError, draft_article
-from quizapp.quiz.operations import set_question_draft
 from quizapp.admin import bp
 from quizapp.admin.forms import ActionForm, ArticleDraftForm, BankUploadForm, ConfirmForm
 from quizapp.admin.routes import _path_of, admin_required, safe_next
+from quizapp.bank.importing import set_question_draft
+from quizapp.console import organising
+from quizapp.drafting import DraftError, draft_article
 
 
 @bp.route("/bank/draft", methods=["GET", "POST"])

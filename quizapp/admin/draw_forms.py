@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from quizapp.prizes import lottery as draw, draws as prizes
+from quizapp.prizes import draws as prizes
+from quizapp.prizes import lottery as draw
 
 DEFAULT_TIERS = "一等奖 1\n二等奖 3\n三等奖 10"
 

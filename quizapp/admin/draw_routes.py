@@ -10,14 +10,14 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from quizapp.printing import posters
-from quizapp.prizes import draws as prizes
-from quizapp.errors import Conflict
-from quizapp.console.organising import FieldErrors
 from quizapp.admin import bp
 from quizapp.admin.draw_forms import DrawForm
 from quizapp.admin.forms import ActionForm, choices
 from quizapp.admin.routes import admin_required, apply_errors, download, load_campaign, own_unit
+from quizapp.console.organising import FieldErrors
+from quizapp.errors import Conflict
+from quizapp.printing import posters
+from quizapp.prizes import draws as prizes
 
 
 def public_url(campaign, prize_draw) -> str:

@@ -1,4 +1,4 @@
-"""Organiser console views (thin: forms in, organising/operations/analytics/posters/exports calls, pages out).
+"""Organiser console views (thin: forms in, organising/analytics/posters/exports calls, pages out).
 
 Every page needs a login. Administrators (no unit code) see and edit
 everything; a unit organiser sees only the campaigns that have a unit with
@@ -16,15 +16,27 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from quizapp.console import analytics, accounts as auth, charts, exports, organising
-from quizapp.printing import posters
+from quizapp import clock
+from quizapp.admin import bp
+from quizapp.admin.forms import (
+    ActionForm,
+    BankUploadForm,
+    CampaignForm,
+    ConfirmForm,
+    ImportForm,
+    LoginForm,
+    OrganisationForm,
+    PlacementForm,
+    choices,
+)
 from quizapp.bank import TAGS, tag_label
+from quizapp.bank.importing import set_question_retired
+from quizapp.console import accounts as auth
+from quizapp.console import analytics, charts, exports, organising
 from quizapp.errors import Invalid, Unauthorized
 from quizapp.extensions import db, login_manager
 from quizapp.models import Article, Campaign, Organisation, Question, utcnow
-from quizapp.quiz.operations import set_question_retired
-from quizapp.admin import bp
-from quizapp.admin.forms import (ActionForm, choices, BankUploadForm, CampaignForm, ConfirmForm, ImportForm, LoginForm, OrganisationForm, PlacementForm)
+from quizapp.printing import posters
 
 PUBLIC_ENDPOINTS = {"admin.login"}
 TYPE_LABELS = {"single": "单选", "multiple": "多选", "judge": "判断"}
@@ -62,8 +74,7 @@ def helpers() -> dict:
 
 def china_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored naive-UTC time as China time text ('—' for None)."""
-    local = organising.utc_to_local(value)
-    return local.strftime(fmt) if local else "—"
+    return clock.format_china(value, fmt) or "—"
 
 
 def admin_required(view):

@@ -8,5 +8,5 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bank content in Traditional Chinese for clients that ask for zh-Hant (Accept-Language); views stay as they are.
 bp.after_request(traditional_api_content)
 
-from quizapp.api import routes  # noqa: E402,F401  (registers the views)
-from quizapp.api import practice_routes  # noqa: E402,F401  (daily practice, check-in status, wrong-answer book)
+# The views register themselves on bp: routes (attempts, boards), practice_routes (daily practice, book).
+from quizapp.api import practice_routes, routes  # noqa: E402,F401

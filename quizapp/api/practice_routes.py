@@ -13,17 +13,19 @@ from flask import jsonify, request
 from flask_babel import gettext
 
 from quizapp import engine, ratelimits
-from quizapp.practice import start as practice, queries as practice_queries
-from quizapp.errors import Forbidden, Invalid, Unauthorized
-from quizapp.extensions import limiter
-from quizapp.models import Campaign, Participant
 from quizapp.api import bp
 from quizapp.api.routes import _body, _campaign, find_participant, issue_participant_token, participant_from_token
+from quizapp.errors import Forbidden, Invalid, Unauthorized
+from quizapp.extensions import limiter
+from quizapp.practice import queries as practice_queries
+from quizapp.practice import start as practice
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.players import Player
 
 TOKEN_HEADER = "X-Participant-Token"  # nosec B105 - the name of a request header, not a secret
 
 
-def _body_participant(campaign: Campaign) -> Participant:
+def _body_participant(campaign: CampaignRules) -> Player:
     """The participant named by the body's participant_token (400 when missing or invalid)."""
     body = _body()
     if "participant_token" not in body:
@@ -31,7 +33,7 @@ def _body_participant(campaign: Campaign) -> Participant:
     return participant_from_token(campaign, body["participant_token"])
 
 
-def _header_participant(campaign: Campaign) -> Participant:
+def _header_participant(campaign: CampaignRules) -> Player:
     """The participant named by the X-Participant-Token header (401 without one, 403 for an invalid one)."""
     token = request.headers.get(TOKEN_HEADER, "").strip()
     if not token:
@@ -77,7 +79,7 @@ def practice_status(slug: str):
     """Today's daily set, the check-in streak and the size of the wrong-answer book."""
     campaign = _campaign(slug)
     participant = _header_participant(campaign)
-    view = practice_queries.overview(participant)
+    view = practice_queries.overview(campaign, participant)
     daily = view.daily
     return {
         "day": daily.day, "state": daily.state, "checked_in_today": daily.checked_in_today,
@@ -94,7 +96,7 @@ def mistakes(slug: str):
     """The wrong-answer book: each question as served when last missed, with the answer given and the key."""
     campaign = _campaign(slug)
     participant = _header_participant(campaign)
-    book = practice_queries.wrong_answer_book(participant)
+    book = practice_queries.wrong_answer_book(campaign, participant)
     entries = []
     for e in book.entries:
         outcome = e.outcome
@@ -103,6 +105,6 @@ def mistakes(slug: str):
             "stem": e.version.stem, "options": [{"key": k, "text": t} for k, t in e.options],
             "choices": outcome["choices"], "correct_choices": outcome["correct_choices"], "late": outcome["late"],
             "explanation": outcome["explanation"], "source": outcome["source"], "times_wrong": e.times_wrong,
-            "missed_at": e.item.answered_at.isoformat() + "Z", "kind": e.attempt.kind, "retryable": e.retryable,
+            "missed_at": e.item.answered_at.isoformat() + "Z", "kind": e.kind, "retryable": e.retryable,
         })
     return {"entries": entries, **book.counts.to_dict()}

@@ -1,4 +1,4 @@
-"""API views: thin wrappers that parse JSON, call operations/leaderboard and shape responses."""
+"""API views: thin wrappers that parse JSON, call the quiz, practice and boards packages and shape responses."""
 
 from __future__ import annotations
 
@@ -7,40 +7,30 @@ import re
 from flask import current_app, jsonify, request
 from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
-from quizapp.quiz import badges, operations, play
-from quizapp.boards import leaderboard
-from quizapp.practice import queries as practice_queries
 from quizapp import ratelimits
-from quizapp.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from quizapp.extensions import db, limiter
-from quizapp.models import Campaign, Participant, utcnow
 from quizapp.api import bp
 from quizapp.api.openapi import openapi_document
+from quizapp.boards import leaderboard
+from quizapp.clock import utcnow
+from quizapp.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from quizapp.extensions import limiter
+from quizapp.practice import queries as practice_queries
+from quizapp.quiz import attempts, badges, campaigns, play, players
+from quizapp.quiz.attempts import PlayAttempt
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.players import Player
+from quizapp.quiz.start import join_and_start, start_attempt
 
 MAX_LIMIT = 100
 
 
-def _orm_campaign(slug: str) -> Campaign | None:
-    """The campaign row with this slug, or None."""
-    return db.session.scalar(select(Campaign).where(Campaign.slug == slug)) if operations.usable_key(slug) else None
-
-
-def _campaign(slug: str, load=_orm_campaign):
-    """Load a campaign by slug (the ORM row, or what `load` gives, e.g. operations.campaign_rules) or NotFound."""
-    campaign = load(slug)
+def _campaign(slug: str) -> CampaignRules:
+    """The campaign with this slug, or NotFound."""
+    campaign = campaigns.find(slug)
     if campaign is None:
         raise NotFound(gettext("活动 %(slug)s 不存在", slug=slug), code="campaign_not_found")
     return campaign
-
-
-def _board_campaign(slug: str) -> leaderboard.CampaignInfo:
-    """The campaign's board settings (cached briefly), or NotFound."""
-    info = leaderboard.campaign_info(slug) if operations.usable_key(slug) else None
-    if info is None:
-        raise NotFound(gettext("活动 %(slug)s 不存在", slug=slug), code="campaign_not_found")
-    return info
 
 
 def _body() -> dict:
@@ -79,17 +69,16 @@ def _participant_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="participant")
 
 
-def find_participant(campaign: Campaign, token) -> Participant | None:
+def find_participant(campaign: CampaignRules, token: object) -> Player | None:
     """The participant a participant_token (issued by a start) names, if it is valid and of this campaign."""
     try:
         pid = _participant_serializer().loads(token) if isinstance(token, str) else None
     except BadSignature:
         pid = None
-    participant = db.session.get(Participant, pid) if isinstance(pid, int) else None
-    return participant if participant is not None and participant.campaign_id == campaign.id else None
+    return players.find(pid, campaign.id)
 
 
-def participant_from_token(campaign: Campaign, token) -> Participant:
+def participant_from_token(campaign: CampaignRules, token: object) -> Player:
     """The participant of a participant_token in a request body; 400 naming the field otherwise."""
     participant = find_participant(campaign, token)
     if participant is None:
@@ -97,20 +86,19 @@ def participant_from_token(campaign: Campaign, token) -> Participant:
     return participant
 
 
-def issue_participant_token(participant: Participant) -> str:
+def issue_participant_token(participant: Player) -> str:
     """The token an API client keeps to come back as the same participant."""
     return _participant_serializer().dumps(participant.id)
 
 
-def _authorised_attempt(attempt_id: str, load=play.load_attempt):
-    """Load the attempt (a play.PlayAttempt unless `load` says otherwise) and check its bearer token
-    (401 without one, 403 for a wrong one)."""
-    attempt = load(attempt_id)
+def _authorised_attempt(attempt_id: str) -> PlayAttempt:
+    """Load the attempt and check its bearer token (401 without one, 403 for a wrong one)."""
+    attempt = attempts.load(attempt_id)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(gettext("缺少凭证：请在 Authorization 头中携带 Bearer token"), field="Authorization")
-    if not operations.token_matches(attempt, token.strip()):
+    if not attempts.token_matches(attempt, token.strip()):
         raise Forbidden(gettext("凭证无效"), field="Authorization")
     return attempt
 
@@ -131,7 +119,7 @@ def campaign_detail(slug: str):
         "questions_per_quiz": campaign.questions_per_quiz, "seconds_per_question": campaign.seconds_per_question,
         "attempts_per_day": campaign.attempts_per_day, "open": campaign.is_open(now),
         "opens_at": campaign.opens_at.isoformat() + "Z", "closes_at": campaign.closes_at.isoformat() + "Z",
-        "organisations": [{"code": o.code, "name": o.name, "kind": o.kind} for o in campaign.organisations],
+        "organisations": [{"code": u.code, "name": u.name, "kind": u.kind} for u in campaigns.units(campaign.id)],
     }
 
 
@@ -140,15 +128,15 @@ def campaign_detail(slug: str):
 @limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
 def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
-    campaign = _campaign(slug, load=operations.campaign_rules)
+    campaign = _campaign(slug)
     body = _body()
     token = body.get("participant_token")
     if token is not None:
         participant = participant_from_token(campaign, token)
-        attempt, attempt_token = operations.start_attempt(campaign, participant, body.get("placement"),
-                                                          device_hash=ratelimits.device_hash())
+        attempt, attempt_token = start_attempt(campaign, participant, body.get("placement"),
+                                               device_hash=ratelimits.device_hash())
     else:
-        participant, attempt, attempt_token = operations.join_and_start(
+        participant, attempt, attempt_token = join_and_start(
             campaign, body.get("nickname"), body.get("org"), body.get("member_id"), body.get("placement"),
             device_hash=ratelimits.device_hash())
     return jsonify({
@@ -196,8 +184,10 @@ def attempt_result(attempt_id: str):
         play.current_item(attempt)  # finalises an attempt whose time is over
     if attempt.finished_at is None:
         raise Conflict(gettext("答题尚未完成"), code="not_finished")
-    if not operations.is_contest(attempt):
-        return practice_queries.result_dict(operations.find_attempt(attempt.public_id))
+    if not attempt.is_contest:
+        participant = players.find(attempt.participant_id)
+        assert participant is not None  # nosec B101 - the attempt's participant
+        return practice_queries.result_dict(campaigns.get(attempt.campaign_id), participant, attempt)
     return {**leaderboard.attempt_result(attempt), "kind": attempt.kind,
             "badges": badges.to_dicts(badges.of_participant(attempt.participant_id), attempt.id)}
 
@@ -213,12 +203,12 @@ def _limit() -> int:
 @bp.get("/campaigns/<slug>/leaderboard")
 def people_board(slug: str):
     """Individual board for the campaign or one unit (?org=)."""
-    campaign = _board_campaign(slug)
+    campaign = _campaign(slug)
     limit = _limit()
     org_id = None
     code = request.args.get("org")
     if code:
-        org_id = operations.organisation_id(campaign.id, code)
+        org_id = campaigns.unit_id(campaign.id, code)
         if org_id is None:
             raise NotFound(gettext("单位 %(code)s 不属于本次活动", code=code), field="org", code="org_not_found")
     return _json_body(leaderboard.public_individual_board_body(campaign, org_id, limit))
@@ -227,7 +217,7 @@ def people_board(slug: str):
 @bp.get("/campaigns/<slug>/organisations/leaderboard")
 def org_board(slug: str):
     """Unit-vs-unit board: participants, headcount, coverage, average best score."""
-    return _json_body(leaderboard.public_organisation_board_body(_board_campaign(slug)))
+    return _json_body(leaderboard.public_organisation_board_body(_campaign(slug)))
 
 
 def _json_body(body: bytes):

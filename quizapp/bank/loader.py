@@ -151,7 +151,8 @@ def _merge(result: LoadResult, part: LoadResult) -> None:
     seen_questions = {q.id: q for q in result.questions}
     for article in part.articles:
         if article.id in seen_articles:
-            part.problems.append(BankError(part.files[0], "-", "article.id", f"duplicate article id {article.id!r} (already used by another file)"))
+            part.problems.append(BankError(part.files[0], "-", "article.id",
+                                           f"duplicate article id {article.id!r} (already used by another file)"))
     for q in part.questions:
         if q.id in seen_questions:
             part.problems.append(BankError(part.files[0], q.id, "id", "duplicate question id (already used in another file)"))

@@ -53,7 +53,8 @@ EXAMPLE_ROW = {
     "option_a": "先核对对方工号，无误后再告诉他", "option_b": "不提供验证码，挂断后拨打银行官方客服电话核实",
     "option_c": "对方能说出我的身份证号，可以告诉他", "option_d": "只报验证码的前几位",
     "answer": "B",
-    "explanation": "真正的银行客服不会索要验证码；对方掌握你的个人信息也可能来自泄露。挂断后通过官方渠道核实，拿不准就拨打110（据湖北日报2024年报道）。",
+    "explanation": ("真正的银行客服不会索要验证码；对方掌握你的个人信息也可能来自泄露。"
+                    "挂断后通过官方渠道核实，拿不准就拨打110（据湖北日报2024年报道）。"),
     "tags": "three_codes", "difficulty": 1,
 }
 
@@ -287,7 +288,7 @@ def _article(fields: dict, row_number: int, label: str, articles: dict, result: 
     article_id = fields.get("id")
     if article_id and article_id in articles:
         first_row, _first_label, first = articles[article_id]
-        for column, field in ARTICLE_COLUMNS.items():
+        for field in ARTICLE_COLUMNS.values():
             if field != "id" and _norm(fields[field]) != _norm(first[field]):
                 row_err(BankError(filename, label, f"article.{field}",
                                   f"differs from row {first_row} of article {shown(article_id)} "

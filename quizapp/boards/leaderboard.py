@@ -1,7 +1,7 @@
 """Boards and ranks: their reads, the counts behind them, the only leaderboard cache and its one invalidator.
 
 Boards read the best attempt denormalised onto each participant (kept by
-operations.finalize with engine.is_better). Ranks and the unit board read
+quiz.finish with engine.is_better). Ranks and the unit board read
 counts kept next to it by record_best (models.BoardScoreCount,
 BoardTimeCount, BoardUnitTotal), so a rank costs a few hundred small rows at
 most instead of a count of everyone above; rebuild recounts them. Frozen
@@ -17,15 +17,27 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import Integer, bindparam, delete, func, insert, literal, or_, select, text, union_all
+from sqlalchemy import Integer, bindparam, delete, func, insert, literal, select, text, union_all
 
 from quizapp import engine
-from quizapp.database import raw, raw_in, writing
+from quizapp.database import RawConnection, raw, writing
 from quizapp.extensions import db
-from quizapp.models import (CONTEST, Attempt, BoardScoreCount, BoardTimeCount, BoardUnitTotal, Campaign, Organisation, Participant, utcnow)
+from quizapp.models import (
+    CONTEST,
+    Attempt,
+    BoardScoreCount,
+    BoardTimeCount,
+    BoardUnitTotal,
+    Organisation,
+    Participant,
+    utcnow,
+)
+from quizapp.quiz import players
+from quizapp.quiz.attempts import PlayAttempt
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.players import Player
 
 ALL_UNITS = 0  # organisation_id of the campaign-wide rows of the board counts
 # Width of a time bucket of BoardTimeCount. Ties at one score are counted per bucket, then inside the
@@ -185,42 +197,7 @@ class OrgEntry:
                 "coverage": round(self.coverage, 4), "avg_score": round(self.avg_score, 1)}
 
 
-@dataclass(frozen=True)
-class CampaignInfo:
-    """What public boards need to know about a campaign, cheap to cache between requests."""
-
-    id: int
-    slug: str
-    mask_nicknames: bool
-    board_frozen_at: dt.datetime | None
-
-
-CAMPAIGN_INFO_SECONDS = 2.0
-_campaign_infos: dict[str, tuple[float, CampaignInfo | None]] = {}
-
-
-def campaign_info(slug: str) -> CampaignInfo | None:
-    """Look up a campaign's board settings by slug, cached in-process for a couple of seconds.
-
-    Board requests are the most frequent reads; the slug lookup was most of
-    their cost. A settings change (masking, freeze time) shows within
-    CAMPAIGN_INFO_SECONDS.
-    """
-    now = time.monotonic()
-    key = f"{id(current_app._get_current_object())}:{slug}"  # several apps per process in tests
-    hit = _campaign_infos.get(key)
-    if hit and hit[0] > now:
-        return hit[1]
-    row = db.session.execute(select(Campaign.id, Campaign.slug, Campaign.mask_nicknames, Campaign.board_frozen_at)
-                             .where(Campaign.slug == slug)).first()
-    info = CampaignInfo(*row) if row else None
-    if len(_campaign_infos) > 1000:
-        _campaign_infos.clear()
-    _campaign_infos[key] = (now + CAMPAIGN_INFO_SECONDS, info)
-    return info
-
-
-def freeze_cutoff(campaign: Campaign | CampaignInfo, now: dt.datetime | None = None) -> dt.datetime | None:
+def freeze_cutoff(campaign: CampaignRules, now: dt.datetime | None = None) -> dt.datetime | None:
     """The time public boards are frozen at, once it has passed; None while boards are live."""
     frozen = campaign.board_frozen_at
     if frozen is not None and (now or utcnow()) >= frozen:
@@ -228,13 +205,13 @@ def freeze_cutoff(campaign: Campaign | CampaignInfo, now: dt.datetime | None = N
     return None
 
 
-def public_individual_board(campaign: Campaign | CampaignInfo, org_id: int | None = None,
+def public_individual_board(campaign: CampaignRules, org_id: int | None = None,
                             limit: int = 50) -> list[BoardEntry]:
     """The individual board as the public sees it: frozen at board_frozen_at once that has passed."""
     return individual_board(campaign.id, org_id, limit, frozen_at=freeze_cutoff(campaign))
 
 
-def public_individual_board_body(campaign: CampaignInfo, org_id: int | None, limit: int) -> bytes:
+def public_individual_board_body(campaign: CampaignRules, org_id: int | None, limit: int) -> bytes:
     """The API's JSON body of the public individual board, serialised once per cache period.
 
     Boards are the most requested reads; serialising the same 20-50 rows for
@@ -248,14 +225,14 @@ def public_individual_board_body(campaign: CampaignInfo, org_id: int | None, lim
                        for e in individual_board(campaign.id, org_id, limit, frozen_at=frozen)]}).encode())
 
 
-def public_organisation_board_body(campaign: CampaignInfo) -> bytes:
+def public_organisation_board_body(campaign: CampaignRules) -> bytes:
     """The API's JSON body of the public unit-vs-unit board, serialised once per cache period."""
     frozen = freeze_cutoff(campaign)
     return _cached((campaign.id, "orgs-body", frozen), lambda: current_app.json.dumps({"entries": [
         e.to_dict() for e in organisation_board(campaign.id, frozen_at=frozen)]}).encode())
 
 
-def public_organisation_board(campaign: Campaign | CampaignInfo) -> list[OrgEntry]:
+def public_organisation_board(campaign: CampaignRules) -> list[OrgEntry]:
     """The unit board as the public sees it: frozen at board_frozen_at once that has passed."""
     return organisation_board(campaign.id, frozen_at=freeze_cutoff(campaign))
 
@@ -327,60 +304,55 @@ def time_bucket(duration_ms: int) -> int:
     return duration_ms // TIME_BUCKET_MS
 
 
-def _rank_of(within_org: bool):
-    """SQL expression: 1 + the participants ranked strictly above a best result (engine.rank_key).
+def _rank_sql(within_org: bool) -> str:
+    """SQL for 1 + the participants ranked strictly above a best result (engine.rank_key), with _rank_params.
 
     Three parts, each bounded: the counts of every higher score (one row per
     distinct score), the counts of the earlier time buckets at the same score
     (one row per bucket), and an index range count of the same score and
-    bucket that were faster, or as fast and finished earlier. Parameters as
-    _rank_params gives them.
+    bucket that were faster, or as fast and earlier.
     """
-    campaign, score, duration = bindparam("campaign"), bindparam("score"), bindparam("duration")
-    scope = bindparam("org") if within_org else ALL_UNITS
-    higher = select(func.coalesce(func.sum(BoardScoreCount.participants), 0)).where(
-        BoardScoreCount.campaign_id == campaign, BoardScoreCount.organisation_id == scope,
-        BoardScoreCount.score > score)
-    sooner = select(func.coalesce(func.sum(BoardTimeCount.participants), 0)).where(
-        BoardTimeCount.campaign_id == campaign, BoardTimeCount.organisation_id == scope,
-        BoardTimeCount.score == score, BoardTimeCount.time_bucket < bindparam("bucket"))
+    unit = "AND organisation_id = ? " if within_org else ""
     # Within [bucket start, duration], "faster, or as fast and earlier" is "faster or earlier".
-    ties = select(func.count()).select_from(Participant).where(
-        Participant.campaign_id == campaign, Participant.best_score == score,
-        Participant.best_duration_ms.between(bindparam("bucket_start"), duration),
-        or_(Participant.best_duration_ms < duration, Participant.best_finished_at < bindparam("finished")))
-    if within_org:
-        ties = ties.where(Participant.organisation_id == scope)
-    return higher.scalar_subquery() + sooner.scalar_subquery() + ties.scalar_subquery() + 1
+    return ("(SELECT COALESCE(SUM(participants), 0) FROM board_score_count "
+            "WHERE campaign_id = ? AND organisation_id = ? AND score > ?) + "
+            "(SELECT COALESCE(SUM(participants), 0) FROM board_time_count "
+            "WHERE campaign_id = ? AND organisation_id = ? AND score = ? AND time_bucket < ?) + "
+            "(SELECT COUNT(*) FROM participant WHERE campaign_id = ? " + unit + "AND best_score = ? "
+            "AND best_duration_ms BETWEEN ? AND ? AND (best_duration_ms < ? OR best_finished_at < ?)) + 1")
 
 
-@functools.cache
-def _rank_query(*within_org: bool):
-    """select(rank, ...) for each scope asked, built once and run with _rank_params."""
-    return select(*(_rank_of(w) for w in within_org))
+_RANK_SQL = {scope: "SELECT " + _rank_sql(scope) for scope in (True, False)}
+_RANKS_SQL = f"SELECT {_rank_sql(True)}, {_rank_sql(False)}"
 
 
-def _rank_params(participant: Participant) -> dict:
-    """The values _rank_of compares with: the participant's best and where it counts."""
-    bucket = time_bucket(participant.best_duration_ms)
-    return {"campaign": participant.campaign_id, "org": participant.organisation_id,
-            "score": participant.best_score, "duration": participant.best_duration_ms,
-            "finished": participant.best_finished_at, "bucket": bucket, "bucket_start": bucket * TIME_BUCKET_MS}
+def _rank_params(conn: RawConnection, player: Player, within_org: bool) -> tuple:
+    """The values _rank_sql compares with: the participant's best and where it counts."""
+    assert player.best_duration_ms is not None  # nosec B101 - callers check the participant has a best
+    bucket = time_bucket(player.best_duration_ms)
+    scope = player.organisation_id if within_org else ALL_UNITS
+    unit = (player.organisation_id,) if within_org else ()
+    return (player.campaign_id, scope, player.best_score, player.campaign_id, scope, player.best_score, bucket,
+            player.campaign_id, *unit, player.best_score, bucket * TIME_BUCKET_MS, player.best_duration_ms,
+            player.best_duration_ms, conn.time_in(player.best_finished_at))
 
 
-def participant_ranks(participant: Participant) -> tuple[int | None, int | None]:
+def participant_ranks(player: Player) -> tuple[int | None, int | None]:
     """(rank in unit, rank overall) of a participant's best attempt, in one query; (None, None) before they finish."""
-    if participant.best_attempt_id is None:
+    if player.best_attempt_id is None:
         return None, None
-    in_unit, overall = db.session.execute(_rank_query(True, False), _rank_params(participant)).one()
-    return int(in_unit), int(overall)
+    conn = raw()
+    row = conn.one(_RANKS_SQL, (*_rank_params(conn, player, True), *_rank_params(conn, player, False)))
+    assert row is not None  # nosec B101 - a SELECT of expressions has one row
+    return int(row[0]), int(row[1])
 
 
-def participant_rank(participant: Participant, within_org: bool) -> int | None:
+def participant_rank(player: Player, within_org: bool) -> int | None:
     """Rank of a participant's best attempt overall or within their unit; None before they finish."""
-    if participant.best_attempt_id is None:
+    if player.best_attempt_id is None:
         return None
-    return int(db.session.scalar(_rank_query(within_org), _rank_params(participant)))
+    conn = raw()
+    return int(conn.scalar(_RANK_SQL[within_org], _rank_params(conn, player, within_org)))
 
 
 def organisation_board(campaign_id: int, frozen_at: dt.datetime | None = None) -> list[OrgEntry]:
@@ -425,10 +397,10 @@ def _frozen_unit_totals(campaign_id: int, frozen_at: dt.datetime):
 
 # ---------------------------------------------------------------- keeping the counts
 
-def record_best(session, participant: Participant, old: engine.Result | None, new: engine.Result) -> None:
+def record_best(conn: RawConnection, participant: Player, old: engine.Result | None, new: engine.Result) -> None:
     """Move a participant from their old best (None for a first result) to the new one in the board counts.
 
-    Called by operations.finalize in its transaction once the participant's
+    Called by quiz.finish.finalize_in in its transaction once the participant's
     best has changed, so counts and best commit together; last in it, so the
     shared rows stay locked only until the commit. Each table gets one upsert
     that adds the differences (insert, or add to the row there), so
@@ -446,21 +418,21 @@ def record_best(session, participant: Participant, old: engine.Result | None, ne
             scores[scope, result.score] += sign
             times[scope, result.score, time_bucket(result.duration_ms)] += sign
     campaign_id = participant.campaign_id
-    _add(session, BoardScoreCount, ["participants"],
+    _add(conn, BoardScoreCount, ["participants"],
          [dict(campaign_id=campaign_id, organisation_id=o, score=sc, participants=n)
           for (o, sc), n in sorted(scores.items()) if n])
-    _add(session, BoardTimeCount, ["participants"],
+    _add(conn, BoardTimeCount, ["participants"],
          [dict(campaign_id=campaign_id, organisation_id=o, score=sc, time_bucket=b, participants=n)
           for (o, sc, b), n in sorted(times.items()) if n])
     joined = 0 if old is not None else 1
     gained = new.score - (old.score if old is not None else 0)
     if joined or gained:
-        _add(session, BoardUnitTotal, ["participants", "score_sum"],
+        _add(conn, BoardUnitTotal, ["participants", "score_sum"],
              [dict(campaign_id=campaign_id, organisation_id=participant.organisation_id, participants=joined,
                    score_sum=gained)])
 
 
-def _add(session, model, counters: list[str], rows: list[dict]) -> None:
+def _add(conn: RawConnection, model: type, counters: list[str], rows: list[dict]) -> None:
     """Insert rows or add their counters to the rows with the same key, in one INSERT ... ON CONFLICT DO UPDATE.
 
     Plain SQL (the same text on SQLite and PostgreSQL): it runs in every
@@ -469,14 +441,14 @@ def _add(session, model, counters: list[str], rows: list[dict]) -> None:
     """
     if not rows:
         return
-    table = model.__table__
+    table = model.__table__  # type: ignore[attr-defined]
     columns = list(rows[0])
     keys = ", ".join(c.name for c in table.primary_key.columns)
     values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(rows))
     updates = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in counters)
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} "  # nosec B608 - names from the models
            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}")
-    raw_in(session).run(sql, tuple(row[c] for row in rows for c in columns))
+    conn.run(sql, tuple(row[c] for row in rows for c in columns))
 
 
 def _recounts(campaign_id: int) -> dict:
@@ -545,19 +517,10 @@ def count_differences(campaign_id: int) -> list[str]:
     return problems
 
 
-def standing(participant_id: int) -> SimpleNamespace:
-    """A participant's best result and where it counts (what the ranks read), in one plain statement."""
-    conn = raw()
-    row = conn.one("SELECT id, campaign_id, organisation_id, best_attempt_id, best_score, best_duration_ms, "
-                   "best_finished_at FROM participant WHERE id = ?", (participant_id,))
-    names = ("id", "campaign_id", "organisation_id", "best_attempt_id", "best_score", "best_duration_ms")
-    return SimpleNamespace(**dict(zip(names, row)), best_finished_at=conn.time_out(row[6]))
-
-
-def attempt_result(attempt) -> dict:
-    """Result summary of a finished attempt (an Attempt or a play.PlayAttempt) with the participant's current
-    ranks."""
-    participant = standing(attempt.participant_id)
+def attempt_result(attempt: PlayAttempt) -> dict:
+    """Result summary of a finished attempt with the participant's current ranks."""
+    participant = players.find(attempt.participant_id)
+    assert participant is not None  # nosec B101 - the attempt's participant
     rank_in_org, rank_overall = participant_ranks(participant)
     return {
         "score": attempt.score,

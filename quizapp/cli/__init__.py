@@ -64,7 +64,7 @@ def bank_stats_cmd(paths: tuple[str, ...]) -> None:
 @with_appcontext
 def bank_import(paths: tuple[str, ...]) -> None:
     """Load bank files into the database, all or nothing; re-import versions changed questions."""
-    from quizapp.quiz.operations import import_bank
+    from quizapp.bank.importing import import_bank
 
     result = _load_or_report(paths)
     if result is None:
@@ -111,8 +111,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Set up the database, the bundled banks and the demo campaign, then serve them."""
     from flask import current_app
 
+    from quizapp.bank.importing import import_bank
     from quizapp.console.demo import ensure_demo_campaign
-    from quizapp.quiz.operations import import_bank
 
     _ensure_schema()
     result = _load_or_report((current_app.config["BANK_PATH"],))
@@ -131,13 +131,16 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
-from quizapp.cli.posters import posters_command  # noqa: E402  (quizapp posters)
 from quizapp.cli.accounts import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
 from quizapp.cli.drafting import draft_command  # noqa: E402  (quizapp bank draft)
+from quizapp.cli.posters import posters_command  # noqa: E402  (quizapp posters)
+
 bank.add_command(draft_command)
-from quizapp.cli.server import serve  # noqa: E402  (quizapp serve)
-from quizapp.cli.draw import draw_group  # noqa: E402  (quizapp draw verify)
 from quizapp.cli.board import board_group  # noqa: E402  (quizapp board rebuild|check)
+from quizapp.cli.draw import draw_group  # noqa: E402  (quizapp draw verify)
+from quizapp.cli.server import serve  # noqa: E402  (quizapp serve)
+
+
 @click.command("purge")
 @click.option("--campaign", "slug", required=True, help="slug of a closed campaign")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -146,10 +149,10 @@ def purge(slug: str, yes: bool) -> None:
     """Delete a finished campaign's personal data; anonymous statistics are kept."""
     from sqlalchemy import select
 
+    from quizapp.console.purge import purge_personal_data
     from quizapp.errors import QuizError
     from quizapp.extensions import db
     from quizapp.models import Campaign
-    from quizapp.quiz.operations import purge_personal_data
 
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
     if campaign is None:

@@ -7,7 +7,7 @@ SQL with a fixed number of queries per call, never one per participant.
 
 "Participants" means people with at least one finished attempt (those with a
 best attempt), as on the unit board; "joined" means everyone who registered.
-Days are China-local dates (UTC+8), as in operations.local_day.
+Days are China-local dates (UTC+8), as in clock.china_day.
 
 Only contest attempts are counted: daily practice and wrong-answer review
 (Attempt.kind) would skew the figures (a review replays questions people got
@@ -21,12 +21,23 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import Date, case, cast, func, select
 
-from quizapp import engine
+from quizapp import clock, engine
 from quizapp.bank import OPTION_KEYS, tag_label
 from quizapp.extensions import db
-from quizapp.models import (CONTEST, Article, Attempt, AttemptItem, Campaign, Organisation, Participant, Placement, Question, QuestionVersion, Scan)
+from quizapp.models import (
+    CONTEST,
+    Article,
+    Attempt,
+    AttemptItem,
+    Campaign,
+    Organisation,
+    Participant,
+    Placement,
+    Question,
+    QuestionVersion,
+    Scan,
+)
 
-LOCAL_OFFSET = dt.timedelta(hours=8)  # China Standard Time, no daylight saving
 DIRECT_LABEL = "直接访问/来源未知"
 WRONG_ANSWERS_SHOWN = 3
 
@@ -37,7 +48,7 @@ def _local_date(column):
     """SQL expression for the China-local date of a naive-UTC timestamp column."""
     if db.engine.dialect.name == "sqlite":
         return func.date(column, "+8 hours")
-    return cast(column + LOCAL_OFFSET, Date)
+    return cast(column + clock.CHINA_OFFSET, Date)
 
 
 def _iso_day(value) -> str:

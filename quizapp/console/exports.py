@@ -22,13 +22,12 @@ import unicodedata
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from quizapp.console import analytics
-from quizapp import engine
+from quizapp import clock, engine
 from quizapp.bank import tag_label
+from quizapp.console import analytics
 from quizapp.extensions import db
 from quizapp.models import CONTEST, Attempt, Campaign, Organisation, Participant, Placement
 
-CHINA_OFFSET = dt.timedelta(hours=8)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
@@ -51,7 +50,7 @@ def safe_cell(value):
 
 def local_time(value: dt.datetime | None) -> str:
     """A naive-UTC time as China local time text, 'YYYY-MM-DD HH:MM:SS' ('' for None)."""
-    return (value + CHINA_OFFSET).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return clock.format_china(value, "%Y-%m-%d %H:%M:%S")
 
 
 # ---------------------------------------------------------------- participants

@@ -17,17 +17,18 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import select
 
+from quizapp import clock
 from quizapp.bank import TAGS, LoadResult, parse_bank_text
+from quizapp.bank.importing import ImportSummary, import_bank
 from quizapp.database import writing
 from quizapp.errors import Invalid, NotFound
 from quizapp.extensions import db
 from quizapp.models import Article, Campaign, Organisation, Organiser, Placement, Question
-from quizapp.quiz.operations import CHINA_TZ, ImportSummary, campaign_pool, import_bank
+from quizapp.quiz.pool import pool_for
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -80,14 +81,14 @@ def local_to_utc(value: dt.datetime | None) -> dt.datetime | None:
     """A naive China-time datetime (as typed in the console) as naive UTC (as stored)."""
     if value is None:
         return None
-    return value.replace(tzinfo=CHINA_TZ).astimezone(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    return clock.from_china(value).replace(second=0, microsecond=0)
 
 
 def utc_to_local(value: dt.datetime | None) -> dt.datetime | None:
     """A stored naive-UTC datetime as naive China time (for forms and pages)."""
     if value is None:
         return None
-    return value.replace(tzinfo=dt.UTC).astimezone(CHINA_TZ).replace(tzinfo=None)
+    return clock.to_china(value)
 
 
 # ---------------------------------------------------------------- campaigns
@@ -183,7 +184,7 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
 
 def pool_size(banks: list[str], tags: list[str]) -> int:
     """How many questions a campaign with these banks and tags draws from now."""
-    return len(campaign_pool(SimpleNamespace(banks=list(banks), tags=list(tags))))  # type: ignore[arg-type]
+    return len(pool_for(tuple(banks), tuple(tags)))
 
 
 def pool_warnings(banks: list[str], tags: list[str], questions_per_quiz: int) -> list[str]:
@@ -373,7 +374,7 @@ def read_organisations_file(data: bytes, filename: str) -> tuple[list[tuple[int,
     problems: list[str] = []
     parsed: list[tuple[int, OrganisationInput]] = []
     for line, row in body:
-        def cell(key: str) -> str:
+        def cell(key: str, row: list[str] = row) -> str:
             index = columns[key]
             return row[index].strip() if index < len(row) else ""
 

@@ -4,8 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("player", __name__)
 
-from quizapp.player import routes  # noqa: E402,F401  (registers the views)
-from quizapp.player import cert_routes  # noqa: E402,F401  (certificates, share cards, /v/<code>)
-from quizapp.player import claim_routes  # noqa: E402,F401  (public draw pages, prize claims)
-from quizapp.player import practice_routes  # noqa: E402,F401  (daily practice, wrong-answer book, practice summary)
-from quizapp.player import lang_routes  # noqa: E402,F401  (the language switch)
+# The views register themselves on bp: routes (join, play, result, boards), cert_routes (certificates, /v/<code>),
+# claim_routes (public draws, prize claims), lang_routes (language switch), practice_routes (practice, book).
+from quizapp.player import cert_routes, claim_routes, lang_routes, practice_routes, routes  # noqa: E402,F401

@@ -11,14 +11,16 @@ from __future__ import annotations
 from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from quizapp.printing import certificates, posters
-from quizapp.quiz import operations
 from quizapp import ratelimits
+from quizapp.clock import utcnow
 from quizapp.errors import Conflict, Forbidden
 from quizapp.extensions import db, limiter
-from quizapp.models import Attempt, utcnow
+from quizapp.models import Attempt
 from quizapp.player import bp
 from quizapp.player.routes import current_participant, get_campaign, owned_attempt
+from quizapp.printing import certificates, posters
+from quizapp.quiz import attempts
+from quizapp.quiz.finish import finalize
 
 
 def _limit(name: str, default: str):
@@ -33,14 +35,17 @@ def finished_attempt(public_id: str) -> Attempt:
     Practice (daily set, review) earns no certificate or share card (409).
     """
     attempt = owned_attempt(public_id)
-    if not operations.is_contest(attempt):
+    if not attempt.is_contest:
         raise Conflict(certificates.PRACTICE_NO_CERTIFICATE, code="practice_attempt")
     now = utcnow()
-    if attempt.finished_at is None and operations.attempt_over(attempt, now):
-        operations.finalize(attempt, now)
+    if attempt.finished_at is None and attempt.over(now):
+        finalize(attempt, now)
     if attempt.finished_at is None:
         raise Conflict(gettext("本轮答题尚未完成，完成后才能领取证书和分享成绩"), code="attempt_unfinished")
-    return attempt
+    # Certificates print from the ORM attempt with its unit and campaign, as it is now (just finished, maybe).
+    printed = db.session.get(Attempt, attempt.id, populate_existing=True)
+    assert printed is not None  # nosec B101 - loaded just now
+    return printed
 
 
 def _facts(attempt: Attempt) -> certificates.CertificateFacts:
@@ -63,10 +68,9 @@ def best_certificate(slug: str):
     participant = current_participant(campaign)
     if participant is None:
         raise Forbidden(gettext("请先在本机参加答题，再领取证书"))
-    best = db.session.get(Attempt, participant.best_attempt_id) if participant.best_attempt_id else None
-    if best is None:
+    if participant.best_attempt_id is None:
         raise Conflict(gettext("还没有完成的答题，完成一轮后才能领取证书"), code="attempt_unfinished")
-    return redirect(url_for(".certificate", public_id=best.public_id))
+    return redirect(url_for(".certificate", public_id=attempts.get(participant.best_attempt_id).public_id))
 
 
 @bp.get("/a/<public_id>/certificate")

@@ -17,11 +17,11 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from quizapp.prizes import draws as prizes
-from quizapp.errors import Conflict, Forbidden, Invalid
 from quizapp.console.exports import local_time
+from quizapp.errors import Conflict, Forbidden, Invalid
 from quizapp.player import bp
 from quizapp.player.routes import current_participant, get_campaign
+from quizapp.prizes import draws as prizes
 
 
 class ClaimForm(FlaskForm):

@@ -14,7 +14,7 @@ class JoinForm(FlaskForm):
 
     nickname = StringField(lazy_gettext("昵称"), validators=[
         DataRequired(lazy_gettext("请填写昵称")), Length(max=20, message=lazy_gettext("昵称不能超过%(n)d个字", n=20))])
-    # operations.join checks the code, with a message in the reader's language
+    # quiz.players.check_join checks the code, with a message in the reader's language
     org = SelectField(lazy_gettext("所在单位"), validators=[DataRequired(lazy_gettext("请选择所在单位"))],
                       validate_choice=False)
     member_id = StringField(lazy_gettext("学号/工号（选填，填写后换手机也能找回成绩）"), validators=[

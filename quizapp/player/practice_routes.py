@@ -13,14 +13,19 @@ from flask import redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
 from quizapp import engine, ratelimits
-from quizapp.quiz import operations
-from quizapp.practice import start as practice, queries as practice_queries
+from quizapp.clock import utcnow
 from quizapp.errors import QuizError
 from quizapp.extensions import limiter
-from quizapp.models import DAILY, REVIEW, Campaign, Participant, utcnow
+from quizapp.models import DAILY, REVIEW
 from quizapp.player import bp
 from quizapp.player.forms import StartForm
 from quizapp.player.routes import TYPE_LABELS, current_participant, get_campaign, owned_attempt
+from quizapp.practice import queries as practice_queries
+from quizapp.practice import start as practice
+from quizapp.quiz import attempts, campaigns, players
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.finish import finalize
+from quizapp.quiz.players import Player
 
 KIND_LABELS = {DAILY: lazy_gettext("每日一练"), REVIEW: lazy_gettext("错题重练")}
 
@@ -32,16 +37,16 @@ def practice_label(kind: str) -> str:
 
 
 @bp.app_template_global()
-def practice_overview(participant: Participant | None) -> practice_queries.Overview | None:
+def practice_overview(campaign: CampaignRules, participant: Player | None) -> practice_queries.Overview | None:
     """Today's daily set, the check-in streak and the book's size for the landing, personal and result pages."""
-    return practice_queries.overview(participant) if participant is not None else None
+    return practice_queries.overview(campaign, participant) if participant is not None else None
 
 
-def _practice_page(campaign: Campaign, participant: Participant, error: str | None = None, status: int = 200):
+def _practice_page(campaign: CampaignRules, participant: Player, error: str | None = None, status: int = 200):
     now = utcnow()
     return render_template("player/practice.html", campaign=campaign, participant=participant,
                            status=practice_queries.daily_status(participant, now),
-                           book=practice_queries.book_counts(participant), is_open=campaign.is_open(now),
+                           book=practice_queries.book_counts(campaign, participant), is_open=campaign.is_open(now),
                            size=engine.DAILY_SET_SIZE, start_form=StartForm(), error=error), status
 
 
@@ -81,11 +86,11 @@ def start_daily(slug: str):
     return _start(slug, practice.start_daily, _practice_page)
 
 
-def _book_page(campaign: Campaign, participant: Participant, error: str | None = None, status: int = 200):
+def _book_page(campaign: CampaignRules, participant: Player, error: str | None = None, status: int = 200):
     now = utcnow()
     return render_template("player/mistakes.html", campaign=campaign, participant=participant,
-                           book=practice_queries.wrong_answer_book(participant),
-                           review=practice_queries.open_review(participant, now), is_open=campaign.is_open(now),
+                           book=practice_queries.wrong_answer_book(campaign, participant),
+                           review=attempts.in_play(participant.id, now, REVIEW), is_open=campaign.is_open(now),
                            retry_size=engine.REVIEW_SET_SIZE, type_labels=TYPE_LABELS, kind_labels=KIND_LABELS,
                            start_form=StartForm(), error=error), status
 
@@ -108,14 +113,16 @@ def retry(slug: str):
 def practice_summary(public_id: str):
     """The end of a practice attempt: right answers, check-in and streak or what left the book; no rank."""
     attempt = owned_attempt(public_id)
-    if operations.is_contest(attempt):
+    if attempt.is_contest:
         return redirect(url_for(".result", public_id=public_id))
     now = utcnow()
-    if attempt.finished_at is None and operations.attempt_over(attempt, now):
-        operations.finalize(attempt, now)
+    if attempt.finished_at is None and attempt.over(now):
+        finalize(attempt, now)
     if attempt.finished_at is None:
         return redirect(url_for(".play", public_id=public_id))
-    campaign = attempt.campaign
+    campaign = campaigns.get(attempt.campaign_id)
+    participant = players.find(attempt.participant_id)
+    assert participant is not None  # nosec B101 - the attempt's participant
     return render_template("player/practice_summary.html", attempt=attempt, campaign=campaign,
-                           facts=practice_queries.summary(attempt, now), label=practice_label(attempt.kind),
+                           facts=practice_queries.summary(campaign, participant, attempt, now), label=practice_label(attempt.kind),
                            is_open=campaign.is_open(now), start_form=StartForm())

@@ -12,70 +12,66 @@ from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
-from quizapp.quiz import badges, operations
-from quizapp import engine, ratelimits
+from quizapp import clock, engine, ratelimits
 from quizapp.boards import leaderboard
-from quizapp.quiz import play as play_loop  # the module; play() below is the question view
+from quizapp.clock import utcnow
 from quizapp.errors import Forbidden, Invalid, QuizError
 from quizapp.extensions import db, limiter
-from quizapp.models import Attempt, Campaign, Participant, utcnow
+from quizapp.models import Campaign
 from quizapp.player import bp
 from quizapp.player.forms import AnswerForm, JoinForm, StartForm
+from quizapp.quiz import attempts, badges, campaigns, players, scans
+from quizapp.quiz import play as play_loop  # the module; play() below is the question view
+from quizapp.quiz.attempts import PlayAttempt
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.players import Player
+from quizapp.quiz.start import start_attempt
 
 KIND_LABELS = {"school": lazy_gettext("学校"), "company": lazy_gettext("企业"), "community": lazy_gettext("社区")}
 TYPE_LABELS = {"single": lazy_gettext("单选题"), "multiple": lazy_gettext("多选题（选出全部正确答案）"),
                "judge": lazy_gettext("判断题")}
 
 
-def get_campaign(slug: str) -> Campaign:
-    """Load a campaign by slug or 404."""
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+def get_campaign(slug: str) -> CampaignRules:
+    """The campaign with this slug, or 404."""
+    campaign = campaigns.find(slug)
     if campaign is None:
         abort(404)
     return campaign
 
 
-def current_participant(campaign: Campaign) -> Participant | None:
+def current_participant(campaign: CampaignRules) -> Player | None:
     """The participant remembered on this device for the campaign, if any."""
-    pid = session.get("participants", {}).get(str(campaign.id))
-    if pid is None:
-        return None
-    participant = db.session.get(Participant, pid)
-    if participant is None or participant.campaign_id != campaign.id:
-        return None
-    return participant
+    return players.find(session.get("participants", {}).get(str(campaign.id)), campaign.id)
 
 
-def remember(participant: Participant) -> None:
+def remember(player: Player) -> None:
     """Store the participant in the signed cookie."""
     known = dict(session.get("participants", {}))
-    known[str(participant.campaign_id)] = participant.id
+    known[str(player.campaign_id)] = player.id
     session["participants"] = known
     session.permanent = True
 
 
-def owned_attempt(public_id: str) -> Attempt:
-    """Load an attempt that belongs to the participant on this device, else 403/404."""
-    attempt = operations.find_attempt(public_id)
-    participant = current_participant(attempt.campaign)
-    if participant is None or participant.id != attempt.participant_id:
-        raise Forbidden(gettext("这不是你的答题记录"))
-    return attempt
-
-
-def played_attempt(public_id: str) -> play_loop.PlayAttempt:
-    """The play loop's view of an attempt owned by this device (the signed cookie names its player), else 403/404."""
-    attempt = play_loop.load_attempt(public_id)
+def owned_attempt(public_id: str) -> PlayAttempt:
+    """An attempt of the participant remembered on this device (the signed cookie names its player), else 403/404."""
+    attempt = attempts.load(public_id)
     if session.get("participants", {}).get(str(attempt.campaign_id)) != attempt.participant_id:
         raise Forbidden(gettext("这不是你的答题记录"))
     return attempt
 
 
-def unit_choices(campaign: Campaign) -> list[tuple[str, str]]:
+def unit_choices(campaign: CampaignRules) -> list[tuple[str, str]]:
     """The join form's unit list: a prompt, then each unit with its kind, e.g. 一中（学校）."""
     return [("", gettext("请选择"))] + [
-        (o.code, gettext("%(name)s（%(kind)s）", name=o.name, kind=KIND_LABELS.get(o.kind, o.kind)))
-        for o in campaign.organisations]
+        (u.code, gettext("%(name)s（%(kind)s）", name=u.name, kind=KIND_LABELS.get(u.kind, u.kind)))
+        for u in campaigns.units(campaign.id)]
+
+
+@bp.app_template_global()
+def next_question(attempt: PlayAttempt) -> int:
+    """The 1-based number of the attempt's next question (for "continue" links)."""
+    return attempts.answered_count(attempt.id) + 1
 
 
 @bp.get("/")
@@ -94,7 +90,7 @@ def landing(slug: str):
     src = request.args.get("src")
     scan_key = f"{campaign.id}:{src or ''}:{org_code or ''}"
     if scan_key not in session.get("scans", []):
-        operations.record_scan(campaign, org_code, src)
+        scans.record_scan(campaign, org_code, src)
         session["scans"] = (session.get("scans", []) + [scan_key])[-20:]
     if src:
         session["src"] = src
@@ -102,11 +98,10 @@ def landing(slug: str):
     form = JoinForm(org=org_code)
     form.org.choices = unit_choices(campaign)
     now = utcnow()
-    used = operations.attempts_today(participant, now) if participant else 0
     return render_template("player/landing.html", campaign=campaign, form=form, participant=participant,
                            start_form=StartForm(), is_open=campaign.is_open(now),
-                           left_today=max(0, campaign.attempts_per_day - used),
-                           in_play=operations.open_attempt(participant, now) if participant else None)
+                           left_today=attempts.left_today(campaign, participant.id, now) if participant else 0,
+                           in_play=attempts.in_play(participant.id, now) if participant else None)
 
 
 @bp.post("/q/<slug>/join")
@@ -118,7 +113,7 @@ def join(slug: str):
     form.org.choices = unit_choices(campaign)
     if form.validate_on_submit():
         try:
-            participant = operations.join(campaign, form.nickname.data, form.org.data, form.member_id.data or None,
+            participant = players.join(campaign, form.nickname.data, form.org.data, form.member_id.data or None,
                                           session.get("src"))
         except Invalid as exc:
             getattr(form, exc.field or "nickname").errors.append(exc.message)
@@ -150,8 +145,8 @@ def start(slug: str):
     participant = current_participant(campaign)
     if participant is None or not StartForm().validate_on_submit():
         return redirect(url_for(".landing", slug=slug))
-    attempt, _token = operations.start_attempt(campaign, participant, session.get("src"),
-                                               device_hash=ratelimits.device_hash(), resume_open=True)
+    attempt, _token = start_attempt(campaign, participant, session.get("src"),
+                                    device_hash=ratelimits.device_hash(), resume_open=True)
     return redirect(url_for(".play", public_id=attempt.public_id))
 
 
@@ -159,7 +154,7 @@ def start(slug: str):
 @limiter.limit(ratelimits.named("question_per_attempt"), key_func=ratelimits.attempt_key)
 def play(public_id: str):
     """Show the current question with the server's countdown, or go to the result when done."""
-    attempt = played_attempt(public_id)
+    attempt = owned_attempt(public_id)
     now = utcnow()
     item = play_loop.current_item(attempt, now)
     if item is None:
@@ -167,7 +162,7 @@ def play(public_id: str):
     return _render_question(attempt, item, AnswerForm(question_id=item.version.question_id), now)
 
 
-def _render_question(attempt: play_loop.PlayAttempt, item: play_loop.PlayItem, form: AnswerForm, now, status: int = 200):
+def _render_question(attempt: PlayAttempt, item: play_loop.PlayItem, form: AnswerForm, now, status: int = 200):
     """Render one question screen."""
     options = play_loop.displayed_options(item)
     form.choice.choices = options
@@ -181,7 +176,7 @@ def _render_question(attempt: play_loop.PlayAttempt, item: play_loop.PlayItem, f
 @limiter.limit(ratelimits.named("answer_per_attempt"), key_func=ratelimits.attempt_key)
 def answer(public_id: str):
     """Record the answer, then show its feedback (Post/Redirect/Get so a refresh is harmless)."""
-    attempt = played_attempt(public_id)
+    attempt = owned_attempt(public_id)
     form = AnswerForm()
     qid = form.question_id.data
     if not form.validate_on_submit():
@@ -209,7 +204,7 @@ def answer(public_id: str):
 @bp.get("/a/<public_id>/feedback/<question_id>")
 def feedback(public_id: str, question_id: str):
     """Right or wrong, the right answer, the explanation and the source article."""
-    attempt = played_attempt(public_id)
+    attempt = owned_attempt(public_id)
     item = play_loop.find_item(attempt, question_id)
     if item is None or item.answered_at is None:
         return redirect(url_for(".play", public_id=public_id))
@@ -223,19 +218,21 @@ def feedback(public_id: str, question_id: str):
 def result(public_id: str):
     """Score, correct count, time and ranks in the unit and overall (practice ends on its own summary)."""
     attempt = owned_attempt(public_id)
-    if not operations.is_contest(attempt):
+    if not attempt.is_contest:
         return redirect(url_for(".practice_summary", public_id=public_id))
     if attempt.finished_at is None:
         play_loop.current_item(attempt)  # finalises an expired attempt
         if attempt.finished_at is None:
             return redirect(url_for(".play", public_id=public_id))
     summary = leaderboard.attempt_result(attempt)
+    campaign = campaigns.get(attempt.campaign_id)
+    participant = players.find(attempt.participant_id)
     now = utcnow()
-    left = attempt.campaign.attempts_per_day - operations.attempts_today(attempt.participant, now)
     held = badges.of_participant(attempt.participant_id)
-    return render_template("player/result.html", attempt=attempt, campaign=attempt.campaign, summary=summary,
-                           participant=attempt.participant, start_form=StartForm(), left_today=max(0, left),
-                           is_open=attempt.campaign.is_open(now),
+    return render_template("player/result.html", attempt=attempt, campaign=campaign, summary=summary,
+                           participant=participant, start_form=StartForm(),
+                           left_today=attempts.left_today(campaign, attempt.participant_id, now),
+                           is_open=campaign.is_open(now),
                            new_badges=[b for b in held if b.attempt_id == attempt.id],
                            old_badges=[b for b in held if b.attempt_id != attempt.id])
 
@@ -248,20 +245,17 @@ def me(slug: str):
     if participant is None:
         return redirect(url_for(".landing", slug=slug))
     now = utcnow()
-    attempts = db.session.scalars(operations.contest_only(
-        select(Attempt).where(Attempt.participant_id == participant.id).order_by(Attempt.id.desc()))).all()
-    used = operations.attempts_today(participant, now)
     rank_in_org, rank_overall = leaderboard.participant_ranks(participant)
     return render_template(
-        "player/me.html", campaign=campaign, participant=participant, attempts=attempts, now=now,
-        badges=badges.catalogue(participant.id), in_play=operations.open_attempt(participant, now),
+        "player/me.html", campaign=campaign, participant=participant, attempts=attempts.history(participant.id),
+        now=now, badges=badges.catalogue(participant.id), in_play=attempts.in_play(participant.id, now),
         rank_in_org=rank_in_org, rank_overall=rank_overall,
-        left_today=max(0, campaign.attempts_per_day - used), is_open=campaign.is_open(now),
+        left_today=attempts.left_today(campaign, participant.id, now), is_open=campaign.is_open(now),
         start_form=StartForm())
 
 
 @bp.app_template_global()
-def streak_rule(campaign: Campaign) -> tuple[int, int]:
+def streak_rule(campaign: CampaignRules) -> tuple[int, int]:
     """(step, cap) of the campaign's streak bonus for the rules text; (0, 0) when it is off."""
     return engine.streak_settings(campaign.speed_bonus, campaign.streak_step, campaign.streak_cap)
 
@@ -269,9 +263,7 @@ def streak_rule(campaign: Campaign) -> tuple[int, int]:
 @bp.app_template_filter("china_time")
 def china_time(value: dt.datetime | None) -> str:
     """A stored naive-UTC time as China time for the pages, e.g. 2025-03-01 09:30."""
-    if value is None:
-        return ""
-    return value.replace(tzinfo=dt.UTC).astimezone(engine.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return clock.format_china(value)
 
 
 @bp.get("/q/<slug>/board")
@@ -279,8 +271,8 @@ def board(slug: str):
     """The unit's individual board and the unit-vs-unit board."""
     campaign = get_campaign(slug)
     participant = current_participant(campaign)
-    org_code = request.args.get("org") or (participant.organisation.code if participant else None)
-    org = operations.find_organisation(campaign, org_code)
+    org_code = request.args.get("org") or (participant.unit_code if participant else None)
+    org = campaigns.find_unit(campaign.id, org_code)
     people = leaderboard.public_individual_board(campaign, org.id if org else None, limit=50)
     orgs = leaderboard.public_organisation_board(campaign)
     return render_template("player/board.html", campaign=campaign, org=org, people=people, orgs=orgs,

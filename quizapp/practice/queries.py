@@ -21,52 +21,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
-from quizapp.quiz import badges, operations, play
 from quizapp import engine
-from quizapp.extensions import db
-from quizapp.models import DAILY, REVIEW, Attempt, AttemptItem, Participant, Question, QuestionVersion, utcnow
+from quizapp.clock import china_day, utcnow
+from quizapp.database import raw
+from quizapp.models import DAILY, REVIEW
+from quizapp.quiz import attempts, badges, play
+from quizapp.quiz.attempts import PlayAttempt
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.players import Player
+from quizapp.quiz.pool import PoolEntry, pool
 
 WEEK_DAYS = 7
 
 
-def daily_query(participant_id: int, day: str):
-    """select() of the participant's daily practice attempt of a day (at most one)."""
-    return select(Attempt).where(Attempt.participant_id == participant_id, Attempt.kind == DAILY,
-                                 Attempt.day == day)
-
-
-def daily_attempt(participant_id: int, day: str) -> Attempt | None:
-    """The participant's daily practice attempt of a China-time day (ISO date), if started."""
-    return db.session.scalar(daily_query(participant_id, day))
-
-
-def unfinished_reviews(participant_id: int) -> list[Attempt]:
-    """The participant's review attempts not finished yet (in play, or over and not finalised), newest first."""
-    return list(db.session.scalars(select(Attempt).where(
-        Attempt.participant_id == participant_id, Attempt.kind == REVIEW, Attempt.finished_at.is_(None))
-        .order_by(Attempt.id.desc())))
-
-
-def open_review(participant: Participant, now: dt.datetime | None = None) -> Attempt | None:
-    """The participant's review attempt still in play (unfinished, not expired, campaign open), if any."""
-    now = now or utcnow()
-    return next((a for a in unfinished_reviews(participant.id) if not operations.attempt_over(a, now)), None)
-
-
-def _unanswered():
-    """EXISTS: the attempt still has a question without an answer."""
-    return (select(AttemptItem.id).where(AttemptItem.attempt_id == Attempt.id, AttemptItem.answered_at.is_(None))
-            .exists())
-
-
 def checkin_days(participant_id: int) -> list[dt.date]:
     """China-time days on which the participant completed the daily set (every question answered)."""
-    days = db.session.scalars(select(Attempt.day).where(
-        Attempt.participant_id == participant_id, Attempt.kind == DAILY, Attempt.total > 0, ~_unanswered()))
-    return sorted(dt.date.fromisoformat(d) for d in days)
+    days = raw().all(
+        "SELECT a.day FROM attempt a WHERE a.participant_id = ? AND a.kind = ? AND a.total > 0 AND NOT EXISTS "
+        "(SELECT 1 FROM attempt_item i WHERE i.attempt_id = a.id AND i.answered_at IS NULL)", (participant_id, DAILY))
+    return sorted(dt.date.fromisoformat(d) for (d,) in days)
 
 
 @dataclass(frozen=True)
@@ -74,7 +47,7 @@ class DailyStatus:
     """Today's daily set and the check-in record, as the pages show them."""
 
     day: str  # today, China time (ISO date)
-    attempt: Attempt | None  # today's set, if started
+    attempt: PlayAttempt | None  # today's set, if started
     state: str  # todo (not started) | in_play | done (checked in) | missed (over before completion)
     streak: int  # engine.checkin_streak
     total_days: int  # days checked in, ever
@@ -86,18 +59,18 @@ class DailyStatus:
         return self.state == "done"
 
 
-def daily_status(participant: Participant, now: dt.datetime | None = None) -> DailyStatus:
+def daily_status(player: Player, now: dt.datetime | None = None) -> DailyStatus:
     """Today's daily set (not started, in play, done or missed) and the participant's check-in streak."""
     now = now or utcnow()
-    day = operations.local_day(now)
+    day = china_day(now)
     today = dt.date.fromisoformat(day)
-    days = checkin_days(participant.id)
-    attempt = daily_attempt(participant.id, day)
+    days = checkin_days(player.id)
+    attempt = attempts.daily(player.id, day)
     if attempt is None:
         state = "todo"
     elif today in days:
         state = "done"
-    elif operations.attempt_over(attempt, now):
+    elif attempt.over(now):
         state = "missed"
     else:
         state = "in_play"
@@ -115,55 +88,54 @@ class BookCounts:
 
     open: int  # questions in the book
     mastered: int  # questions missed once and answered right since (已掌握)
-    retryable: int  # questions in the book a retry can serve (published, not retired)
+    retryable: int  # questions in the book a retry can serve (still in the campaign's pool)
 
     def to_dict(self) -> dict:
         """JSON form for the API."""
         return {"open": self.open, "mastered": self.mastered, "retryable": self.retryable}
 
 
-def _answers(participant_id: int) -> list:
-    """(item id, question id, answered_at, correct, retired, draft) of every answer of the participant."""
-    return db.session.execute(
-        select(AttemptItem.id, QuestionVersion.question_id, AttemptItem.answered_at, AttemptItem.correct,
-               Question.retired, Question.draft)
-        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
-        .join(Question, Question.id == QuestionVersion.question_id)
-        .where(Attempt.participant_id == participant_id, AttemptItem.answered_at.is_not(None))).all()
+@dataclass(frozen=True)
+class _Book:
+    mistakes: list[engine.Mistake]
+    mastered: list[str]
+    servable: dict[str, PoolEntry]  # the campaign's pool by question id
+
+    @property
+    def counts(self) -> BookCounts:
+        return BookCounts(len(self.mistakes), len(self.mastered),
+                          sum(1 for m in self.mistakes if m.latest.question_id in self.servable))
 
 
-def _book(participant_id: int) -> tuple[list[engine.Mistake], list[str], set[str]]:
-    """engine.wrong_answer_book over the participant's answers, and the ids of questions a retry can serve."""
-    rows = _answers(participant_id)
+def _book(campaign: CampaignRules, player: Player) -> _Book:
+    """engine.wrong_answer_book over the participant's answers, with the pool a retry serves from."""
+    rows = raw().all(
+        "SELECT i.id, v.question_id, i.answered_at, i.correct FROM attempt_item i "
+        "JOIN attempt a ON a.id = i.attempt_id JOIN question_version v ON v.id = i.question_version_id "
+        "WHERE a.participant_id = ? AND i.answered_at IS NOT NULL", (player.id,))
     mistakes, mastered = engine.wrong_answer_book(
-        engine.Answered(qid, at, correct, item_id) for item_id, qid, at, correct, _r, _d in rows)
-    servable = {qid for _i, qid, _a, _c, retired, draft in rows if not retired and not draft}
-    return mistakes, mastered, servable
+        engine.Answered(qid, raw().time_out(at), bool(correct), item_id) for item_id, qid, at, correct in rows)
+    return _Book(mistakes, mastered, {e.question_id: e for e in pool(campaign)})
 
 
-def _counts(mistakes: list[engine.Mistake], mastered: list[str], servable: set[str]) -> BookCounts:
-    return BookCounts(len(mistakes), len(mastered), sum(1 for m in mistakes if m.latest.question_id in servable))
-
-
-def book_counts(participant: Participant) -> BookCounts:
-    """Questions in the book, mastered, and retryable now (one query)."""
-    return _counts(*_book(participant.id))
+def book_counts(campaign: CampaignRules, player: Player) -> BookCounts:
+    """Questions in the book, mastered, and retryable now."""
+    return _book(campaign, player).counts
 
 
 @dataclass(frozen=True)
 class BookEntry:
     """A question in the wrong-answer book, with the feedback of the answer that put it there last."""
 
-    item: AttemptItem  # the latest wrong or late answer
-    attempt: Attempt  # the attempt it was given in (its kind: contest, daily or review)
+    item: play.PlayItem  # the latest wrong or late answer, in the version it was served
+    kind: str  # the kind of attempt it was given in: contest, daily or review
     times_wrong: int  # how often the participant has missed this question
-    retryable: bool  # a retry can serve it (published and not retired)
+    retryable: bool  # a retry can serve it (still in the campaign's pool)
     outcome: dict  # play.AnswerOutcome.to_dict: choices, correct_choices, late, explanation, source
     options: list[tuple[str, str]]  # (key, text) in the order that attempt showed them
 
     @property
-    def version(self) -> QuestionVersion:
+    def version(self) -> play.ServedQuestion:
         return self.item.version
 
 
@@ -175,33 +147,26 @@ class Book:
     counts: BookCounts
 
 
-def wrong_answer_book(participant: Participant) -> Book:
+def wrong_answer_book(campaign: CampaignRules, player: Player) -> Book:
     """The participant's wrong-answer book with every entry's served version, answers and explanation."""
-    mistakes, mastered, servable = _book(participant.id)
-    ids = [m.latest.key for m in mistakes]
-    items = {i.id: i for i in db.session.scalars(
-        select(AttemptItem).where(AttemptItem.id.in_(ids))
-        .options(joinedload(AttemptItem.version).joinedload(QuestionVersion.question).joinedload(Question.article),
-                 joinedload(AttemptItem.attempt).joinedload(Attempt.campaign)))} if ids else {}
+    book = _book(campaign, player)
+    items = play.items_by_id([m.latest.key for m in book.mistakes])
+    shown: dict[int, PlayAttempt] = {}
     entries = []
-    for m in mistakes:
+    for m in book.mistakes:
         item = items[m.latest.key]
-        entries.append(BookEntry(item, item.attempt, m.times_wrong, m.latest.question_id in servable,
-                                 play.AnswerOutcome(item, item.attempt).to_dict(),
-                                 play.displayed_options(item)))
-    return Book(entries, _counts(mistakes, mastered, servable))
+        if item.attempt_id not in shown:
+            shown[item.attempt_id] = attempts.get(item.attempt_id)
+        attempt = shown[item.attempt_id]
+        entries.append(BookEntry(item, attempt.kind, m.times_wrong, m.latest.question_id in book.servable,
+                                 play.AnswerOutcome(item, attempt).to_dict(), play.displayed_options(item)))
+    return Book(entries, book.counts)
 
 
-def retry_versions(participant: Participant) -> list[QuestionVersion]:
-    """Current versions of the book's retryable questions, most recently missed first (what a retry serves)."""
-    mistakes, _mastered, servable = _book(participant.id)
-    wanted = [m.latest.question_id for m in mistakes if m.latest.question_id in servable]
-    if not wanted:
-        return []
-    versions = {v.question_id: v for v in db.session.scalars(
-        select(QuestionVersion).join(Question, Question.current_version_id == QuestionVersion.id)
-        .where(Question.id.in_(wanted), Question.retired.is_(False), Question.draft.is_(False)))}
-    return [versions[q] for q in wanted if q in versions]
+def retry_entries(campaign: CampaignRules, player: Player) -> list[PoolEntry]:
+    """The pool entries of the book's retryable questions, most recently missed first (what a retry serves)."""
+    book = _book(campaign, player)
+    return [book.servable[m.latest.question_id] for m in book.mistakes if m.latest.question_id in book.servable]
 
 
 # ---------------------------------------------------------------- summaries
@@ -210,8 +175,8 @@ def retry_versions(participant: Participant) -> list[QuestionVersion]:
 class Summary:
     """A finished practice attempt: what was answered and what it changed for the participant."""
 
-    attempt: Attempt
-    items: list[tuple[AttemptItem, dict]]  # every question in order, with its feedback when answered (else {})
+    attempt: PlayAttempt
+    items: list[tuple[play.PlayItem, dict]]  # every question in order, with its feedback when answered (else {})
     answered: int
     complete: bool  # every question answered (a daily set: checked in)
     status: DailyStatus | None  # daily sets: today's status and streak
@@ -219,22 +184,18 @@ class Summary:
     mastered_now: int  # questions answered right in this attempt that were in the book (review)
 
 
-def summary(attempt: Attempt, now: dt.datetime | None = None) -> Summary:
-    """The practice summary page's facts for a practice attempt."""
-    items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
-                               .options(joinedload(AttemptItem.version).joinedload(QuestionVersion.question)
-                                        .joinedload(Question.article))
-                               .order_by(AttemptItem.position)).all()
-    shown = [(i, play.AnswerOutcome(i, attempt).to_dict() if i.answered_at is not None else {})
-             for i in items]
+def summary(campaign: CampaignRules, player: Player, attempt: PlayAttempt,
+            now: dt.datetime | None = None) -> Summary:
+    """The practice summary page's facts for a practice attempt of the participant."""
+    items = play.items_of(attempt.id)
+    shown = [(i, play.AnswerOutcome(i, attempt).to_dict() if i.answered_at is not None else {}) for i in items]
     answered = sum(1 for i in items if i.answered_at is not None)
-    participant = db.session.get(Participant, attempt.participant_id)
-    status = daily_status(participant, now) if attempt.kind == DAILY else None
-    mistakes, mastered, servable = _book(participant.id)
+    status = daily_status(player, now) if attempt.kind == DAILY else None
+    book = _book(campaign, player)
     right_here = {i.version.question_id for i in items if i.correct}
-    mastered_now = len(right_here & set(mastered)) if attempt.kind == REVIEW else 0
-    return Summary(attempt, shown, answered, bool(items) and answered == len(items), status,
-                   _counts(mistakes, mastered, servable), mastered_now)
+    mastered_now = len(right_here & set(book.mastered)) if attempt.kind == REVIEW else 0
+    return Summary(attempt, shown, answered, bool(items) and answered == len(items), status, book.counts,
+                   mastered_now)
 
 
 @dataclass(frozen=True)
@@ -243,19 +204,20 @@ class Overview:
 
     daily: DailyStatus
     book: BookCounts
-    review: Attempt | None  # a retry in play
+    review: PlayAttempt | None  # a retry in play
     daily_size: int = engine.DAILY_SET_SIZE  # questions in a daily set
 
 
-def overview(participant: Participant, now: dt.datetime | None = None) -> Overview:
+def overview(campaign: CampaignRules, player: Player, now: dt.datetime | None = None) -> Overview:
     """Today's daily set, the check-in streak and the book's size, for a participant of the campaign."""
     now = now or utcnow()
-    return Overview(daily_status(participant, now), book_counts(participant), open_review(participant, now))
+    return Overview(daily_status(player, now), book_counts(campaign, player),
+                    attempts.in_play(player.id, now, REVIEW))
 
 
-def result_dict(attempt: Attempt) -> dict:
+def result_dict(campaign: CampaignRules, player: Player, attempt: PlayAttempt) -> dict:
     """JSON result of a finished practice attempt: no score or rank (practice never counts)."""
-    facts = summary(attempt)
+    facts = summary(campaign, player, attempt)
     body = {"kind": attempt.kind, "counted": False, "correct_count": attempt.correct_count, "total": attempt.total,
             "answered": facts.answered, "duration_s": round(attempt.duration_ms / 1000, 1),
             "complete": facts.complete, "mistakes": facts.counts.to_dict()}

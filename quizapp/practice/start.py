@@ -2,7 +2,7 @@
 
 Practice attempts are Attempt rows of kind daily or review, served, answered
 and finished by the contest's own functions (play.current_item,
-play.record_answer, operations.finalize), so the server's clock, the answer-once rule and the
+play.record_answer, finish.finalize), so the server's clock, the answer-once rule and the
 feedback (explanation, source article) are the same as in the contest.
 finalize stops at the kind, so practice never changes a board, a best score, a
 badge, an anti-cheat flag or the daily contest limit. Practice is scored for
@@ -27,22 +27,27 @@ import secrets
 
 from flask import current_app
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from quizapp import engine
-from quizapp.quiz import operations
-from quizapp.practice import queries as practice_queries
-from quizapp.database import writing
+from quizapp.clock import china_day, china_day_end, utcnow
+from quizapp.database import raw
 from quizapp.errors import Conflict
-from quizapp.models import DAILY, REVIEW, Attempt, Campaign, Participant, QuestionVersion, utcnow
+from quizapp.models import DAILY, REVIEW
+from quizapp.practice import queries
+from quizapp.quiz import attempts, players
+from quizapp.quiz.attempts import MIN_ATTEMPT_TTL, PlayAttempt
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.finish import finalize
+from quizapp.quiz.players import Player
+from quizapp.quiz.pool import PoolEntry, pool
+from quizapp.quiz.start import check_open
 
 DAILY_DONE = lazy_gettext("今天的每日一练已经完成（每天一组），明天再来吧")
 
 
-def start_daily(campaign: Campaign, participant: Participant, now: dt.datetime | None = None,
-                resume_open: bool = True) -> tuple[Attempt, str | None]:
+def start_daily(campaign: CampaignRules, player: Player, now: dt.datetime | None = None,
+                resume_open: bool = True) -> tuple[PlayAttempt, str | None]:
     """Start today's daily practice set, or come back to it in play; returns (attempt, token).
 
     One set per participant per China-time day (a partial unique index backs
@@ -50,38 +55,39 @@ def start_daily(campaign: Campaign, participant: Participant, now: dt.datetime |
     is refused (409 daily_done). The questions are the same for everyone in the
     campaign that day (engine.daily_set seeded by engine.daily_seed), their
     options shuffled per person. The set stays open until the end of the day
-    (at least operations.MIN_ATTEMPT_TTL, never past the campaign's close), so
-    a commuter who loses the signal can finish it later that day; each
+    (at least MIN_ATTEMPT_TTL, never past the campaign's close), so a
+    commuter who loses the signal can finish it later that day; each
     question's clock still runs from when it was first served.
     """
     now = now or utcnow()
-    _check_open(campaign, now)
-    day = operations.local_day(now)
-    existing = practice_queries.daily_attempt(participant.id, day)
+    check_open(campaign, now)
+    day = china_day(now)
+    existing = attempts.daily(player.id, day)
     if existing is not None:
         return _come_back(existing, now, resume_open)
-    pool = operations.campaign_pool(campaign)
-    if not pool:
+    entries = pool(campaign)
+    if not entries:
         raise Conflict(gettext("本活动暂无可用题目"), code="empty_pool")
     seed = secrets.randbelow(2**31)
     key = (current_app.config.get("HASH_KEY") or current_app.config["SECRET_KEY"]).encode()
-    candidates = [engine.Candidate(v.question_id, tuple(v.tags)) for v in pool]
-    counts = {v.question_id: len(v.options) for v in pool}
+    candidates = [engine.Candidate(e.question_id, e.tags) for e in entries]
+    counts = {e.question_id: e.option_count for e in entries}
     # Seeded generators on purpose: the day's seed makes the set the same for everyone, the stored
     # per-attempt seed replays this person's option order (it comes from secrets).
     drawn = engine.daily_set(candidates, engine.DAILY_SET_SIZE,
                              random.Random(engine.daily_seed(key, campaign.id, day)),  # nosec B311
                              random.Random(seed), counts)  # nosec B311
-    expires_at = min(max(now + operations.MIN_ATTEMPT_TTL, engine.china_day_end(now)), campaign.closes_at)
+    expires_at = min(max(now + MIN_ATTEMPT_TTL, china_day_end(now)), campaign.closes_at)
     token = secrets.token_urlsafe(24)
+    conn = raw()
     try:
-        with writing() as session:
-            _lock(session, participant)
-            raced = session.scalar(practice_queries.daily_query(participant.id, day))
+        with conn.transaction():
+            players.lock(conn, player.id)
+            raced = attempts.daily(player.id, day)
             if raced is None:
-                attempt = _insert(session, campaign, participant, DAILY, drawn, pool, token, seed, now, expires_at)
+                attempt = _insert(campaign, player, DAILY, drawn, entries, token, seed, now, expires_at)
     except IntegrityError:  # the unique index: a concurrent start won (not reachable under the lock)
-        raced = practice_queries.daily_attempt(participant.id, day)
+        raced = attempts.daily(player.id, day)
         if raced is None:
             raise
     if raced is not None:
@@ -89,79 +95,62 @@ def start_daily(campaign: Campaign, participant: Participant, now: dt.datetime |
     return attempt, token
 
 
-def start_review(campaign: Campaign, participant: Participant, now: dt.datetime | None = None,
-                 resume_open: bool = True) -> tuple[Attempt, str | None]:
+def start_review(campaign: CampaignRules, player: Player, now: dt.datetime | None = None,
+                 resume_open: bool = True) -> tuple[PlayAttempt, str | None]:
     """Start a retry of the wrong-answer book, or come back to the one in play; returns (attempt, token).
 
     Serves up to engine.REVIEW_SET_SIZE questions of the book, the most
-    recently missed first, in their current version; retired questions and
-    questions sent back to draft stay listed in the book but are not served.
-    Refused (409 book_empty) when nothing in the book can be retried.
+    recently missed first, in their current version; questions no longer in
+    the campaign's pool (retired, sent back to draft, outside its banks or
+    tags) stay listed in the book but are not served. Refused (409
+    book_empty) when nothing in the book can be retried.
     """
     now = now or utcnow()
-    _check_open(campaign, now)
-    unfinished = practice_queries.unfinished_reviews(participant.id)
-    for stale in unfinished:
-        if operations.attempt_over(stale, now):
-            operations.finalize(stale, now)  # ran out of time: finished as it stood
-    in_play = next((a for a in unfinished if a.finished_at is None), None)
+    check_open(campaign, now)
+    for stale in attempts.unfinished(player.id, REVIEW):
+        if stale.over(now):
+            finalize(stale, now)  # ran out of time: finished as it stood
+    in_play = attempts.in_play(player.id, now, REVIEW)
     if in_play is not None:
         return _come_back(in_play, now, resume_open)
-    versions = practice_queries.retry_versions(participant)[:engine.REVIEW_SET_SIZE]
-    if not versions:
+    entries = queries.retry_entries(campaign, player)[:engine.REVIEW_SET_SIZE]
+    if not entries:
         raise Conflict(gettext("错题本里没有可以重练的题目"), code="book_empty")
     seed = secrets.randbelow(2**31)
     # Seeded on purpose: the stored seed replays the order (it comes from secrets).
-    drawn = engine.review_set([v.question_id for v in versions], engine.REVIEW_SET_SIZE,
-                              random.Random(seed), {v.question_id: len(v.options) for v in versions})  # nosec B311
-    ttl = max(operations.MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))
+    drawn = engine.review_set([e.question_id for e in entries], engine.REVIEW_SET_SIZE,
+                              random.Random(seed), {e.question_id: e.option_count for e in entries})  # nosec B311
+    ttl = max(MIN_ATTEMPT_TTL, dt.timedelta(seconds=3 * len(drawn) * campaign.seconds_per_question))
     token = secrets.token_urlsafe(24)
-    with writing() as session:
-        _lock(session, participant)
-        raced = next((a for a in practice_queries.unfinished_reviews(participant.id)
-                      if not operations.attempt_over(a, now)), None)
+    conn = raw()
+    with conn.transaction():
+        players.lock(conn, player.id)
+        raced = attempts.in_play(player.id, now, REVIEW)
         if raced is None:
-            attempt = _insert(session, campaign, participant, REVIEW, drawn, versions, token, seed, now,
+            attempt = _insert(campaign, player, REVIEW, drawn, entries, token, seed, now,
                               min(now + ttl, campaign.closes_at))
     if raced is not None:
         return _come_back(raced, now, resume_open)
     return attempt, token
 
 
-def _check_open(campaign: Campaign, now: dt.datetime) -> None:
-    """Practice runs inside the campaign's window, like the contest."""
-    if not campaign.is_open(now):
-        raise Conflict(gettext("活动未开始或已结束"), code="campaign_closed")
+def _insert(campaign: CampaignRules, player: Player, kind: str, drawn: list[engine.Drawn],
+            entries: tuple[PoolEntry, ...] | list[PoolEntry], token: str, seed: int, now: dt.datetime,
+            expires_at: dt.datetime) -> PlayAttempt:
+    """Insert a practice attempt in the open transaction: accuracy-only scoring, no device hash (practice
+    raises no flags)."""
+    return attempts.insert(raw(), campaign, player, drawn, {e.question_id: e.version_id for e in entries},
+                           token=token, seed=seed, now=now, expires_at=expires_at, kind=kind,
+                           placement_id=player.placement_id, speed_bonus=False)
 
 
-def _lock(session, participant: Participant) -> None:
-    """Lock the participant's row (PostgreSQL) so concurrent starts see each other; SQLite's IMMEDIATE
-    transaction already serialises writers."""
-    session.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
-
-
-def _insert(session, campaign: Campaign, participant: Participant, kind: str, drawn: list[engine.Drawn],
-            versions: list[QuestionVersion], token: str, seed: int, now: dt.datetime,
-            expires_at: dt.datetime) -> Attempt:
-    """Insert a practice attempt: accuracy-only scoring, no device hash (practice raises no flags)."""
-    return operations.insert_attempt(
-        session, campaign, participant, drawn, {v.question_id: v.id for v in versions}, token=token, seed=seed,
-        now=now, expires_at=expires_at, kind=kind, placement_id=participant.placement_id, speed_bonus=False)
-
-
-def _come_back(attempt: Attempt, now: dt.datetime, resume_open: bool) -> tuple[Attempt, str | None]:
+def _come_back(attempt: PlayAttempt, now: dt.datetime, resume_open: bool) -> tuple[PlayAttempt, str | None]:
     """The practice attempt in play: as it stands (pages) or with a new token (API); a finished daily set is
     refused."""
-    if attempt.finished_at is None and operations.attempt_over(attempt, now):
-        operations.finalize(attempt, now)
+    if attempt.finished_at is None and attempt.over(now):
+        finalize(attempt, now)
     if attempt.finished_at is not None:  # only a daily set gets here finished: one per day
         raise Conflict(DAILY_DONE, code="daily_done")
     if resume_open:
         return attempt, None
-    token = secrets.token_urlsafe(24)
-    digest = operations.hash_token(token)
-    with writing() as session:
-        session.execute(update(Attempt).where(Attempt.id == attempt.id).values(token_hash=digest),
-                        execution_options={"synchronize_session": False})
-    set_committed_value(attempt, "token_hash", digest)
-    return attempt, token
+    return attempt, attempts.new_token(attempt)

@@ -37,15 +37,15 @@ from sqlalchemy.exc import IntegrityError
 
 from quizapp import engine
 from quizapp.boards import leaderboard
-from quizapp.printing import posters
+from quizapp.clock import china_date
 from quizapp.database import writing
 from quizapp.errors import Conflict, QuizError
 from quizapp.extensions import db
 from quizapp.models import CONTEST, Attempt, Certificate, Organisation
+from quizapp.printing import posters
 
 CODE_LENGTH = 10  # base32 characters: 50 random bits
-_CODE_RE = re.compile(r"^[A-Z2-7]{%d}$" % CODE_LENGTH)
-CHINA_OFFSET = dt.timedelta(hours=8)  # China Standard Time, no daylight saving
+_CODE_RE = re.compile(rf"^[A-Z2-7]{{{CODE_LENGTH}}}$")
 
 # Chinese fonts Pillow can draw with, in order of preference (Debian package in the comment).
 CJK_FONT_CANDIDATES = (
@@ -139,11 +139,6 @@ def find_certificate(code: str) -> Certificate | None:
 def verify_url(base_url: str, code: str) -> str:
     """The public verification link a certificate's QR encodes: `{base}/v/{code}`."""
     return f"{base_url.rstrip('/')}/v/{code}"
-
-
-def china_date(moment: dt.datetime) -> dt.date:
-    """The China-local date of a naive-UTC time."""
-    return (moment + CHINA_OFFSET).date()
 
 
 def chinese_date(day: dt.date) -> str:

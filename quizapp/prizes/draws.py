@@ -28,15 +28,17 @@ from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext, pgettext
 from sqlalchemy import select, update
 
-from quizapp.prizes import lottery as rules
 from quizapp import engine
+from quizapp.clock import china_iso
 from quizapp.console import exports
+from quizapp.console.organising import FieldErrors
 from quizapp.database import writing
 from quizapp.errors import Conflict, Invalid, NotFound
 from quizapp.extensions import db
 from quizapp.models import Attempt, Campaign, DrawWinner, Organisation, Participant, PrizeDraw, utcnow
-from quizapp.quiz.operations import CHINA_TZ
-from quizapp.console.organising import FieldErrors
+from quizapp.prizes import lottery as rules
+from quizapp.quiz.campaigns import CampaignRules
+from quizapp.quiz.players import Player
 
 TITLE_MAX = 100
 MIN_SCORE_MAX = 100_000
@@ -103,13 +105,13 @@ def create_draw(campaign: Campaign, data: DrawInput, organiser_id: int | None = 
     return prize_draw
 
 
-def campaign_draws(campaign: Campaign) -> list[PrizeDraw]:
+def campaign_draws(campaign: Campaign | CampaignRules) -> list[PrizeDraw]:
     """The campaign's draws, newest first."""
     return list(db.session.scalars(select(PrizeDraw).where(PrizeDraw.campaign_id == campaign.id)
                                    .order_by(PrizeDraw.id.desc())))
 
 
-def find_draw(campaign: Campaign, draw_id: int) -> PrizeDraw:
+def find_draw(campaign: Campaign | CampaignRules, draw_id: int) -> PrizeDraw:
     """The campaign's draw with this id, or NotFound."""
     prize_draw = db.session.get(PrizeDraw, draw_id)
     if prize_draw is None or prize_draw.campaign_id != campaign.id:
@@ -260,7 +262,7 @@ class DrawStatus:
     winner: DrawWinner | None = None
 
 
-def winner_of(prize_draw: PrizeDraw, participant: Participant | None) -> DrawWinner | None:
+def winner_of(prize_draw: PrizeDraw, participant: Participant | Player | None) -> DrawWinner | None:
     """The participant's prize in this draw, if they won one."""
     if participant is None or prize_draw.drawn_at is None:
         return None
@@ -268,7 +270,7 @@ def winner_of(prize_draw: PrizeDraw, participant: Participant | None) -> DrawWin
                                                       DrawWinner.participant_id == participant.id))
 
 
-def participant_status(prize_draw: PrizeDraw, participant: Participant | None) -> DrawStatus | None:
+def participant_status(prize_draw: PrizeDraw, participant: Participant | Player | None) -> DrawStatus | None:
     """What the draw page tells the participant on this device: won, entered, or why not."""
     if participant is None:
         return None
@@ -400,13 +402,6 @@ def winners_xlsx(prize_draw: PrizeDraw) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def china_iso(value: dt.datetime | None) -> str | None:
-    """A stored naive-UTC time as ISO 8601 China time with its offset."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC).astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
 def public_winners(prize_draw: PrizeDraw) -> list[dict]:

@@ -1,9 +1,9 @@
 """Badges (徽章): the catalogue, the rules as pure functions over plain data, and reads for the pages.
 
 The rules take plain values (counts, sets of tags, lists of dates, a rank),
-so each is testable without the app. operations.finalize gathers those facts
+so each is testable without the app. quiz.finish.finalize gathers those facts
 and awards new badges inside the transaction that finishes an attempt
-(operations._award_badges); each badge is awarded at most once per
+(finish._award_badges); each badge is awarded at most once per
 participant (a unique constraint on participant and code).
 
 Only contest attempts count (not daily practice or wrong-answer review), and

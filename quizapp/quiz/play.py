@@ -1,54 +1,27 @@
-"""The play loop: load an attempt, serve its current question, record an answer.
+"""Serving and answering: an attempt's current question with its server clock, and each answer stored once.
 
-These run for every question and every answer of every player, so they use a
-few fixed statements on the plain DB-API connection (database.raw()) instead
-of the ORM. Measured in-process (bench/profile_api.py), one ORM statement
-cost 100-300 µs of CPU against about 5 µs for the same statement here, and the
-ORM was most of each request's time. The rules still come from the pure
-engine; finishing an attempt (once per quiz) goes through operations.finalize.
-
-The functions take either a PlayAttempt (loaded here) or an ORM Attempt: they
-read the same attribute names and mirror what they write onto it.
+These run for every question and every answer of every player, so they are a
+few fixed statements on the plain connection (database.raw()); the rules
+(scoring, streaks) are engine.py's. The answer that completes an attempt
+finishes it (quizapp/quiz/finish.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy.orm.attributes import set_committed_value
 
 from quizapp import engine
-from quizapp.quiz import operations
 from quizapp.bank import OPTION_KEYS
+from quizapp.clock import utcnow
 from quizapp.database import RawConnection, raw
-from quizapp.errors import Conflict, Invalid, NotFound
-from quizapp.models import utcnow
-
-
-@dataclass
-class PlayAttempt:
-    """An attempt as the play loop needs it, with its campaign's closing time."""
-
-    id: int
-    public_id: str
-    kind: str  # contest | daily | review (models.CONTEST...)
-    token_hash: str
-    campaign_id: int
-    participant_id: int
-    total: int
-    seconds_per_question: int
-    speed_bonus: bool
-    streak_step: int
-    streak_cap: int
-    expires_at: dt.datetime
-    finished_at: dt.datetime | None
-    score: int
-    correct_count: int
-    duration_ms: int
-    campaign_closes_at: dt.datetime
-    campaign_slug: str
+from quizapp.errors import Conflict, Invalid
+from quizapp.quiz.attempts import PlayAttempt
+from quizapp.quiz.campaigns import usable_key
+from quizapp.quiz.finish import finalize
 
 
 @dataclass(frozen=True)
@@ -63,6 +36,7 @@ class ServedQuestion:
     answer: list
     explanation: str
     tags: list
+    version: int  # 1, 2, ... of the question
 
 
 @dataclass(frozen=True)
@@ -79,6 +53,7 @@ class PlayItem:
     """A question served in an attempt: its option order, clock and answer."""
 
     id: int
+    attempt_id: int
     position: int
     option_order: list
     served_at: dt.datetime | None
@@ -95,22 +70,17 @@ class PlayItem:
     article: SourceArticle
 
 
-_ATTEMPT_SQL = (
-    "SELECT a.id, a.public_id, a.kind, a.token_hash, a.campaign_id, a.participant_id, a.total, "
-    "a.seconds_per_question, a.speed_bonus, a.streak_step, a.streak_cap, a.expires_at, a.finished_at, a.score, "
-    "a.correct_count, a.duration_ms, c.closes_at, c.slug FROM attempt a JOIN campaign c ON c.id = a.campaign_id "
-    "WHERE a.public_id = ?")
-
 _ITEM_SQL = (
-    "SELECT i.id, i.position, i.option_order, i.served_at, i.answered_at, i.choices, i.correct, i.points, "
+    "SELECT i.id, i.attempt_id, i.position, i.option_order, i.served_at, i.answered_at, i.choices, i.correct, i.points, "
     "i.elapsed_ms, i.score_after, i.streak, i.streak_bonus, COALESCE(p.streak, 0), "
-    "v.id, v.question_id, v.type, v.stem, v.options, v.answer, v.explanation, v.tags, "
+    "v.id, v.question_id, v.type, v.stem, v.options, v.answer, v.explanation, v.tags, v.version, "
     "ar.title, ar.publisher, ar.date "
     "FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
     "JOIN question q ON q.id = v.question_id JOIN article ar ON ar.id = q.article_id "
     "LEFT JOIN attempt_item p ON p.attempt_id = i.attempt_id AND p.position = i.position - 1 ")
 _CURRENT_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND i.answered_at IS NULL ORDER BY i.position LIMIT 1"
 _BY_QUESTION_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND v.question_id = ?"
+_OF_ATTEMPT_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? ORDER BY i.position"
 
 _SERVE_SQL = "UPDATE attempt_item SET served_at = ? WHERE id = ? AND served_at IS NULL"
 # Conditional on answered_at: however many copies of an answer arrive, one is stored. The running score it
@@ -125,43 +95,33 @@ _TOTALS_SQL = (
     "WHERE id = ? RETURNING score, correct_count, duration_ms")
 
 
-def load_attempt(public_id) -> PlayAttempt:
-    """The attempt with this public id, or NotFound."""
-    row = raw().one(_ATTEMPT_SQL, (public_id,)) if operations.usable_key(public_id) else None
-    if row is None:
-        raise NotFound(gettext("找不到这次答题"), code="attempt_not_found")
-    conn = raw()
-    return PlayAttempt(*row[:8], bool(row[8]), row[9], row[10], conn.time_out(row[11]), conn.time_out(row[12]),
-                       row[13], row[14], row[15], conn.time_out(row[16]), row[17])
-
-
 def _item(conn: RawConnection, row: tuple) -> PlayItem:
     """Build a PlayItem from a row of _ITEM_SQL."""
     j, t = conn.json_out, conn.time_out
-    version = ServedQuestion(row[13], row[14], row[15], row[16], j(row[17]), j(row[18]), row[19], j(row[20]))
-    return PlayItem(row[0], row[1], j(row[2]), t(row[3]), t(row[4]), j(row[5]), bool(row[6]), row[7], row[8],
-                    row[9], row[10], row[11], row[12], version, SourceArticle(row[21], row[22], row[23]))
+    version = ServedQuestion(row[14], row[15], row[16], row[17], j(row[18]), j(row[19]), row[20], j(row[21]), row[22])
+    return PlayItem(row[0], row[1], row[2], j(row[3]), t(row[4]), t(row[5]), j(row[6]), bool(row[7]), row[8],
+                    row[9], row[10], row[11], row[12], row[13], version, SourceArticle(row[23], row[24], row[25]))
 
 
-def find_item(attempt, question_id) -> PlayItem | None:
+def find_item(attempt: PlayAttempt, question_id: object) -> PlayItem | None:
     """The attempt's item serving this question, or None."""
-    if not operations.usable_key(question_id):
+    if not usable_key(question_id):
         return None
     conn = raw()
     row = conn.one(_BY_QUESTION_SQL, (attempt.id, question_id))
     return _item(conn, row) if row else None
 
 
-def current_item(attempt, now: dt.datetime | None = None) -> PlayItem | None:
+def current_item(attempt: PlayAttempt, now: dt.datetime | None = None) -> PlayItem | None:
     """Serve the next unanswered question, starting its clock the first time; None when done."""
     now = now or utcnow()
-    if operations.attempt_over(attempt, now):
-        operations.finalize(attempt, now)
+    if attempt.over(now):
+        finalize(attempt, now)
         return None
     conn = raw()
     row = conn.one(_CURRENT_SQL, (attempt.id,))
     if row is None:
-        operations.finalize(attempt, now)
+        finalize(attempt, now)
         return None
     item = _item(conn, row)
     if item.served_at is None:
@@ -175,30 +135,46 @@ def current_item(attempt, now: dt.datetime | None = None) -> PlayItem | None:
     return item
 
 
-def seconds_left(attempt, item, now: dt.datetime) -> float:
+def items_of(attempt_id: int) -> list[PlayItem]:
+    """Every item of an attempt in order (summaries and certificates read them)."""
+    conn = raw()
+    return [_item(conn, row) for row in conn.all(_OF_ATTEMPT_SQL, (attempt_id,))]
+
+
+def items_by_id(item_ids: Sequence[int]) -> dict[int, PlayItem]:
+    """Items by id, of any attempts (the wrong-answer book shows the answer that put each question there)."""
+    if not item_ids:
+        return {}
+    conn = raw()
+    marks = ", ".join("?" * len(item_ids))
+    rows = conn.all(_ITEM_SQL + f"WHERE i.id IN ({marks})", tuple(item_ids))  # nosec B608 - only placeholders
+    return {row[0]: _item(conn, row) for row in rows}
+
+
+def seconds_left(attempt: PlayAttempt, item: PlayItem, now: dt.datetime) -> float:
     """Seconds left to answer the item, by the server's clock."""
     served = item.served_at or now
     return max(0.0, attempt.seconds_per_question - (now - served).total_seconds())
 
 
-def displayed_options(item) -> list[tuple[str, str]]:
+def displayed_options(item: PlayItem) -> list[tuple[str, str]]:
     """The item's options as (display key, text) in the order this attempt shows them."""
     options = item.version.options
     return [(OPTION_KEYS[i], options[orig]) for i, orig in enumerate(item.option_order)]
 
 
-def to_bank_keys(item, displayed: list[str]) -> list[str]:
+def to_bank_keys(item: PlayItem, displayed: list[str]) -> list[str]:
     """Map display keys chosen by the player to bank option keys."""
     return sorted(OPTION_KEYS[item.option_order[OPTION_KEYS.index(k)]] for k in displayed)
 
 
-def to_display_keys(item, bank_keys: list[str]) -> list[str]:
+def to_display_keys(item: PlayItem, bank_keys: list[str]) -> list[str]:
     """Map bank option keys to the keys this attempt displayed."""
     position = {orig: i for i, orig in enumerate(item.option_order)}
     return sorted(OPTION_KEYS[position[OPTION_KEYS.index(k)]] for k in bank_keys)
 
 
-def validate_choices(item, choices) -> list[str]:
+def validate_choices(item: PlayItem, choices: object) -> list[str]:
     """Check the shape of submitted display keys against the served question."""
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
         raise Invalid(gettext("choices 必须是选项字母组成的列表，例如 [\"A\"]"), field="choices")
@@ -219,7 +195,7 @@ class AnswerOutcome:
     """The feedback after an answer; identical when the same answer is resent."""
 
     item: PlayItem
-    attempt: object
+    attempt: PlayAttempt
     replayed: bool = False
 
     def to_dict(self) -> dict:
@@ -243,7 +219,7 @@ class AnswerOutcome:
         }
 
 
-def record_answer(attempt, question_id, choices, now: dt.datetime | None = None,
+def record_answer(attempt: PlayAttempt, question_id: object, choices: object, now: dt.datetime | None = None,
                   item: PlayItem | None = None) -> AnswerOutcome:
     """Accept one answer exactly once, scored by the server's clock.
 
@@ -265,8 +241,8 @@ def record_answer(attempt, question_id, choices, now: dt.datetime | None = None,
     keys = validate_choices(item, choices)
     if item.answered_at is not None:
         return _replay(attempt, item, keys, now)
-    if operations.attempt_over(attempt, now):
-        operations.finalize(attempt, now)
+    if attempt.over(now):
+        finalize(attempt, now)
         raise Conflict(gettext("本次答题已结束或活动已截止"), code="attempt_over")
     if item.served_at is None:
         raise Conflict(gettext("请先获取这道题再作答"), code="not_served")
@@ -291,13 +267,12 @@ def record_answer(attempt, question_id, choices, now: dt.datetime | None = None,
         return _replay(attempt, fresh, keys, now)
     item.answered_at, item.choices, item.correct, item.points = now, bank_keys, correct, points
     item.elapsed_ms, item.streak, item.streak_bonus, item.score_after = elapsed_ms, streak, bonus, totals[0]
-    for name, value in zip(("score", "correct_count", "duration_ms"), totals):
-        _mirror(attempt, name, value)
+    attempt.score, attempt.correct_count, attempt.duration_ms = totals
     _finish_if_complete(attempt, item, now)
     return AnswerOutcome(item, attempt)
 
 
-def _replay(attempt, item: PlayItem, keys: list[str], now: dt.datetime) -> AnswerOutcome:
+def _replay(attempt: PlayAttempt, item: PlayItem, keys: list[str], now: dt.datetime) -> AnswerOutcome:
     """The response to an answer already stored: the same feedback when it is the same answer, else 409."""
     if to_display_keys(item, item.choices or []) != keys:
         raise Conflict(gettext("这道题已经作答，不能修改答案"), code="already_answered")
@@ -305,7 +280,7 @@ def _replay(attempt, item: PlayItem, keys: list[str], now: dt.datetime) -> Answe
     return AnswerOutcome(item, attempt, replayed=True)
 
 
-def _finish_if_complete(attempt, item: PlayItem, now: dt.datetime) -> None:
+def _finish_if_complete(attempt: PlayAttempt, item: PlayItem, now: dt.datetime) -> None:
     """Finalize the attempt once its last question is answered.
 
     Replays call this too: a resend of the last answer can arrive after the
@@ -313,12 +288,4 @@ def _finish_if_complete(attempt, item: PlayItem, now: dt.datetime) -> None:
     report done like the first response (finalize is idempotent).
     """
     if attempt.finished_at is None and item.position == attempt.total - 1:
-        operations.finalize(attempt, now)
-
-
-def _mirror(obj, name: str, value) -> None:
-    """Set a value just written to the database on the caller's object, without marking an ORM object dirty."""
-    if hasattr(obj, "_sa_instance_state"):
-        set_committed_value(obj, name, value)
-    else:
-        setattr(obj, name, value)
+        finalize(attempt, now)
