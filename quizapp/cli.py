@@ -65,8 +65,8 @@ def bank_stats_cmd(paths: tuple[str, ...]) -> None:
 def bank_lint(paths: tuple[str, ...], strict: bool) -> None:
     """Quality rules: exit 1 when a bank-level share breaks its limit; warn per question.
 
-    Shares: key strictly the longest option in at most 30% of single-choice questions,
-    35-65% of true/false statements true, no multiple-choice key size (or number of wrong
+    Shares: key strictly the longest (or the shortest) option in at most 30% of single-choice
+    questions, 35-65% of true/false statements true, no multiple-choice key size (or number of wrong
     options) in more than half of them, at most 10% figure recall. Warnings, printed as
     `file: question-id: rule: why`: key-length, near-duplicate, source-note, unmarked-recall.
     """

@@ -94,7 +94,9 @@ def cli(tmp_path):
 def test_good_bank_is_quiet():
     report = lint(good_questions())
     assert report.findings == []
-    assert [m.ok for m in report.measures] == [True, True, True, True]
+    assert [m.rule for m in report.measures] == ["longest-key-share", "shortest-key-share", "true-share",
+                                              "key-size-spread", "recall-share"]
+    assert all(m.ok for m in report.measures)
     assert not report.failed
 
 
@@ -132,6 +134,26 @@ def test_longest_key_share_fails_above_30_percent(cli):
             ) in result.output
     assert "longest-key-share: FAILED" in result.output
     assert result.output.rstrip().endswith("failed: 1 bank-level rule(s) broken, 0 warning(s) in 28 questions")
+
+
+def test_shortest_key_share_fails_above_30_percent(cli):
+    def shortest(n: int) -> list[dict]:
+        out = []
+        for q in good_questions():
+            if q["type"] == "single" and n:
+                options = list(q["options"])
+                options["ABCD".index(q["answer"])] = "短"
+                q = {**q, "options": options}
+                n -= 1
+            out.append(q)
+        return out
+
+    assert not lint(shortest(3)).failed
+    assert rules(lint(shortest(4))) == [("-", "shortest-key-share")]
+    result, _ = cli(shortest(4))
+    assert result.exit_code == 1
+    assert ("bank: -: shortest-key-share: 4 of 12 single-choice keys are the strictly shortest option (33%; "
+            "at most 30%): give those keys their reason or shorten a distractor (s-00, s-01, s-02, s-03)") in result.output
 
 
 def test_a_tie_for_longest_is_not_counted():
@@ -219,7 +241,7 @@ def test_a_small_bank_is_not_judged_on_shares(cli):
     qs = [question("s-1", "single", cjk(1), "A", ["长长长长", "短", "短短", "短短短"]),
           question("j-1", "judge", cjk(2), "A", recall=True)]
     report = lint(qs)
-    assert not report.failed and [m.ok for m in report.measures] == [None, None, None, None]
+    assert not report.failed and [m.ok for m in report.measures] == [None] * 5
     result, _ = cli(qs)
     assert result.exit_code == 0 and "longest-key-share: too few to judge" in result.output
 

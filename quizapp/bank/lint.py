@@ -25,6 +25,7 @@ from .taxonomy import OPTION_KEYS
 # What each rule checks, for `quizapp bank lint --help` and the README.
 RULES: dict[str, str] = {
     "longest-key-share": "single-choice questions whose key is the strictly longest option",
+    "shortest-key-share": "single-choice questions whose key is the strictly shortest option",
     "true-share": "true/false statements whose answer is true",
     "key-size-spread": "multiple-choice questions sharing the most common key size, or number of wrong options",
     "recall-share": "questions that only ask to recall a figure (recall = true, or detected)",
@@ -40,13 +41,14 @@ class Limits:
     """The thresholds; the defaults are those of the bundled bank's issue (see question_bank/README.md)."""
 
     longest_key_share: float = 0.30  # chance is 25% with four options; test-wise players pick the longest
+    shortest_key_share: float = 0.30  # ... and, once authors overcorrect, the shortest
     true_share: tuple[float, float] = (0.35, 0.65)
     key_size_share: float = 0.50  # no key size (nor number of wrong options) in more than half of the multiples
     recall_share: float = 0.10
     min_sample: int = 10  # a share over fewer questions of its kind is noise: reported, never failed
     key_length_ratio: float = 1.5  # key at least 1.5x as long as the longest distractor ...
     key_length_margin: int = 6  # ... and at least 6 characters (half a clause) longer
-    duplicate_jaccard: float = 0.6  # see question_bank/README.md for how 0.6 was chosen
+    duplicate_jaccard: float = 0.5  # between distinct stems (<= 0.40) and light rewordings (>= 0.61): README
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,12 @@ def strictly_longest(q: BankQuestion) -> bool:
     """True when a single-choice key is longer than every other option."""
     key = OPTION_KEYS.index(q.answer[0])
     return all(len(o) < len(q.options[key]) for i, o in enumerate(q.options) if i != key)
+
+
+def strictly_shortest(q: BankQuestion) -> bool:
+    """True when a single-choice key is shorter than every other option."""
+    key = OPTION_KEYS.index(q.answer[0])
+    return all(len(o) > len(q.options[key]) for i, o in enumerate(q.options) if i != key)
 
 
 def looks_like_recall(q: BankQuestion) -> str:
@@ -172,14 +180,18 @@ def lint_bank(result: LoadResult, limits: Limits = Limits()) -> LintReport:
     _near_duplicates(result.questions, limits, warn)
 
     singles = [q for q in result.questions if q.type == "single"]
-    longest = [q for q in singles if strictly_longest(q)]
     enough = len(singles) >= limits.min_sample
-    share = len(longest) / len(singles) if singles else 0.0
-    text = (f"{len(longest)} of {len(singles)} single-choice keys are the strictly longest option "
-            f"({_share(len(longest), len(singles))}; at most {limits.longest_key_share:.0%})")
-    measure("longest-key-share", text, (share <= limits.longest_key_share) if enough else None,
-            f"{text}: shorten those keys or give them longer distractors "
-            f"({', '.join(q.id for q in longest[:12])}{', ...' if len(longest) > 12 else ''})")
+    for rule, which, limit, advice in (
+            ("longest-key-share", strictly_longest, limits.longest_key_share,
+             "shorten those keys or give them longer distractors"),
+            ("shortest-key-share", strictly_shortest, limits.shortest_key_share,
+             "give those keys their reason or shorten a distractor")):
+        found = [q for q in singles if which(q)]
+        share = len(found) / len(singles) if singles else 0.0
+        text = (f"{len(found)} of {len(singles)} single-choice keys are the strictly {rule.split('-')[0]} option "
+                f"({_share(len(found), len(singles))}; at most {limit:.0%})")
+        measure(rule, text, (share <= limit) if enough else None,
+                f"{text}: {advice} ({', '.join(q.id for q in found[:12])}{', ...' if len(found) > 12 else ''})")
 
     judges = [q for q in result.questions if q.type == "judge"]
     true = sum(q.answer == ("A",) for q in judges)
