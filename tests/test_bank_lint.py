@@ -1,7 +1,7 @@
 """`quizapp bank lint`: each rule fires on a small crafted bank and stays quiet on a good one.
 
 The rules are tested twice: on the pure function lint_bank, and through the command
-line, the door organisers use.
+line, the door organisers use. The bundled bank must pass with no warning at all.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from quizapp.bank import parse_bank_text
+from quizapp.bank import load_paths, parse_bank_text
 from quizapp.bank.lint import Limits, bigrams, jaccard, lint_bank, looks_like_recall
 from quizapp.cli import main
 
+BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
 NOTE = "（据某日报2024年5月报道）。"
 
 
@@ -106,6 +107,15 @@ def test_good_bank_passes_through_the_command(cli):
     assert result.output.rstrip().endswith("ok: 28 questions, 0 warning(s)")
     assert "longest-key-share: ok: 0 of 12 single-choice keys" in result.output
     assert "true-share: ok: 5 of 10 true/false statements are true (50%" in result.output
+
+
+def test_bundled_bank_passes_lint_with_no_warning(cli):
+    result, _ = cli(None, "--strict", path=BANK_DIR)
+    assert result.exit_code == 0, result.output
+    total = len(load_paths([BANK_DIR]).questions)
+    assert result.output.rstrip().endswith(f"ok: {total} questions, 0 warning(s)")
+    assert "FAILED" not in result.output and "too few" not in result.output
+    assert "recall-share: ok: " in result.output and "shortest-key-share: ok: " in result.output
 
 
 # ---------------------------------------------------------------- bank-level shares
