@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from quizapp.bank import load_paths, parse_bank_text
-from quizapp.bank.lint import Limits, bigrams, jaccard, lint_bank, looks_like_recall
+from quizapp.bank.lint import RULES, Limits, bigrams, jaccard, lint_bank, looks_like_recall
 from quizapp.cli import main
 
 BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
@@ -98,6 +98,7 @@ def test_good_bank_is_quiet():
     assert [m.rule for m in report.measures] == ["longest-key-share", "shortest-key-share", "true-share",
                                               "key-size-spread", "recall-share"]
     assert all(m.ok for m in report.measures)
+    assert {m.rule for m in report.measures} <= set(RULES)
     assert not report.failed
 
 

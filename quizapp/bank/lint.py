@@ -3,8 +3,8 @@
 `bank check` says whether bank files are valid; lint says whether the bank can be
 gamed or teaches the wrong thing. Two kinds of findings:
 
-- bank-level shares (longest key, true/false balance, multiple-choice key sizes,
-  figure recall): a broken threshold fails the lint (exit status 1);
+- bank-level shares (longest and shortest key, true/false balance, multiple-choice
+  key sizes, figure recall): a broken threshold fails the lint (exit status 1);
 - per-question warnings (key much longer than its distractors, near-duplicate
   stems, explanation without its source note, unmarked figure recall), printed as
   `file: question-id: rule: why` like `bank check` problems.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from .loader import BankQuestion, LoadResult, shown
 from .taxonomy import OPTION_KEYS
 
-# What each rule checks, for `quizapp bank lint --help` and the README.
+# What each rule checks (the README's table says the same).
 RULES: dict[str, str] = {
     "longest-key-share": "single-choice questions whose key is the strictly longest option",
     "shortest-key-share": "single-choice questions whose key is the strictly shortest option",
