@@ -23,8 +23,9 @@ demo: $(VENV)/.installed  ## set up instance/quizapp.db with the bundled banks a
 test: $(VENV)/.installed-test  ## run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-check: $(VENV)/.installed  ## validate the bundled question banks
+check: $(VENV)/.installed  ## validate and lint the bundled question banks
 	$(BIN)/quizapp bank check question_bank
+	$(BIN)/quizapp bank lint --strict question_bank
 
 # Catalogs of the player side: Simplified Chinese source strings are the msgids (no catalog needed);
 # zh_Hant and en are updated from the source, then compiled to the .mo files that are committed.

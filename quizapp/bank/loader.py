@@ -20,7 +20,8 @@ from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TA
 ARTICLE_FIELDS = ("id", "title", "publisher", "date", "region")
 ARTICLE_OPTIONAL = ("source", "url")
 QUESTION_FIELDS = {
-    "id", "type", "stem", "options", "answer", "explanation", "tags", "difficulty", "draft", "source_sentence",
+    "id", "type", "stem", "options", "answer", "explanation", "tags", "difficulty", "draft", "recall",
+    "source_sentence",
 }
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_TEXT = 2000
@@ -83,6 +84,9 @@ class BankQuestion:
     difficulty: int
     draft: bool = False
     source_sentence: str = ""
+    # An authoring mark read by `quizapp bank lint`: the question asks to recall a figure of
+    # police work. Not content: it is neither versioned nor served.
+    recall: bool = False
 
     def content(self) -> dict:
         """Return the versioned content of the question (what a player is served and scored on)."""
@@ -325,10 +329,13 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
     draft = raw.get("draft", False)
     if not isinstance(draft, bool):
         bad("draft", "must be true or false")
+    recall = raw.get("recall", False)
+    if not isinstance(recall, bool):
+        bad("recall", "must be true or false (true marks a question that asks to recall a figure)")
     if problems_before or not article_id:
         return None
     return BankQuestion(
         id=qid, article_id=article_id, type=qtype, stem=stem, options=tuple(o.strip() for o in options),
         answer=tuple(sorted(keys)), explanation=explanation, tags=tuple(dict.fromkeys(tags)),
-        difficulty=difficulty, draft=draft, source_sentence=str(raw.get("source_sentence", "")),
+        difficulty=difficulty, draft=draft, source_sentence=str(raw.get("source_sentence", "")), recall=recall,
     )

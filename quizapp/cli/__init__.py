@@ -1,4 +1,4 @@
-"""Command line: `quizapp bank check|stats|import|export`, `quizapp demo`, `quizapp serve`, `quizapp board`."""
+"""Command line: `quizapp bank check|stats|lint|import|export`, `quizapp demo`, `quizapp serve`, `quizapp board`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def main() -> None:
 
 @click.group()
 def bank() -> None:
-    """Question-bank files: check, stats, import, export."""
+    """Question-bank files: check, stats, lint, import, export."""
 
 
 def _load_or_report(paths: tuple[str, ...]):
@@ -57,6 +57,28 @@ def bank_stats_cmd(paths: tuple[str, ...]) -> None:
     if result is None:
         sys.exit(1)
     click.echo(format_stats(result))
+
+
+@bank.command("lint")
+@click.argument("paths", nargs=-1)
+@click.option("--strict", is_flag=True, help="Also exit 1 when a question has a warning.")
+def bank_lint(paths: tuple[str, ...], strict: bool) -> None:
+    """Quality rules: exit 1 when a bank-level share breaks its limit; warn per question.
+
+    Shares: key strictly the longest (or the shortest) option in at most 30% of single-choice
+    questions, 35-65% of true/false statements true, no multiple-choice key size (or number of wrong
+    options) in more than half of them, at most 10% figure recall. Warnings, printed as
+    `file: question-id: rule: why`: key-length, near-duplicate, source-note, unmarked-recall.
+    """
+    from .bank.lint import format_report, lint_bank
+
+    result = _load_or_report(paths)
+    if result is None:
+        sys.exit(1)
+    report = lint_bank(result)
+    click.echo(format_report(report, strict=strict))
+    if report.failed or (strict and report.warnings):
+        sys.exit(1)
 
 
 @bank.command("import")
