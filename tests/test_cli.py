@@ -89,6 +89,24 @@ def test_reimport_updates_by_id_and_keeps_old_versions(runner, app, tmp_path):
     assert "0 updated" in again.output
 
 
+def test_reimport_retires_questions_a_new_edition_drops_only_when_asked(runner, app, tmp_path):
+    bank = copy_bank(tmp_path)
+    f = bank / "xinzhou-2021-03-26.toml"
+    text = f.read_text(encoding="utf-8")
+    first = re.search(r'(?ms)^\[\[questions\]\]\nid = "([^"]+)".*?(?=^\[\[questions\]\]|\Z)', text)
+    dropped = first.group(1)
+    f.write_text(text.replace(first.group(0), "", 1), encoding="utf-8")
+    kept = runner.invoke(args=["bank", "import", str(bank)])
+    assert kept.exit_code == 0 and "0 retired" in kept.output, kept.output
+    assert db.session.get(Question, dropped).retired is False  # a plain import never retires
+    result = runner.invoke(args=["bank", "import", "--retire-missing", str(bank)])
+    assert result.exit_code == 0 and "1 retired" in result.output, result.output
+    db.session.expire_all()
+    assert db.session.get(Question, dropped).retired is True
+    others = db.session.scalars(select(Question).where(Question.id != dropped)).all()
+    assert others and not any(q.retired for q in others)  # other articles' questions are not touched
+
+
 def test_attempt_is_scored_against_the_version_it_was_served(app, make_campaign, tmp_path):
     campaign = make_campaign(banks=["xinzhou-2021-03-26"], questions_per_quiz=21)
     participant = players.join(rules(campaign), "甲", "s1")

@@ -25,13 +25,16 @@ class ImportSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    retired: int = 0
 
 
-def import_bank(result: LoadResult) -> ImportSummary:
+def import_bank(result: LoadResult, retire_missing: bool = False) -> ImportSummary:
     """Load validated bank content in one transaction; new content becomes a new version.
 
     Attempts keep pointing at the version they were served, so an edit never
-    changes what an old attempt shows or how it was scored.
+    changes what an old attempt shows or how it was scored. With
+    retire_missing, questions of the imported articles that the files no
+    longer contain are retired (a new edition of a bank replaces the old one).
     """
     if result.problems:
         raise Invalid(f"bank has {len(result.problems)} problem(s); nothing imported", field="bank")
@@ -68,6 +71,13 @@ def import_bank(result: LoadResult) -> ImportSummary:
             session.add(version)
             session.flush()
             question.current_version_id = version.id
+        if retire_missing:
+            kept = {bq.id for bq in result.questions}
+            for question in session.scalars(select(Question).where(
+                    Question.article_id.in_([art.id for art in result.articles]), Question.retired.is_(False))):
+                if question.id not in kept:
+                    question.retired = True
+                    summary.retired += 1
         bump_revision(session, "bank")
     return summary
 

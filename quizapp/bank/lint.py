@@ -19,8 +19,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .loader import BankQuestion, LoadResult, shown
-from .taxonomy import OPTION_KEYS
+from quizapp.bank.loader import BankQuestion, LoadResult, shown
+from quizapp.bank.taxonomy import OPTION_KEYS
 
 # What each rule checks (the README's table says the same).
 RULES: dict[str, str] = {

@@ -70,7 +70,7 @@ def bank_lint(paths: tuple[str, ...], strict: bool) -> None:
     options) in more than half of them, at most 10% figure recall. Warnings, printed as
     `file: question-id: rule: why`: key-length, near-duplicate, source-note, unmarked-recall.
     """
-    from .bank.lint import format_report, lint_bank
+    from quizapp.bank.lint import format_report, lint_bank
 
     result = _load_or_report(paths)
     if result is None:
@@ -83,8 +83,10 @@ def bank_lint(paths: tuple[str, ...], strict: bool) -> None:
 
 @bank.command("import")
 @click.argument("paths", nargs=-1)
+@click.option("--retire-missing", is_flag=True,
+              help="Retire questions of the imported articles that the files no longer contain.")
 @with_appcontext
-def bank_import(paths: tuple[str, ...]) -> None:
+def bank_import(paths: tuple[str, ...], retire_missing: bool) -> None:
     """Load bank files into the database, all or nothing; re-import versions changed questions."""
     from quizapp.bank.importing import import_bank
 
@@ -92,8 +94,9 @@ def bank_import(paths: tuple[str, ...]) -> None:
     if result is None:
         sys.exit(1)
     _ensure_schema()
-    s = import_bank(result)
-    click.echo(f"imported {s.articles} article(s): {s.created} new, {s.updated} updated, {s.unchanged} unchanged question(s)")
+    s = import_bank(result, retire_missing=retire_missing)
+    click.echo(f"imported {s.articles} article(s): {s.created} new, {s.updated} updated, {s.unchanged} unchanged, "
+               f"{s.retired} retired question(s)")
 
 
 @bank.command("export")
@@ -140,9 +143,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     result = _load_or_report((current_app.config["BANK_PATH"],))
     if result is None:
         sys.exit(1)
-    s = import_bank(result)
+    s = import_bank(result, retire_missing=True)  # the bundled banks replace their earlier editions
     campaign = ensure_demo_campaign()
-    click.echo(f"banks: {s.created} new, {s.updated} updated, {s.unchanged} unchanged; campaign /q/{campaign.slug}")
+    click.echo(f"banks: {s.created} new, {s.updated} updated, {s.unchanged} unchanged, {s.retired} retired; "
+               f"campaign /q/{campaign.slug}")
     click.echo(f"database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
     if no_serve:
         return
