@@ -156,7 +156,9 @@ def prepare(migrate: bool, db_wait: float) -> None:
               help="Seconds workers get to finish their requests after SIGTERM.")
 @click.option("--keep-alive", default=5, show_default=True, type=click.IntRange(min=0),
               envvar="QUIZAPP_KEEP_ALIVE", show_envvar=True,
-              help="Seconds an idle keep-alive connection stays open.")
+              help="Seconds an idle keep-alive connection stays open. Behind a proxy that keeps upstream "
+                   "connections alive, set it above the proxy's idle timeout (nginx: keepalive_timeout in "
+                   "upstream {}, 60 s), so the proxy, not gunicorn, closes idle connections.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               envvar="QUIZAPP_ACCESS_LOG", show_envvar=True, help="Log every request to stdout.")
 @click.option("--log-level", default="info", show_default=True, envvar="QUIZAPP_LOG_LEVEL", show_envvar=True,
