@@ -870,7 +870,8 @@ def main() -> int:
         server.start()
         server.wait_healthy()
         print(f"server: {' '.join(server.cmd[1:])}  (workers {len(server.worker_pids())}, master pid {server.proc.pid})")
-        print(f"database: {args.db} ({db.url}); redis: {f'{redis.url}, keys {redis.prefix}:*' if redis else 'none (in-process limits/cache)'}")
+        redis_text = f"{redis.url}, keys {redis.prefix}:*" if redis else "none (in-process limits/cache)"
+        print(f"database: {args.db} ({db.url}); redis: {redis_text}")
         print(f"campaign: {n_q[0]} questions of {n_q[1]} s, {n_q[2]} attempts/day; per-IP limits raised: "
               + ", ".join(f"QUIZAPP_LIMIT_{k}={v}" for k, v in RAISED_LIMITS.items())
               + " (every player is 127.0.0.1; per-device and per-attempt limits at their defaults)")

@@ -459,7 +459,8 @@ def main() -> int:
         server.start()
         server.wait_healthy()
         print(f"server: {' '.join(server.cmd[1:])}  (workers {len(server.worker_pids())}, master pid {server.proc.pid})")
-        print(f"database: {args.db} ({db.url}); redis: {f'{redis.url}, keys {redis.prefix}:*' if redis else 'none'}; limits raised: "
+        redis_text = f"{redis.url}, keys {redis.prefix}:*" if redis else "none"
+        print(f"database: {args.db} ({db.url}); redis: {redis_text}; limits raised: "
               + ", ".join(f"QUIZAPP_LIMIT_{k}={v}" for k, v in {**bb.RAISED_LIMITS,
                                                                "START_PER_DEVICE": "100000/minute"}.items()))
         print(f"load: {args.players} players arriving over {args.ramp:.0f} s, quiz after quiz for {args.duration:.0f} s, "

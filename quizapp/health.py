@@ -14,11 +14,16 @@ import logging
 import threading
 import time
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from quizapp.extensions import db
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 # Seconds between two warnings about one outage in one process.
 OUTAGE_REPORT_SECONDS = 60.0
@@ -28,7 +33,7 @@ DATABASE_CONSEQUENCE = "requests that need it answer 503"
 
 
 class OutageLog:
-    """A service's outage as one process sees it: logged when it starts, once per interval while it lasts, and when it ends."""
+    """One service's outage as this process sees it: logged as it starts, once per interval, and as it ends."""
 
     def __init__(self, service: str, consequence: str, logger: logging.Logger,
                  interval: float = OUTAGE_REPORT_SECONDS) -> None:
@@ -92,7 +97,7 @@ def redis_outage(app: Flask | None = None) -> OutageLog:
     return outage_log(app or current_app._get_current_object(), "Redis", REDIS_CONSEQUENCE)
 
 
-def _redis_client(app: Flask):
+def _redis_client(app: Flask) -> Redis:
     """A Redis client for /readyz's ping, with the board cache's short timeouts."""
     client = app.extensions.get("quizapp.readyz_redis")
     if client is None:
@@ -130,7 +135,7 @@ def check_redis(app: Flask) -> str:
     return "ok"
 
 
-def readyz():
+def readyz() -> tuple[dict, int, dict]:
     """Readiness: 200 when the database and (if configured) Redis answer, else 503 naming what is down."""
     app = current_app._get_current_object()
     state = {"database": "ok" if check_database(app) else "down", "redis": check_redis(app)}

@@ -111,8 +111,8 @@ def postgres_database() -> Iterator[Database]:
         """Sessions of this database queued on the advisory lock (a bigint key: objid holds its low 32 bits)."""
         with engine.connect() as conn:
             return conn.execute(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                "AND objid::bigint = :key AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = :key "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ), key).scalar_one()
 
     def scalar(sql: str):
@@ -171,10 +171,10 @@ def test_two_processes_migrating_at_once_queue_on_the_lock(race, empty_database,
     logs = [tmp_path / f"proc{i}.log" for i in range(2)]
     procs: list[subprocess.Popen] = []
     output = lambda: "\n".join(f"--- quizapp {' '.join(c)}:\n{p.read_text(errors='replace')}"  # noqa: E731
-                               for c, p in zip(commands, logs) if p.exists())
+                               for c, p in zip(commands, logs, strict=True) if p.exists())
     try:
         with db.hold_lock():
-            procs = [start(args, env, tmp_path, log) for args, log in zip(commands, logs)]
+            procs = [start(args, env, tmp_path, log) for args, log in zip(commands, logs, strict=True)]
             deadline = time.monotonic() + 60
             while db.waiters() < 2:
                 exited = [p.returncode for p in procs if p.poll() is not None]
@@ -183,7 +183,7 @@ def test_two_processes_migrating_at_once_queue_on_the_lock(race, empty_database,
                 time.sleep(0.05)
         # Released: both go at once; the lock lets one migrate while the other waits.
         deadline = time.monotonic() + 120
-        for args, proc in zip(commands, procs):
+        for args, proc in zip(commands, procs, strict=True):
             if args[0] == "serve":
                 while not healthy(port):
                     assert proc.poll() is None, f"serve exited with {proc.returncode}:\n{output()}"

@@ -1,14 +1,19 @@
-"""Command line: `quizapp bank check|stats|import|export`, `quizapp demo`, `quizapp serve`, `quizapp board`, `quizapp db`."""
+"""Command line: `quizapp bank ...`, `demo`, `serve`, `board`, `db` (with a locked `db upgrade`) and the rest."""
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from quizapp.bank import format_stats, load_paths
+
+if TYPE_CHECKING:
+    from quizapp.bank.loader import LoadResult
+    from quizapp.quiz.operations import ImportSummary
 
 
 def _create_app():
@@ -101,7 +106,7 @@ def bank_export(fmt: str) -> None:
 IMPORT_TRIES = 3
 
 
-def _import_bank(result):
+def _import_bank(result: LoadResult) -> ImportSummary:
     """Import loaded banks; when a concurrent import inserted the same rows first, import again.
 
     Two imports into an empty PostgreSQL database both find a question
