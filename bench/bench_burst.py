@@ -3,7 +3,7 @@
 
 Run from the repository root:
     .venv/bin/python bench/bench_burst.py --db sqlite
-    .venv/bin/python bench/bench_burst.py --db postgres [--redis]
+    .venv/bin/python bench/bench_burst.py --db postgres [--redis [URL]]
 
 Issue 5, "Load and fault runs". Not a test: it measures, prints, and exits 0 only when the run had zero
 errors and the database check passes. Every step is bounded in time and only talks to 127.0.0.1.
@@ -13,8 +13,9 @@ errors and the database check passes. Every step is bounded in time and only tal
      (units whsz/hbdx/gdjt, 10 questions of 20 s) come from `quizapp demo --no-serve`; when that fails
      (the schema can be ahead of its migrations while models change), the same data is created in-process
      (create_app + db.create_all() + import_bank + ensure_demo_campaign) and the server runs --no-migrate.
-     With --redis, QUIZAPP_REDIS_URL=redis://127.0.0.1:6379/14 (that Redis database is flushed before
-     and after the run).
+     With --redis, QUIZAPP_REDIS_URL is the URL given (default redis://127.0.0.1:6379/14), which must
+     name an empty Redis database (the run stops with status 2 otherwise), and QUIZAPP_REDIS_KEY_PREFIX
+     is quizapp-bench-<random>: afterwards the run deletes the keys under that prefix and nothing else.
   2. The production server, `quizapp serve` (gunicorn gthread), in its own process group, with the
      serve defaults unless --workers/--threads/--reuse-port are given. Every player comes from
      127.0.0.1, so the per-IP ceilings are raised: QUIZAPP_LIMIT_START_PER_IP and
@@ -61,7 +62,7 @@ HOST = "127.0.0.1"
 SLUG = "demo"
 ORGS = ("whsz", "hbdx", "gdjt")
 PG_SERVER = "postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"  # --redis without a URL
 RAISED_LIMITS = {"START_PER_IP": "100000/minute", "JOIN_PER_IP": "100000/minute"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STOP = threading.Event()  # Ctrl+C / SIGTERM / hard deadline: every player stops at its next step
@@ -779,18 +780,50 @@ def common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (server log, SQLite) and the PG database")
 
 
-def make_env(db: Database, redis: bool) -> dict:
+class BenchRedis:
+    """The Redis database a run uses: it must be empty at the start, and only the run's own keys are deleted."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.url = url
+        self.prefix = f"quizapp-bench-{secrets.token_hex(4)}"  # QUIZAPP_REDIS_KEY_PREFIX of the server
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+    def check_empty(self) -> None:
+        """Refuse a database that holds keys: they are someone else's (or an earlier run's), and would skew the run."""
+        keys = self.client.dbsize()
+        if keys:
+            raise RuntimeError(f"Redis database {self.url} holds {keys} key(s); the bench needs an empty one: "
+                               f"name another with --redis URL (or empty this one yourself if they are leftovers)")
+
+    def clear(self) -> None:
+        """Delete the keys the run wrote (its prefix), leaving anything else in the database alone."""
+        batch = []
+        for key in self.client.scan_iter(match=f"{self.prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                self.client.delete(*batch)
+                batch.clear()
+        if batch:
+            self.client.delete(*batch)
+
+
+def add_redis_argument(ap: argparse.ArgumentParser) -> None:
+    """--redis [URL]: run the server with Redis (bench_burst and bench_faults)."""
+    ap.add_argument("--redis", nargs="?", const=DEFAULT_REDIS_URL, default=None, metavar="URL",
+                    help=f"QUIZAPP_REDIS_URL=URL (default {DEFAULT_REDIS_URL}); the Redis database must be empty, "
+                         "and only the run's own keys (prefix quizapp-bench-<random>) are deleted afterwards")
+
+
+def make_env(db: Database, redis: BenchRedis | None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZAPP_")}
     env.update({"QUIZAPP_DATABASE_URL": db.url, "QUIZAPP_SECRET_KEY": secrets.token_hex(32), "PYTHONUNBUFFERED": "1"})
-    if redis:
-        env["QUIZAPP_REDIS_URL"] = REDIS_URL
+    if redis is not None:
+        env["QUIZAPP_REDIS_URL"] = redis.url
+        env["QUIZAPP_REDIS_KEY_PREFIX"] = redis.prefix
     env.update({f"QUIZAPP_LIMIT_{k}": v for k, v in RAISED_LIMITS.items()})
     return env
-
-
-def flush_redis() -> None:
-    import redis
-    redis.Redis.from_url(REDIS_URL, socket_timeout=5).flushdb()
 
 
 def install_signals() -> None:
@@ -805,7 +838,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    ap.add_argument("--redis", action="store_true", help=f"QUIZAPP_REDIS_URL={REDIS_URL} (flushed before and after)")
+    add_redis_argument(ap)
     ap.add_argument("--players", type=int, default=700)
     ap.add_argument("--window", type=float, default=60.0, help="seconds over which the players arrive (default 60)")
     ap.add_argument("--arrivals", choices=("poisson", "uniform"), default="poisson")
@@ -822,11 +855,12 @@ def main() -> int:
     install_signals()
     tmp = Path(tempfile.mkdtemp(prefix="quizapp-burst-"))
     db = Database(args.db, tmp, args.pg_db)
-    env = make_env(db, args.redis)
+    redis = BenchRedis(args.redis) if args.redis else None
+    env = make_env(db, redis)
     server = None
     try:
-        if args.redis:
-            flush_redis()
+        if redis is not None:
+            redis.check_empty()
         migrate, how = setup_database(db, env)
         print(f"setup: {how}")
         n_q = db.query(f"SELECT questions_per_quiz, seconds_per_question, attempts_per_day FROM campaign "
@@ -836,7 +870,8 @@ def main() -> int:
         server.start()
         server.wait_healthy()
         print(f"server: {' '.join(server.cmd[1:])}  (workers {len(server.worker_pids())}, master pid {server.proc.pid})")
-        print(f"database: {args.db} ({db.url}); redis: {REDIS_URL if args.redis else 'none (in-process limits/cache)'}")
+        redis_text = f"{redis.url}, keys {redis.prefix}:*" if redis else "none (in-process limits/cache)"
+        print(f"database: {args.db} ({db.url}); redis: {redis_text}")
         print(f"campaign: {n_q[0]} questions of {n_q[1]} s, {n_q[2]} attempts/day; per-IP limits raised: "
               + ", ".join(f"QUIZAPP_LIMIT_{k}={v}" for k, v in RAISED_LIMITS.items())
               + " (every player is 127.0.0.1; per-device and per-attempt limits at their defaults)")
@@ -864,11 +899,11 @@ def main() -> int:
         else:
             db.drop()
             shutil.rmtree(tmp, ignore_errors=True)
-            if args.redis:
-                try:
-                    flush_redis()
-                except Exception:
-                    pass
+        if redis is not None:
+            try:
+                redis.clear()
+            except Exception as exc:
+                print(f"could not delete the run's Redis keys {redis.prefix}:*: {exc}", file=sys.stderr)
 
 
 def run(args, db: Database, server: Server, tmp: Path) -> int:
@@ -928,7 +963,7 @@ def run(args, db: Database, server: Server, tmp: Path) -> int:
     print(f"  {'PASS' if not rec.inconsistent else 'FAIL'}  API answers consistent ({len(rec.inconsistent)})")
     print(f"  {'PASS' if check['ok_strict'] else 'FAIL'}  database check")
     print(f"overall: {'PASS' if passed else 'FAIL'}")
-    summary = {"db": args.db, "redis": args.redis, "players": args.players, "window_s": args.window,
+    summary = {"db": args.db, "redis": bool(args.redis), "players": args.players, "window_s": args.window,
                "arrivals": args.arrivals, "think_s": list(args.think), "server": " ".join(server.cmd[1:]),
                "completed": rec.completed, "abandoned": rec.abandoned, "errors": dict(rec.errors),
                "wall_s": round(last, 1), "endpoints": rows, "timeline": tl, "reconnects": rec.reconnects,

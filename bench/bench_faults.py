@@ -422,7 +422,7 @@ def main() -> int:
     ap.add_argument("--fault", choices=("kill", "pg-restart", "pg-terminate"), required=True)
     ap.add_argument("--db", choices=("sqlite", "postgres"), default=None,
                     help="default: sqlite for kill, postgres for the database faults")
-    ap.add_argument("--redis", action="store_true", help=f"QUIZAPP_REDIS_URL={bb.REDIS_URL}")
+    bb.add_redis_argument(ap)
     ap.add_argument("--players", type=int, default=60, help="concurrent players (default 60)")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     ap.add_argument("--ramp", type=float, default=5.0, help="players arrive over this many seconds (default 5)")
@@ -444,12 +444,13 @@ def main() -> int:
     bb.install_signals()
     tmp = Path(tempfile.mkdtemp(prefix="quizapp-faults-"))
     db = bb.Database(args.db, tmp, args.pg_db)
-    env = bb.make_env(db, args.redis)
+    redis = bb.BenchRedis(args.redis) if args.redis else None
+    env = bb.make_env(db, redis)
     env["QUIZAPP_LIMIT_START_PER_DEVICE"] = "100000/minute"
     server = None
     try:
-        if args.redis:
-            bb.flush_redis()
+        if redis is not None:
+            redis.check_empty()
         migrate, how = bb.setup_database(db, env)
         db.execute(f"UPDATE campaign SET attempts_per_day = 1000000 WHERE slug = '{bb.SLUG}'")
         print(f"setup: {how}; attempts_per_day=1000000")
@@ -458,7 +459,8 @@ def main() -> int:
         server.start()
         server.wait_healthy()
         print(f"server: {' '.join(server.cmd[1:])}  (workers {len(server.worker_pids())}, master pid {server.proc.pid})")
-        print(f"database: {args.db} ({db.url}); redis: {bb.REDIS_URL if args.redis else 'none'}; limits raised: "
+        redis_text = f"{redis.url}, keys {redis.prefix}:*" if redis else "none"
+        print(f"database: {args.db} ({db.url}); redis: {redis_text}; limits raised: "
               + ", ".join(f"QUIZAPP_LIMIT_{k}={v}" for k, v in {**bb.RAISED_LIMITS,
                                                                "START_PER_DEVICE": "100000/minute"}.items()))
         print(f"load: {args.players} players arriving over {args.ramp:.0f} s, quiz after quiz for {args.duration:.0f} s, "
@@ -486,11 +488,11 @@ def main() -> int:
         else:
             db.drop()
             shutil.rmtree(tmp, ignore_errors=True)
-            if args.redis:
-                try:
-                    bb.flush_redis()
-                except Exception:
-                    pass
+        if redis is not None:
+            try:
+                redis.clear()
+            except Exception as exc:
+                print(f"could not delete the run's Redis keys {redis.prefix}:*: {exc}", file=sys.stderr)
 
 
 def run(args, db: bb.Database, server: bb.Server) -> int:

@@ -41,7 +41,7 @@ def create_app(config: dict | object | None = None) -> Flask:
 
     auth.init_app(app)
 
-    from quizapp import admin, api, player, screen, web
+    from quizapp import admin, api, health, player, screen, web
 
     app.register_blueprint(player.bp)
     app.register_blueprint(api.bp)
@@ -49,6 +49,7 @@ def create_app(config: dict | object | None = None) -> Flask:
     app.register_blueprint(screen.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     web.init_app(app)
+    health.init_app(app)  # GET /readyz
 
     from quizapp import cli
 

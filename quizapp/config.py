@@ -44,6 +44,8 @@ def load_config(instance_path: str) -> dict:
     inst = Path(instance_path)
     inst.mkdir(parents=True, exist_ok=True)
     db_url = os.environ.get("QUIZAPP_DATABASE_URL") or f"sqlite:///{inst / 'quizapp.db'}"
+    redis_url = os.environ.get("QUIZAPP_REDIS_URL", "")
+    redis_prefix = os.environ.get("QUIZAPP_REDIS_KEY_PREFIX", "quizapp")
     return {
         "SECRET_KEY": os.environ.get("QUIZAPP_SECRET_KEY") or _instance_secret(inst),
         "SQLALCHEMY_DATABASE_URI": db_url,
@@ -65,9 +67,19 @@ def load_config(instance_path: str) -> dict:
         # Player pages in Simplified (the source strings), Traditional or English: see quizapp/i18n.py.
         "BABEL_DEFAULT_LOCALE": "zh_Hans",
         # Shared state for several app servers: rate limits and the leaderboard cache.
-        "REDIS_URL": os.environ.get("QUIZAPP_REDIS_URL", ""),
+        "REDIS_URL": redis_url,
+        # Every key this deployment writes starts with "<prefix>:" (boards "<prefix>:board:", limits
+        # "<prefix>:limits:"), so deployments sharing one Redis database do not read each other's.
+        "REDIS_KEY_PREFIX": redis_prefix,
+        # How long a computed board is reused. In-process (no Redis) each worker has its own copy and
+        # only its own writes invalidate it, so this bounds how stale another worker's board is. In
+        # Redis every server's write invalidates it at once; the lifetime only bounds staleness after
+        # an invalidation lost to a Redis outage. 0 turns the cache off.
+        "BOARD_CACHE_SECONDS": float(os.environ.get("QUIZAPP_BOARD_CACHE_SECONDS", "2")),
+        "REDIS_BOARD_CACHE_SECONDS": float(os.environ.get("QUIZAPP_REDIS_BOARD_CACHE_SECONDS", "60")),
         # ratelimits.WindowCounters (in-process) unless Redis is configured.
-        "RATELIMIT_STORAGE_URI": os.environ.get("QUIZAPP_REDIS_URL") or "quizapp-memory://",
+        "RATELIMIT_STORAGE_URI": redis_url or "quizapp-memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{redis_prefix}:limits"} if redis_url else {},
         "RATELIMIT_ENABLED": os.environ.get("QUIZAPP_RATELIMIT", "on") != "off",
         # No X-RateLimit-* headers on every response (they cost a window lookup per limit per request);
         # a refused request still says when to come back in Retry-After (web.py).

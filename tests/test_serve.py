@@ -6,46 +6,28 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
 
-from quizapp import create_app
 from quizapp.cli import server as serve_mod
+
+from helpers import clean_env, quizapp_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACEFUL = 10  # --graceful-timeout given to the server under test (the default)
-
-
-def quizapp_bin() -> str:
-    """The `quizapp` entry point of the environment running the tests (.venv/bin/quizapp)."""
-    exe = Path(sys.executable).parent / "quizapp"
-    found = str(exe) if exe.exists() else shutil.which("quizapp")
-    if not found:
-        pytest.fail("the quizapp console script is not installed (pip install -e .)")
-    return found
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict:
-    """This environment without any QUIZAPP_* setting of the caller's, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZAPP_")}
-    env.update(extra)
-    return env
 
 
 def children(pid: int) -> list[int]:
@@ -179,54 +161,6 @@ def test_gunicorn_accepts_every_option():
     assert server.cfg.worker_class_str == "gthread"
     assert server.cfg.workers == opts["workers"] and server.cfg.threads == 4
     assert server.cfg.preload_app is False
-
-
-def test_concurrent_migrations_are_serialised(tmp_path):
-    """Several servers starting at once on one database all succeed: the migration lock holds."""
-    url = f"sqlite:///{tmp_path / 'race.db'}"
-    start = time.time() + 6  # every process has imported the app by then, then all migrate together
-    script = ("import sys, time\n"
-              "from quizapp import create_app\n"
-              "from quizapp.cli.server import migrate_database\n"
-              "app = create_app({'SQLALCHEMY_DATABASE_URI': sys.argv[1], 'SECRET_KEY': 'k'})\n"
-              "while time.time() < float(sys.argv[2]): time.sleep(0.005)\n"
-              "print(migrate_database(app))\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script, url, str(start)], env=clean_env(), cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
-    outs = [p.communicate(timeout=120)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(outs)
-    assert all(out.strip().endswith("upgraded") for out in outs), outs
-    with sqlite3.connect(tmp_path / "race.db") as conn:
-        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
-
-
-def test_migrate_falls_back_to_create_all_without_the_schema_module(tmp_path, monkeypatch):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fallback.db'}", "SECRET_KEY": "k"})
-    monkeypatch.setitem(sys.modules, "quizapp.schema", None)  # `from .schema import ...` now fails
-    assert serve_mod.migrate_database(app) == "created"
-    with sqlite3.connect(tmp_path / "fallback.db") as conn:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert "campaign" in tables
-
-
-@pytest.mark.skipif(not os.environ.get("QUIZAPP_TEST_DATABASE_URL", "").startswith("postgresql"),
-                    reason="needs QUIZAPP_TEST_DATABASE_URL pointing at PostgreSQL")
-def test_migration_lock_is_a_postgres_advisory_lock():
-    url = os.environ["QUIZAPP_TEST_DATABASE_URL"]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "k"})
-    other = create_engine(url)
-    try_lock = text("SELECT pg_try_advisory_lock(:key)")
-    unlock = text("SELECT pg_advisory_unlock(:key)")
-    key = {"key": serve_mod.MIGRATION_LOCK_KEY}
-    try:
-        with serve_mod.migration_lock(app):
-            with other.connect() as conn:
-                assert conn.execute(try_lock, key).scalar() is False  # another server would wait here
-        with other.connect() as conn:
-            assert conn.execute(try_lock, key).scalar() is True
-            conn.execute(unlock, key)
-    finally:
-        other.dispose()
 
 
 # ---- Docker files, checked as text (no Docker engine needed) ----

@@ -16,7 +16,9 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Integer, bindparam, delete, func, insert, literal, select, text, union_all
@@ -24,6 +26,7 @@ from sqlalchemy import Integer, bindparam, delete, func, insert, literal, select
 from quizapp import engine
 from quizapp.database import RawConnection, raw, writing
 from quizapp.extensions import db
+from quizapp.health import OutageLog, redis_outage
 from quizapp.models import (
     CONTEST,
     Attempt,
@@ -45,8 +48,12 @@ ALL_UNITS = 0  # organisation_id of the campaign-wide rows of the board counts
 # bucket holds about one second's worth of a score's participants (bench/bench_rank.py measures it).
 TIME_BUCKET_MS = 1000
 
+class CacheUnavailable(Exception):
+    """The shared cache did not answer; the store has already reported the outage (health.OutageLog)."""
+
+
 class LocalStore:
-    """In-process cache for one server: entries expire after BOARD_CACHE_SECONDS.
+    """In-process cache for one server: entries expire after BOARD_CACHE_SECONDS (0 disables it).
 
     Each worker process holds its own copy, so the short lifetime bounds how
     stale another worker's board can be; invalidation is exact in-process.
@@ -73,44 +80,65 @@ class LocalStore:
         return hit[1] if hit and hit[0] > time.monotonic() else None
 
     def set(self, key: str, value) -> None:
+        if self.ttl <= 0:
+            return
         with self.lock:
             self.entries[key] = (time.monotonic() + self.ttl, value)
 
 
 class RedisStore:
-    """Cache shared by every app server through Redis; a per-campaign version key makes invalidation global."""
+    """Cache shared by every app server through Redis; a per-campaign version key makes invalidation global.
 
-    prefix = "quizapp:board:"
+    Keys are `<REDIS_KEY_PREFIX>:board:...`. Entries expire after
+    REDIS_BOARD_CACHE_SECONDS (0 disables caching); that only bounds
+    staleness when an invalidation was lost to a Redis outage. A Redis error
+    is reported to the process's Redis OutageLog and raised as CacheUnavailable.
+    """
 
-    def __init__(self, url: str, ttl: float) -> None:
+    def __init__(self, url: str, ttl: float, key_prefix: str, outage: OutageLog) -> None:
         import redis
 
         self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.errors = redis.RedisError
         self.ttl_ms = int(ttl * 1000)
+        self.prefix = f"{key_prefix}:board:"
+        self.outage = outage
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one Redis command, reporting a failure (or the end of an outage) to the outage log."""
+        try:
+            result = method(*args, **kwargs)
+        except self.errors as exc:
+            self.outage.failed(exc)
+            raise CacheUnavailable(str(exc)) from exc
+        self.outage.succeeded()
+        return result
 
     def version(self, campaign_id: int) -> int:
-        return int(self.redis.get(f"{self.prefix}v:{campaign_id}") or 0)
+        return int(self._call(self.redis.get, f"{self.prefix}v:{campaign_id}") or 0)
 
     def bump(self, campaign_id: int) -> None:
-        self.redis.incr(f"{self.prefix}v:{campaign_id}")
+        self._call(self.redis.incr, f"{self.prefix}v:{campaign_id}")
 
     def get(self, key: str):
-        raw = self.redis.get(self.prefix + key)
+        raw = self._call(self.redis.get, self.prefix + key)
         return _decode(raw) if raw is not None else None
 
     def set(self, key: str, value) -> None:
-        self.redis.set(self.prefix + key, _encode(value), px=self.ttl_ms)
+        if self.ttl_ms > 0:
+            self._call(self.redis.set, self.prefix + key, _encode(value), px=self.ttl_ms)
 
 
 def _store():
     """The current app's board store: Redis when QUIZAPP_REDIS_URL is set, else in-process."""
     store = current_app.extensions.get("quizapp.board_store")
     if store is None:
-        url = current_app.config.get("REDIS_URL")
-        if url:
-            store = RedisStore(url, current_app.config.get("REDIS_BOARD_CACHE_SECONDS", 60.0))
+        config = current_app.config
+        if config.get("REDIS_URL"):
+            store = RedisStore(config["REDIS_URL"], config.get("REDIS_BOARD_CACHE_SECONDS", 60.0),
+                               config.get("REDIS_KEY_PREFIX", "quizapp"), redis_outage())
         else:
-            store = LocalStore(current_app.config.get("BOARD_CACHE_SECONDS", 2.0))
+            store = LocalStore(config.get("BOARD_CACHE_SECONDS", 2.0))
         current_app.extensions["quizapp.board_store"] = store
     return store
 
@@ -119,7 +147,9 @@ def invalidate_campaign(campaign_id: int) -> None:
     """The one invalidator: forget every cached board of a campaign after a result changes."""
     try:
         _store().bump(campaign_id)
-    except Exception:  # noqa: BLE001 - a cache outage must not fail the answer that triggered it
+    except CacheUnavailable:
+        pass  # Redis down (reported by the store): boards come from the database until it is back
+    except Exception:  # noqa: BLE001 - a cache failure must not fail the answer that triggered it
         current_app.logger.warning("board cache invalidation failed", exc_info=True)
 
 
@@ -129,7 +159,9 @@ def _cached(key: tuple, compute):
     try:
         name = f"{key[0]}:{store.version(key[0])}:" + ":".join(map(str, key[1:]))
         hit = store.get(name)
-    except Exception:  # noqa: BLE001 - Redis down: serve from the database
+    except CacheUnavailable:  # Redis down (reported by the store): serve from the database
+        return compute()
+    except Exception:  # noqa: BLE001 - a bug in the cache must not fail the board
         current_app.logger.warning("board cache unavailable", exc_info=True)
         return compute()
     if hit is not None:
@@ -137,6 +169,8 @@ def _cached(key: tuple, compute):
     value = compute()
     try:
         store.set(name, value)
+    except CacheUnavailable:
+        pass
     except Exception:  # noqa: BLE001
         current_app.logger.warning("board cache write failed", exc_info=True)
     return value

@@ -1,14 +1,19 @@
-"""Command line: `quizapp bank check|stats|lint|import|export`, `quizapp demo`, `quizapp serve`, `quizapp board`."""
+"""Command line: `quizapp bank ...`, `demo`, `serve`, `board`, `db` (with a locked `db upgrade`) and the rest."""
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from quizapp.bank import format_stats, load_paths
+
+if TYPE_CHECKING:
+    from quizapp.bank.importing import ImportSummary
+    from quizapp.bank.loader import LoadResult
 
 
 def _create_app():
@@ -18,7 +23,21 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+class QuizappGroup(FlaskGroup):
+    """Flask's command group, with quizapp's `db` in place of the one Flask-Migrate's entry point installs."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """Look up a command; `db` is quizapp's, whose `upgrade` holds the migration lock."""
+        if name == "db":
+            # FlaskGroup adds plugin commands (Flask-Migrate's `db`) on first lookup, replacing any
+            # registered under the same name, so the override has to happen here.
+            from quizapp.cli.migrations import db_group
+
+            return db_group
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=QuizappGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
 def main() -> None:
     """quizapp: anti-telecom-fraud quiz campaigns."""
 
@@ -88,13 +107,11 @@ def bank_lint(paths: tuple[str, ...], strict: bool) -> None:
 @with_appcontext
 def bank_import(paths: tuple[str, ...], retire_missing: bool) -> None:
     """Load bank files into the database, all or nothing; re-import versions changed questions."""
-    from quizapp.bank.importing import import_bank
-
     result = _load_or_report(paths)
     if result is None:
         sys.exit(1)
     _ensure_schema()
-    s = import_bank(result, retire_missing=retire_missing)
+    s = _import_bank(result, retire_missing=retire_missing)
     click.echo(f"imported {s.articles} article(s): {s.created} new, {s.updated} updated, {s.unchanged} unchanged, "
                f"{s.retired} retired question(s)")
 
@@ -110,8 +127,32 @@ def bank_export(fmt: str) -> None:
     click.echo(json.dumps(export_questions(), ensure_ascii=False, indent=2))
 
 
+# A bank import that a concurrent one beat to the same new rows is run again this often in all.
+IMPORT_TRIES = 3
+
+
+def _import_bank(result: LoadResult, retire_missing: bool = False) -> ImportSummary:
+    """Import loaded banks; when a concurrent import inserted the same rows first, import again.
+
+    Two imports into an empty PostgreSQL database both find a question
+    missing and both insert it; the unique key refuses the later one. The
+    import is one transaction and idempotent, so running it again after the
+    other committed finds those rows and gives the sequential result.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from quizapp.bank.importing import import_bank
+
+    for _ in range(IMPORT_TRIES - 1):
+        try:
+            return import_bank(result, retire_missing=retire_missing)
+        except IntegrityError:
+            continue  # import_bank's transaction was rolled back; the other import has committed
+    return import_bank(result, retire_missing=retire_missing)
+
+
 def _ensure_schema() -> None:
-    """Bring the database schema up to date through the migrations (idempotent)."""
+    """Bring the database schema up to date through the migrations, under the migration lock (idempotent)."""
     from flask import current_app
 
     from quizapp.schema import upgrade_database
@@ -136,14 +177,13 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Set up the database, the bundled banks and the demo campaign, then serve them."""
     from flask import current_app
 
-    from quizapp.bank.importing import import_bank
     from quizapp.console.demo import ensure_demo_campaign
 
     _ensure_schema()
     result = _load_or_report((current_app.config["BANK_PATH"],))
     if result is None:
         sys.exit(1)
-    s = import_bank(result, retire_missing=True)  # the bundled banks replace their earlier editions
+    s = _import_bank(result, retire_missing=True)  # the bundled banks replace their earlier editions
     campaign = ensure_demo_campaign()
     click.echo(f"banks: {s.created} new, {s.updated} updated, {s.unchanged} unchanged, {s.retired} retired; "
                f"campaign /q/{campaign.slug}")

@@ -2,23 +2,21 @@
 
 The master process builds the app once to check the configuration (and, without
 QUIZAPP_SECRET_KEY, to create instance/secret_key before any worker could race for it),
-brings the schema up to date under a lock, then discards that app. Each worker builds its
-own app with create_app() (no preloading), so every worker opens its own database
-connections; nothing the master opened is shared across fork.
+brings the schema up to date with quizapp.schema.upgrade_database (which holds the migration
+lock), then discards that app. Each worker builds its own app with create_app() (no
+preloading), so every worker opens its own database connections; nothing the master opened is
+shared across fork.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 MAX_DEFAULT_WORKERS = 8
-# pg_advisory_lock key held while migrating, so app servers starting together migrate one at a time.
-MIGRATION_LOCK_KEY = 0x71756978  # "quix"
 # Workers' heartbeat files go on tmpfs, as gunicorn advises for containers (an overlay /tmp can
 # stall them); gunicorn creates them with mkstemp and unlinks them at once.
 HEARTBEAT_DIR = "/dev/shm"  # nosec B108
@@ -125,72 +123,17 @@ def wait_for_database(app, seconds: float) -> None:
             time.sleep(1)
 
 
-@contextmanager
-def migration_lock(app):
-    """Hold a lock that serialises schema upgrades of this database across processes and servers.
-
-    PostgreSQL: a session-level advisory lock (every app server starting at once queues on it;
-    the first upgrades, the others find nothing to do). SQLite: an exclusive flock on a file
-    next to the database. Other databases: no lock.
-    """
-    from sqlalchemy import text
-
-    from quizapp.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        return
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    try:
-        import fcntl
-    except ImportError:  # not Unix
-        fcntl = None
-    if not database or database == ":memory:" or database.startswith("file:") or fcntl is None:
-        yield
-        return
-    with open(f"{database}.migrate-lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def migrate_database(app) -> str:
-    """Bring the schema up to date: the Alembic migrations when available, else create_all()."""
-    try:
-        from quizapp.schema import upgrade_database
-    except ModuleNotFoundError as exc:
-        if exc.name != "quizapp.schema":
-            raise
-        upgrade_database = None
-    with migration_lock(app):
-        if upgrade_database is not None:
-            return upgrade_database(app)
-        from quizapp.extensions import db
-
-        with app.app_context():
-            db.create_all()
-        return "created"
-
-
 def prepare(migrate: bool, db_wait: float) -> None:
     """In the master, before any worker starts: check the config loads and migrate if asked."""
     from quizapp import create_app
     from quizapp.extensions import db
+    from quizapp.schema import upgrade_database
 
     app = create_app()
     try:
         if migrate:
             wait_for_database(app, db_wait)
-            click.echo(f"database schema: {migrate_database(app)}", err=True)
+            click.echo(f"database schema: {upgrade_database(app)}", err=True)
     finally:
         with app.app_context():
             db.engine.dispose()  # no connection of the master's survives into the workers
@@ -213,7 +156,9 @@ def prepare(migrate: bool, db_wait: float) -> None:
               help="Seconds workers get to finish their requests after SIGTERM.")
 @click.option("--keep-alive", default=5, show_default=True, type=click.IntRange(min=0),
               envvar="QUIZAPP_KEEP_ALIVE", show_envvar=True,
-              help="Seconds an idle keep-alive connection stays open.")
+              help="Seconds an idle keep-alive connection stays open. Behind a proxy that keeps upstream "
+                   "connections alive, set it above the proxy's idle timeout (nginx: keepalive_timeout in "
+                   "upstream {}, 60 s), so the proxy, not gunicorn, closes idle connections.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               envvar="QUIZAPP_ACCESS_LOG", show_envvar=True, help="Log every request to stdout.")
 @click.option("--log-level", default="info", show_default=True, envvar="QUIZAPP_LOG_LEVEL", show_envvar=True,

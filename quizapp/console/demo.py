@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from quizapp.database import writing
 from quizapp.extensions import db
@@ -24,9 +25,27 @@ DEMO_PLACEMENTS = [
 
 def ensure_demo_campaign() -> Campaign:
     """Create the demo campaign with its units and placements, or return the existing one."""
-    existing = db.session.scalar(select(Campaign).where(Campaign.slug == DEMO_SLUG))
+    existing = _demo_campaign()
     if existing is not None:
         return existing
+    try:
+        return _create_demo_campaign()
+    except IntegrityError:
+        # Another process (a second `quizapp demo` on the same database) created it first and the
+        # unique slug refused this one (the transaction was rolled back); use theirs.
+        campaign = _demo_campaign()
+        if campaign is None:
+            raise
+        return campaign
+
+
+def _demo_campaign() -> Campaign | None:
+    """The demo campaign, if it exists."""
+    return db.session.scalar(select(Campaign).where(Campaign.slug == DEMO_SLUG))
+
+
+def _create_demo_campaign() -> Campaign:
+    """Insert the demo campaign with its units and placements in one transaction."""
     now = utcnow()
     with writing() as session:
         campaign = Campaign(slug=DEMO_SLUG, title="全民防电诈知识竞赛（演示）", opens_at=now - dt.timedelta(days=1),
