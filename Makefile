@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench check translations clean
+.PHONY: demo test bench mutate check translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ translations: $(VENV)/.installed  ## extract player strings, update the zh_Hant 
 
 bench: $(VENV)/.installed-test  ## load benchmark of the player API under gunicorn
 	$(BIN)/python bench/bench_api.py
+
+mutate: $(VENV)/.installed-test  ## mutation check of the play loop's queries and engine.py (prints survivors)
+	$(BIN)/python bench/mutate.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
