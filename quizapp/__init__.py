@@ -16,9 +16,8 @@ def create_app(config: dict | object | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
 
-    from quizapp import ratelimits  # noqa: F401 - registers the quizapp-memory:// limiter storage
     from quizapp.database import init_database
-    from quizapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from quizapp.extensions import babel, csrf, db, login_manager, migrate
 
     init_database(app)
     from quizapp.schema import MIGRATIONS
@@ -26,7 +25,6 @@ def create_app(config: dict | object | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
     from quizapp import i18n
 
     babel.init_app(app, locale_selector=i18n.select_locale)

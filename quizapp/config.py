@@ -78,15 +78,9 @@ def load_config(instance_path: str) -> dict:
         "BOARD_CACHE_SECONDS": float(os.environ.get("QUIZAPP_BOARD_CACHE_SECONDS", "2")),
         "REDIS_BOARD_CACHE_SECONDS": float(os.environ.get("QUIZAPP_REDIS_BOARD_CACHE_SECONDS", "60")),
         # ratelimits.WindowCounters (in-process) unless Redis is configured.
-        "RATELIMIT_STORAGE_URI": redis_url or "quizapp-memory://",
+        "RATELIMIT_STORAGE_URI": redis_url,
         "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{redis_prefix}:limits"} if redis_url else {},
         "RATELIMIT_ENABLED": os.environ.get("QUIZAPP_RATELIMIT", "on") != "off",
-        # No X-RateLimit-* headers on every response (they cost a window lookup per limit per request);
-        # a refused request still says when to come back in Retry-After (web.py).
-        "RATELIMIT_HEADERS_ENABLED": False,
-        # A Redis outage must not turn every request into an error: fall back to per-process limits.
-        "RATELIMIT_SWALLOW_ERRORS": True,
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATE_LIMITS": _rate_limits(),
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_COUNT": int(os.environ.get("QUIZAPP_PROXY_COUNT", "0")),

@@ -1,8 +1,6 @@
 """Flask extensions, created unbound and initialised in create_app."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -23,7 +21,5 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 login_manager.login_view = "admin.login"
 login_manager.login_message = "请先登录组织者后台"
-# Limits are declared per view in ratelimits.py; storage is Redis when QUIZAPP_REDIS_URL is set.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Player-side languages (Simplified default, Traditional, English); the locale selector is quizapp.i18n's.
 babel = Babel()

@@ -1,40 +1,88 @@
-"""Rate-limit keys and named limits (values live in config RATE_LIMITS, storage in Redis or memory).
+"""Rate limits: named limits from config RATE_LIMITS, checked only by the views that carry them.
 
 Limits are keyed by what a cheater would have to multiply: the attempt
 (answers, question fetches), the device (starts), and a generous per-IP
-ceiling that a whole school behind one NAT stays under.
+ceiling that a whole school behind one NAT stays under. A limit's counter is
+named by the limit, not the view, so every way of starting (API, page, daily
+practice, review) draws on one budget per device. Counters are fixed windows
+of the `limits` library, in Redis when QUIZAPP_REDIS_URL is set (shared by
+every server) and in this process otherwise, or while Redis is down.
+
+Nothing here runs for a request whose view has no limit: the per-request
+hooks of an extension cost every request more than the checks themselves.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import current_app, request, session
-from flask_limiter.util import get_remote_address
+from flask import Flask, current_app, request, session
+from itsdangerous import BadSignature, URLSafeSerializer
+from limits import RateLimitItem, parse
 from limits.storage import Storage
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
+from quizapp.health import redis_outage
 
-def named(name: str):
-    """A limit value read from config at request time, so tests and deployments can tune it."""
-    return lambda: current_app.config["RATE_LIMITS"][name]
+F = TypeVar("F", bound=Callable[..., Any])
+KeyFunc = Callable[[], str]
 
 
 def ip_key() -> str:
     """The client address (after ProxyFix when QUIZAPP_PROXY_COUNT is set)."""
-    return "ip:" + (get_remote_address() or "-")
+    return "ip:" + (request.remote_addr or "-")
+
+
+DEVICE_HEADER = "X-Device-Token"
+DEVICE_SALT = "device"
+
+
+def _device_signer() -> URLSafeSerializer:
+    """Signs the device ids the server issues to API clients (made once per app)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    signer = app.extensions.get("quizapp.device_signer")
+    if signer is None:
+        signer = app.extensions["quizapp.device_signer"] = URLSafeSerializer(app.config["SECRET_KEY"],
+                                                                             salt=DEVICE_SALT)
+    return signer
 
 
 def device_id() -> str:
-    """This device's id: the API's X-Device-Id header, else a random id kept in the signed cookie."""
-    header = request.headers.get("X-Device-Id", "").strip()
-    if header:
-        return header[:128]
-    if "device" not in session:
-        session["device"] = secrets.token_hex(12)
-    return session["device"]
+    """This device's id, always one the server issued: for the API, the id in a valid X-Device-Token header
+    (a new one for a client without one, see device_token); for pages, a random id kept in the signed cookie.
+
+    A client cannot choose its id, so rotating a header no longer makes a new device: a client that drops
+    its token is a new device each time and meets the per-IP limits instead.
+    """
+    known = request.environ.get("quizapp.device")  # per request (an app context may outlive one, in tests)
+    if known is not None:
+        return str(known)
+    if request.path.startswith("/api/"):
+        token = request.headers.get(DEVICE_HEADER, "").strip()
+        try:
+            found = _device_signer().loads(token) if token else None
+        except BadSignature:
+            found = None
+        device = found if isinstance(found, str) else secrets.token_hex(12)
+    else:
+        device = session.get("device")
+        if not isinstance(device, str):
+            device = session["device"] = secrets.token_hex(12)
+    request.environ["quizapp.device"] = device
+    return device
+
+
+def device_token() -> str:
+    """The signed token an API client sends back in X-Device-Token to stay the same device."""
+    return _device_signer().dumps(device_id())
 
 
 def device_hash() -> str:
@@ -55,7 +103,7 @@ def attempt_key() -> str:
 
 
 class WindowCounters(Storage):
-    """In-process fixed-window counters: Flask-Limiter's storage when Redis is not configured.
+    """In-process fixed-window counters: the storage without Redis, and the fallback while Redis is down.
 
     limits' own MemoryStorage starts a timer thread every 10 ms while requests
     come in, and each run walks every key; with one key per attempt, that
@@ -116,3 +164,88 @@ class WindowCounters(Storage):
         """Forget one key's counter."""
         with self.lock:
             self.counts.pop(key, None)
+
+
+@functools.lru_cache(maxsize=64)
+def _item(value: str) -> RateLimitItem:
+    """A parsed limit such as "12/minute" (parsed once per distinct value)."""
+    return parse(value)
+
+
+class Limits:
+    """The app's counters: Redis when configured, this process's otherwise and during a Redis outage."""
+
+    def __init__(self, app: Flask) -> None:
+        self.enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
+        self.local = FixedWindowRateLimiter(WindowCounters())
+        self.shared: FixedWindowRateLimiter | None = None
+        uri = app.config.get("RATELIMIT_STORAGE_URI") or ""
+        if uri.startswith(("redis://", "rediss://", "unix://")):
+            from limits.storage import RedisStorage
+
+            options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+            self.shared = FixedWindowRateLimiter(RedisStorage(uri, socket_timeout=0.5, socket_connect_timeout=0.5,
+                                                              **options))
+        self.app = app
+
+    def hit(self, name: str, key: str) -> float | None:
+        """Count a request against a named limit; None when allowed, else seconds until its window ends."""
+        item = _item(self.app.config["RATE_LIMITS"][name])
+        if self.shared is not None:
+            outage = redis_outage(self.app)
+            try:
+                allowed = self.shared.hit(item, name, key)
+                wait = None if allowed else self.shared.get_window_stats(item, name, key).reset_time - time.time()
+            except Exception as exc:  # noqa: BLE001 - Redis down: count in this process meanwhile
+                outage.failed(exc)
+            else:
+                outage.succeeded()
+                return None if wait is None else max(wait, 0.0)
+        if self.local.hit(item, name, key):
+            return None
+        return max(self.local.get_window_stats(item, name, key).reset_time - time.time(), 0.0)
+
+    def reset(self) -> None:
+        """Forget this process's counters (tests)."""
+        self.local.storage.reset()
+
+
+_limits_lock = threading.Lock()
+
+
+def limits_of(app: Flask) -> Limits:
+    """The app's Limits, made on first use."""
+    found = app.extensions.get("quizapp.limits")
+    if found is None:
+        with _limits_lock:
+            found = app.extensions.setdefault("quizapp.limits", Limits(app))
+    return found
+
+
+class RateLimited(TooManyRequests):
+    """429 with the seconds until the limit's window ends (web.py turns it into Retry-After)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__()
+        self.wait = max(1, math.ceil(wait))
+
+
+def limited(*rules: tuple[str, KeyFunc]) -> Callable[[F], F]:
+    """Decorate a view with named limits, each counted per the key its function gives (ip_key, device_key...).
+
+    Checked in order, most specific first: a request refused by one limit is
+    not counted by the ones after it, so one phone over its own limit does not
+    use up its school's shared per-IP budget.
+    """
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            limits = limits_of(current_app._get_current_object())  # type: ignore[attr-defined]
+            if limits.enabled:
+                for name, key in rules:
+                    wait = limits.hit(name, key())
+                    if wait is not None:
+                        raise RateLimited(wait)
+            return view(*args, **kwargs)
+        return checked  # type: ignore[return-value]
+    return decorate

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, Request, Response, abort, jsonify, render_template, request
+from flask.sessions import NullSession, SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -32,16 +33,38 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
-def security_headers(response):
+SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                    ("X-Frame-Options", "DENY"), ("Referrer-Policy", "strict-origin-when-cross-origin"))
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+def security_headers(response: Response) -> Response:
     """Add CSP, nosniff, framing and referrer policies; HSTS when the request came over HTTPS."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    present = {name.lower() for name, _ in headers.items()}
+    headers.extend([h for h in SECURITY_HEADERS if h[0].lower() not in present])
+    if request.is_secure and HSTS[0].lower() not in present:
+        headers.extend([HSTS])
     return response
+
+
+class TokenApiSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session for the pages; none for the JSON API, which authenticates with tokens.
+
+    An API request neither reads nor sets a cookie (nor pays for signing one).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """The cookie's session, or None (Flask's read-only null session) under /api/."""
+        if request.path.startswith("/api/"):
+            return None
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Write the cookie when the session changed; never for the null session of the API."""
+        if isinstance(session, NullSession):
+            return
+        super().save_session(app, session, response)
 
 
 def refuse_nul():
@@ -52,6 +75,7 @@ def refuse_nul():
 
 def init_app(app: Flask) -> None:
     """Register the health endpoint, error handlers, security headers and template filters."""
+    app.session_interface = TokenApiSessions()
     app.before_request(refuse_nul)
     app.after_request(security_headers)
 
@@ -79,9 +103,9 @@ def init_app(app: Flask) -> None:
         else:
             resp = app.make_response(render_template("error.html", status=status, message=message))
         resp.status_code = status
-        limit = getattr(exc, "limit", None)  # flask_limiter.RateLimitExceeded: come back when the window ends
-        if status == 429 and limit is not None:
-            resp.headers["Retry-After"] = str(limit.limit.get_expiry())
+        wait = getattr(exc, "wait", None)  # ratelimits.RateLimited: come back when the limit's window ends
+        if wait is not None:
+            resp.headers["Retry-After"] = str(wait)
         return resp
 
     @app.errorhandler(OperationalError)

@@ -110,12 +110,14 @@ class Http:
     """JSON over http.client to 127.0.0.1 only; a new connection for every request."""
 
     def __init__(self, port: int, device: str | None = None, timeout: float = 30.0):
+        # device: a label for one phone; it keeps the device token the server issues to it (X-Device-Token).
         self.port, self.device, self.timeout = port, device, timeout
+        self.device_token: str | None = None
 
     def _headers(self, body, token) -> dict:
         headers = {"Accept": "application/json", "Connection": "close"}
-        if self.device:
-            headers["X-Device-Id"] = self.device
+        if self.device and self.device_token:
+            headers["X-Device-Token"] = self.device_token
         if body is not None:
             headers["Content-Type"] = "application/json"
         if token:
@@ -133,9 +135,12 @@ class Http:
         finally:
             conn.close()
         try:
-            return resp.status, json.loads(raw)
+            parsed = json.loads(raw)
         except ValueError:
             return resp.status, raw.decode(errors="replace")
+        if self.device and isinstance(parsed, dict) and isinstance(parsed.get("device_token"), str):
+            self.device_token = parsed["device_token"]
+        return resp.status, parsed
 
     def send_and_drop(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> None:
         """Send a request and hang up without reading the response (a phone losing its signal)."""

@@ -13,7 +13,7 @@ from quizapp.bank import load_paths
 from quizapp.bank.importing import import_bank
 from quizapp.console import accounts as auth
 from quizapp.database import release_raw, writing
-from quizapp.extensions import db, limiter
+from quizapp.extensions import db
 from quizapp.models import Campaign, Organisation, Placement, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,6 @@ def app(tmp_path):
 
 
     with application.app_context():
-        limiter.reset()  # the limiter's in-memory counters are process-wide: start each test clean
         db.drop_all()
         db.create_all()
         import_bank(load_paths([BANK_DIR]))

@@ -97,10 +97,8 @@ def live_server(tmp_path, monkeypatch):
     assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
     assert app.config["PUBLIC_URL"] == base
     from quizapp.console import accounts as auth
-    from quizapp.extensions import limiter
 
     with app.app_context():
-        limiter.reset()  # in-memory counters are process-wide: do not inherit other tests' logins
         db.create_all()
         import_bank(load_paths([BANK_DIR]))
         auth.create_organiser(USERNAME, PASSWORD)

@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from itsdangerous import URLSafeSerializer
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -183,14 +184,16 @@ def tight_limits(app):
 
 
 @pytest.mark.parametrize("operation_id", ["startAttempt", "getQuestion", "postAnswer", "startDailyPractice"])
-def test_rate_limited_responses_are_documented(api, tight_limits, operation_id):
+def test_rate_limited_responses_are_documented(app, api, tight_limits, operation_id):
     operation = api.schema.find_operation_by_id(operation_id)
+
+    one_device = URLSafeSerializer(app.config["SECRET_KEY"], salt="device").dumps("one-device")
 
     @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(operation.as_strategy(), st.data())
     def run(case, data):
         with_real_values(case, data, api, GenerationMode.POSITIVE)
-        case.headers = {**(case.headers or {}), "X-Device-Id": "one-device"}
+        case.headers = {**(case.headers or {}), "X-Device-Token": one_device}
         case.call_and_validate(checks=CHECKS)
 
     run()

@@ -161,8 +161,7 @@ def test_readyz_with_redis_up_and_keys_under_the_configured_prefix(tmp_path, mon
     for app in (staging, production):
         assert app.test_client().get("/api/v1/campaigns/demo/leaderboard").status_code == 200
     # The limiter (one per process) was last configured by `production`: a start counts there.
-    started = production.test_client().post("/api/v1/campaigns/demo/attempts", json={"nickname": "甲", "org": "whsz"},
-                                             headers={"X-Device-Id": "prefix-test"})
+    started = production.test_client().post("/api/v1/campaigns/demo/attempts", json={"nickname": "甲", "org": "whsz"})
     assert started.status_code == 201, started.get_json()
     keys = {k.decode() for k in redis_client.scan_iter(match=f"{prefix}:*")}
     assert any(k.startswith(f"{prefix}:staging:board:") for k in keys)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quizapp import create_app
-from quizapp.extensions import limiter
+from quizapp import create_app, ratelimits
 
 
 @pytest.fixture
@@ -15,13 +14,25 @@ def tight(app):
                                      start_per_ip="3/minute", answer_per_attempt="2/minute",
                                      question_per_attempt="3/minute")
     with app.app_context():
-        limiter.reset()
+        ratelimits.limits_of(app).reset()
     return app
 
 
+DEVICES: dict[str, str] = {}  # a label per phone -> the device token the server issued it
+
+
 def start(client, device, nickname="甲"):
-    return client.post("/api/v1/campaigns/c1/attempts", json={"nickname": nickname, "org": "s1"},
-                       headers={"X-Device-Id": device})
+    """Start as the phone with this label: its first start gets a device token, later ones send it back."""
+    headers = {"X-Device-Token": DEVICES[device]} if device in DEVICES else {}
+    resp = client.post("/api/v1/campaigns/c1/attempts", json={"nickname": nickname, "org": "s1"}, headers=headers)
+    if resp.status_code == 201:
+        DEVICES[device] = resp.get_json()["device_token"]
+    return resp
+
+
+@pytest.fixture(autouse=True)
+def new_phones():
+    DEVICES.clear()
 
 
 def test_starts_are_limited_per_device_then_per_ip(tight, client, make_campaign):
@@ -46,6 +57,54 @@ def test_question_and_answer_fetches_are_limited_per_attempt(tight, client, make
     other = start(client, "phone-8").get_json()
     assert client.get(f"/api/v1/attempts/{other['attempt_id']}/question",
                       headers={"Authorization": f"Bearer {other['token']}"}).status_code == 200
+
+
+def test_every_way_of_starting_shares_one_budget_per_device(tight, client, make_campaign):
+    """The API start, the page start, daily practice and a review draw on one per-device budget."""
+    make_campaign(attempts_per_day=20)
+    body = start(client, "phone-7").get_json()  # 1 of 2
+    device = {"X-Device-Token": body["device_token"]}
+    token = {"participant_token": body["participant_token"]}
+    assert client.post("/api/v1/campaigns/c1/practice/daily", json=token, headers=device).status_code == 201  # 2
+    refused = client.post("/api/v1/campaigns/c1/practice/review", json=token, headers=device)
+    assert refused.status_code == 429
+    assert start(client, "phone-7").status_code == 429
+    assert start(client, "phone-6").status_code == 201  # another phone has its own budget
+
+
+def test_retry_after_is_the_time_left_in_the_window(tight, client, make_campaign, monkeypatch):
+    """Retry-After counts down to the end of the limit's window, not the window's full length."""
+    from quizapp import ratelimits
+
+    make_campaign(questions_per_quiz=5)
+    clock = [1_000_000.0]
+    monkeypatch.setattr(ratelimits.time, "time", lambda: clock[0])
+    body = start(client, "phone-5").get_json()
+    auth = {"Authorization": f"Bearer {body['token']}"}
+    url = f"/api/v1/attempts/{body['attempt_id']}/question"
+    assert [client.get(url, headers=auth).status_code for _ in range(3)] == [200, 200, 200]
+    clock[0] += 40.2  # 40 s into the minute the first fetch opened
+    refused = client.get(url, headers=auth)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "20"
+    clock[0] += 20  # the window is over
+    assert client.get(url, headers=auth).status_code == 200
+
+
+def test_the_device_is_the_one_the_server_issued(tight, client, make_campaign):
+    """A client cannot pick its device: an unknown or forged token, or a rotated X-Device-Id, is a new device,
+    and a new device every time still meets the per-IP ceiling."""
+    make_campaign(attempts_per_day=20)
+    first = start(client, "phone-1").get_json()["device_token"]
+    again = client.post("/api/v1/campaigns/c1/attempts", json={"nickname": "甲", "org": "s1"},
+                        headers={"X-Device-Token": first})
+    assert again.status_code == 201 and again.get_json()["device_token"] == first  # the same device
+    forged = first[:-2] + ("AA" if not first.endswith("AA") else "BB")
+    other = client.post("/api/v1/campaigns/c1/attempts", json={"nickname": "乙", "org": "s1"},
+                        headers={"X-Device-Token": forged, "X-Device-Id": "phone-1"})
+    assert other.status_code == 201 and other.get_json()["device_token"] != first  # a new device, not phone-1
+    rotated = client.post("/api/v1/campaigns/c1/attempts", json={"nickname": "丙", "org": "s1"},
+                          headers={"X-Device-Id": "phone-99"})
+    assert rotated.status_code == 429  # three starts from this IP: the ceiling, whatever the client claims
 
 
 def test_rate_limiting_can_be_switched_off(tmp_path, monkeypatch):

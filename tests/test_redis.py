@@ -84,9 +84,14 @@ def test_rate_limits_are_shared_across_servers(two_servers):
         db.session.query(Campaign).update({"attempts_per_day": 10})
         db.session.commit()
 
+    phone: dict[str, str] = {}  # one phone: the device token the first server issued, sent to both
+
     def start(app):
-        return app.test_client().post("/api/v1/campaigns/demo/attempts", json={"nickname": "丙", "org": "whsz"},
-                                      headers={"X-Device-Id": "one-phone"}).status_code
+        resp = app.test_client().post("/api/v1/campaigns/demo/attempts", json={"nickname": "丙", "org": "whsz"},
+                                      headers={"X-Device-Token": phone["token"]} if phone else {})
+        if resp.status_code == 201:
+            phone["token"] = resp.get_json()["device_token"]
+        return resp.status_code
 
     assert [start(a), start(b), start(a), start(b)] == [201, 201, 429, 429]
 

@@ -30,6 +30,9 @@ def _path_param(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
 
+DEVICE_HEADER = {"name": "X-Device-Token", "in": "header", "required": False,
+                 "description": "the device_token of an earlier start: this client stays one device for the "
+                                "per-device limits (without it, a new device is issued)", "schema": {"type": "string"}}
 PARTICIPANT_HEADER = {"name": "X-Participant-Token", "in": "header", "required": True,
                       "description": "the participant_token returned by a start", "schema": {"type": "string"}}
 
@@ -58,7 +61,7 @@ def openapi_document() -> dict:
             "participant_token": {"type": "string", "description": "returned by an earlier start; replaces nickname/org"}}},
         "AttemptCreated": {"type": "object", "required": ["attempt_id", "token", "total"], "properties": {
             "attempt_id": string, "token": string, "total": integer, "seconds_per_question": integer,
-            "participant_token": string}},
+            "participant_token": string, "device_token": string}},
         "Option": {"type": "object", "required": ["key", "text"], "properties": {"key": string, "text": string}},
         "QuestionState": {"type": "object", "required": ["done"], "properties": {
             "done": boolean, "index": integer, "total": integer, "seconds_left": number,
@@ -100,7 +103,7 @@ def openapi_document() -> dict:
                             "properties": {
             "attempt_id": string, "token": string, "kind": {"type": "string", "enum": ["daily", "review"]},
             "total": integer, "seconds_per_question": integer, "day": string, "expires_at": string,
-            "participant_token": string}},
+            "participant_token": string, "device_token": string}},
         "BookCounts": {"type": "object", "required": ["open", "mastered", "retryable"], "properties": {
             "open": {"type": "integer", "description": "questions in the wrong-answer book"},
             "mastered": {"type": "integer", "description": "questions missed once and answered right since"},
@@ -153,7 +156,7 @@ def openapi_document() -> dict:
                            "token it kept. Starting again while an attempt is in play finishes that attempt as it "
                            "stands (answered questions count, the rest earn nothing) and starts a new one, "
                            "within the daily limit.",
-            "parameters": [_path_param("slug")],
+            "parameters": [_path_param("slug"), DEVICE_HEADER],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewAttempt")}}},
             "responses": {"201": _json(_ref("AttemptCreated"), "Attempt started"),
                           **_errors("400", "404", "409", "429")}}},
@@ -183,7 +186,7 @@ def openapi_document() -> dict:
                            "today's set is in play this returns it with a new token (the old one stops "
                            "working); once it is done, 409 daily_done. Practice never counts for boards, best "
                            "scores, badges or the daily attempt limit.",
-            "parameters": [_path_param("slug")],
+            "parameters": [_path_param("slug"), DEVICE_HEADER],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PracticeStart")}}},
             "responses": {"201": _json(_ref("PracticeAttempt"), "Today's set"),
                           **_errors("400", "404", "409", "429")}}},
@@ -193,7 +196,7 @@ def openapi_document() -> dict:
                            "version; retired questions are not served); answering one right takes it out of "
                            "the book. While a retry is in play this returns it with a new token; 409 book_empty "
                            "when nothing can be retried.",
-            "parameters": [_path_param("slug")],
+            "parameters": [_path_param("slug"), DEVICE_HEADER],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PracticeStart")}}},
             "responses": {"201": _json(_ref("PracticeAttempt"), "The retry"),
                           **_errors("400", "404", "409", "429")}}},

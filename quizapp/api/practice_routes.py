@@ -16,7 +16,6 @@ from quizapp import engine, ratelimits
 from quizapp.api import bp
 from quizapp.api.routes import _body, _campaign, find_participant, issue_participant_token, participant_from_token
 from quizapp.errors import Forbidden, Invalid, Unauthorized
-from quizapp.extensions import limiter
 from quizapp.practice import queries as practice_queries
 from quizapp.practice import start as practice
 from quizapp.quiz.campaigns import CampaignRules
@@ -55,20 +54,19 @@ def _start(slug: str, start):
         "attempt_id": attempt.public_id, "token": token, "kind": attempt.kind, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question, "day": attempt.day,
         "expires_at": attempt.expires_at.isoformat() + "Z", "participant_token": issue_participant_token(participant),
+        "device_token": ratelimits.device_token(),
     }), 201
 
 
 @bp.post("/campaigns/<slug>/practice/daily")
-@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
-@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+@ratelimits.limited(("start_per_device", ratelimits.device_key), ("start_per_ip", ratelimits.ip_key))
 def start_daily_practice(slug: str):
     """Start today's daily practice set, or get today's set in play with a new token (409 once done)."""
     return _start(slug, practice.start_daily)
 
 
 @bp.post("/campaigns/<slug>/practice/review")
-@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
-@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+@ratelimits.limited(("start_per_device", ratelimits.device_key), ("start_per_ip", ratelimits.ip_key))
 def start_review_practice(slug: str):
     """Start a retry of the wrong-answer book, or get the retry in play with a new token (409 when empty)."""
     return _start(slug, practice.start_review)

@@ -14,7 +14,6 @@ from quizapp.api.openapi import openapi_document
 from quizapp.boards import leaderboard
 from quizapp.clock import utcnow
 from quizapp.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from quizapp.extensions import limiter
 from quizapp.practice import queries as practice_queries
 from quizapp.quiz import attempts, badges, campaigns, play, players
 from quizapp.quiz.attempts import PlayAttempt
@@ -124,8 +123,7 @@ def campaign_detail(slug: str):
 
 
 @bp.post("/campaigns/<slug>/attempts")
-@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
-@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+@ratelimits.limited(("start_per_device", ratelimits.device_key), ("start_per_ip", ratelimits.ip_key))
 def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
     campaign = _campaign(slug)
@@ -142,12 +140,12 @@ def create_attempt(slug: str):
     return jsonify({
         "attempt_id": attempt.public_id, "token": attempt_token, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question,
-        "participant_token": issue_participant_token(participant),
+        "participant_token": issue_participant_token(participant), "device_token": ratelimits.device_token(),
     }), 201
 
 
 @bp.get("/attempts/<attempt_id>/question")
-@limiter.limit(ratelimits.named("question_per_attempt"), key_func=ratelimits.attempt_key)
+@ratelimits.limited(("question_per_attempt", ratelimits.attempt_key))
 def next_question(attempt_id: str):
     """The current question (its clock starts now), or done once all are answered."""
     attempt = _authorised_attempt(attempt_id)
@@ -165,7 +163,7 @@ def next_question(attempt_id: str):
 
 
 @bp.post("/attempts/<attempt_id>/answers")
-@limiter.limit(ratelimits.named("answer_per_attempt"), key_func=ratelimits.attempt_key)
+@ratelimits.limited(("answer_per_attempt", ratelimits.attempt_key))
 def post_answer(attempt_id: str):
     """Answer the current question once; an identical resend gets the same response."""
     attempt = _authorised_attempt(attempt_id)

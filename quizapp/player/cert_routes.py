@@ -8,24 +8,19 @@ the nickname masked when the campaign masks nicknames.
 
 from __future__ import annotations
 
-from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask import make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from quizapp import ratelimits
 from quizapp.clock import utcnow
 from quizapp.errors import Conflict, Forbidden
-from quizapp.extensions import db, limiter
+from quizapp.extensions import db
 from quizapp.models import Attempt
 from quizapp.player import bp
 from quizapp.player.routes import current_participant, get_campaign, owned_attempt
 from quizapp.printing import certificates, posters
 from quizapp.quiz import attempts
 from quizapp.quiz.finish import finalize
-
-
-def _limit(name: str, default: str):
-    """A rate limit read from config RATE_LIMITS at request time, with a default when it is not configured."""
-    return lambda: current_app.config.get("RATE_LIMITS", {}).get(name, default)
 
 
 def finished_attempt(public_id: str) -> Attempt:
@@ -84,7 +79,7 @@ def certificate(public_id: str):
 
 
 @bp.get("/a/<public_id>/certificate.pdf")
-@limiter.limit(_limit("certificate_per_attempt", "30/minute"), key_func=ratelimits.attempt_key)
+@ratelimits.limited(("certificate_per_attempt", ratelimits.attempt_key))
 def certificate_pdf(public_id: str):
     """The certificate as a one-page PDF (works without a Chinese font file: STSong-Light)."""
     attempt = finished_attempt(public_id)
@@ -94,7 +89,7 @@ def certificate_pdf(public_id: str):
 
 
 @bp.get("/a/<public_id>/certificate.png")
-@limiter.limit(_limit("certificate_per_attempt", "30/minute"), key_func=ratelimits.attempt_key)
+@ratelimits.limited(("certificate_per_attempt", ratelimits.attempt_key))
 def certificate_png(public_id: str):
     """The certificate as a PNG; 503 when the server has no Chinese font."""
     attempt = finished_attempt(public_id)
@@ -115,7 +110,7 @@ def share(public_id: str):
 
 
 @bp.get("/a/<public_id>/share.png")
-@limiter.limit(_limit("certificate_per_attempt", "30/minute"), key_func=ratelimits.attempt_key)
+@ratelimits.limited(("certificate_per_attempt", ratelimits.attempt_key))
 def share_png(public_id: str):
     """The result share card (score, rank in unit, slogan, the unit's join QR); 503 without a Chinese font."""
     attempt = finished_attempt(public_id)
@@ -127,7 +122,7 @@ def share_png(public_id: str):
 
 
 @bp.get("/v")
-@limiter.limit(_limit("verify_per_ip", "120/minute"), key_func=ratelimits.ip_key)
+@ratelimits.limited(("verify_per_ip", ratelimits.ip_key))
 def verify_lookup():
     """Type a verification code: goes to its page (or says it is not a code)."""
     typed = request.args.get("code", "").strip()
@@ -140,7 +135,7 @@ def verify_lookup():
 
 
 @bp.get("/v/<code>")
-@limiter.limit(_limit("verify_per_ip", "120/minute"), key_func=ratelimits.ip_key)
+@ratelimits.limited(("verify_per_ip", ratelimits.ip_key))
 def verify(code: str):
     """What a certificate's QR opens: its facts and "证书有效", or 404 "未找到该证书"."""
     certificate = certificates.find_certificate(code)

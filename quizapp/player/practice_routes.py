@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext
 from quizapp import engine, ratelimits
 from quizapp.clock import utcnow
 from quizapp.errors import QuizError
-from quizapp.extensions import limiter
 from quizapp.models import DAILY, REVIEW
 from quizapp.player import bp
 from quizapp.player.forms import StartForm
@@ -79,8 +78,7 @@ def practice_home(slug: str):
 
 
 @bp.post("/q/<slug>/practice/daily")
-@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
-@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+@ratelimits.limited(("start_per_device", ratelimits.device_key), ("start_per_ip", ratelimits.ip_key))
 def start_daily(slug: str):
     """Start today's daily set, or go back to it in play; a second set the same day is refused (409)."""
     return _start(slug, practice.start_daily, _practice_page)
@@ -102,8 +100,7 @@ def mistakes(slug: str):
 
 
 @bp.post("/q/<slug>/mistakes/retry")
-@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
-@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+@ratelimits.limited(("start_per_device", ratelimits.device_key), ("start_per_ip", ratelimits.ip_key))
 def retry(slug: str):
     """Start a retry of (up to 10 of) the book's questions, or go back to the one in play (409: nothing to retry)."""
     return _start(slug, practice.start_review, _book_page)

@@ -16,7 +16,7 @@ from quizapp import clock, engine, ratelimits
 from quizapp.boards import leaderboard
 from quizapp.clock import utcnow
 from quizapp.errors import Forbidden, Invalid, QuizError
-from quizapp.extensions import db, limiter
+from quizapp.extensions import db
 from quizapp.models import Campaign
 from quizapp.player import bp
 from quizapp.player.forms import AnswerForm, JoinForm, StartForm
@@ -105,7 +105,7 @@ def landing(slug: str):
 
 
 @bp.post("/q/<slug>/join")
-@limiter.limit(ratelimits.named("join_per_ip"), key_func=ratelimits.ip_key)
+@ratelimits.limited(("join_per_ip", ratelimits.ip_key))
 def join(slug: str):
     """Register the person (or find them by member number) and remember them on this device."""
     campaign = get_campaign(slug)
@@ -137,8 +137,7 @@ def leave(slug: str):
 
 
 @bp.post("/q/<slug>/start")
-@limiter.limit(ratelimits.named("start_per_ip"), key_func=ratelimits.ip_key)
-@limiter.limit(ratelimits.named("start_per_device"), key_func=ratelimits.device_key)
+@ratelimits.limited(("start_per_device", ratelimits.device_key), ("start_per_ip", ratelimits.ip_key))
 def start(slug: str):
     """Start an attempt for the participant on this device, or go back to the one still in play (resume)."""
     campaign = get_campaign(slug)
@@ -151,7 +150,7 @@ def start(slug: str):
 
 
 @bp.get("/a/<public_id>")
-@limiter.limit(ratelimits.named("question_per_attempt"), key_func=ratelimits.attempt_key)
+@ratelimits.limited(("question_per_attempt", ratelimits.attempt_key))
 def play(public_id: str):
     """Show the current question with the server's countdown, or go to the result when done."""
     attempt = owned_attempt(public_id)
@@ -173,7 +172,7 @@ def _render_question(attempt: PlayAttempt, item: play_loop.PlayItem, form: Answe
 
 
 @bp.post("/a/<public_id>/answer")
-@limiter.limit(ratelimits.named("answer_per_attempt"), key_func=ratelimits.attempt_key)
+@ratelimits.limited(("answer_per_attempt", ratelimits.attempt_key))
 def answer(public_id: str):
     """Record the answer, then show its feedback (Post/Redirect/Get so a refresh is harmless)."""
     attempt = owned_attempt(public_id)
