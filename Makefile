@@ -41,8 +41,8 @@ translations: $(VENV)/.installed  ## extract player strings, update the zh_Hant 
 	done
 	$(BIN)/pybabel compile -d $(CATALOGS) --statistics
 
-bench: $(VENV)/.installed-test  ## load benchmark of the player API under gunicorn
-	$(BIN)/python bench/bench_api.py
+bench: $(VENV)/.installed-test  ## busiest requests against bare Flask, same gunicorn (needs wrk); BENCH_ARGS="--db both"
+	$(BIN)/python bench/bench_http.py $(BENCH_ARGS)
 
 mutate: $(VENV)/.installed-test  ## mutation check of the play loop's queries and engine.py (prints survivors)
 	$(BIN)/python bench/mutate.py

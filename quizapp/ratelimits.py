@@ -222,6 +222,12 @@ def limits_of(app: Flask) -> Limits:
     return found
 
 
+def allow(name: str, key: str) -> bool:
+    """Count one event against a named limit; False when over it (for work that is skipped, not refused)."""
+    limits = limits_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    return not limits.enabled or limits.hit(name, key) is None
+
+
 class RateLimited(TooManyRequests):
     """429 with the seconds until the limit's window ends (web.py turns it into Retry-After)."""
 

@@ -188,7 +188,7 @@ def build_scenario(make_campaign, slug: str = "c1", **overrides) -> Scenario:
     for org, src, times in ((None, "p1", 3), ("s1", "p1", 1), ("s2", "m3", 2), (None, None, 1),
                             (None, "bogus", 1)):
         for _ in range(times):
-            scans.record_scan(rules(campaign), org, src)
+            scans.record_scan(rules(campaign), *scans.link_codes(rules(campaign), org, src))
     return s
 
 
@@ -429,7 +429,7 @@ def test_other_campaigns_are_not_counted(scenario, make_campaign):
                           opens_at=scenario.base - dt.timedelta(days=1))
     play(other, join(other, "别的活动", "s1"), {"ta-single": ["D"], "ta-multi": ["C"], "ta-judge": ["A"]},
          scenario.base)
-    scans.record_scan(rules(other), None, "p1")
+    scans.record_scan(rules(other), *scans.link_codes(rules(other), None, "p1"))
     assert analytics.summary(scenario.campaign)["answers"] == 12
     assert analytics.summary(other) == {"participants": 1, "joined": 1, "attempts": 1, "completed": 1,
                                         "avg_best_score": 0.0, "answers": 3, "correct_rate": 0.0}

@@ -210,14 +210,57 @@ def test_landing_preselects_unit_and_records_scan(client, make_campaign):
     assert db.session.get(Placement, attempt.participant.placement_id).code == "m3"
 
 
-def test_landing_without_parameters_and_with_unknown_ones(client, make_campaign):
+def test_landing_without_parameters_and_with_unknown_ones(client, app, make_campaign):
     make_campaign()
     html = page(client.get("/q/c1"))
     assert not [a for t, a in parse(html).tags if t == "option" and "selected" in a and a["value"]]
-    page(client.get("/q/c1?org=nope&src=nowhere"))
+    page(client.get("/q/c1?org=nope&src=nowhere"))  # unknown codes are no link: this device was counted today
+    page(app.test_client().get("/q/c1?org=nope&src=nowhere"))  # another phone: a direct visit
     scans = db.session.scalars(select(Scan).order_by(Scan.id)).all()
     assert len(scans) == 2
     assert all(s.placement_id is None and s.organisation_id is None for s in scans)
+
+
+def test_coming_back_after_joining_is_not_a_direct_scan(client, make_campaign):
+    make_campaign()
+    page(client.get("/q/c1?src=p1"))
+    join(client)  # redirects to /q/c1 without the link's codes
+    page(client.get("/q/c1"))
+    page(client.get("/q/c1?org=s1"))  # a unit poster's link counts for that unit
+    scans = db.session.scalars(select(Scan).order_by(Scan.id)).all()
+    assert [(s.placement_id is not None, s.organisation_id is not None) for s in scans] == [(True, False),
+                                                                                            (False, True)]
+
+
+def test_scans_count_again_the_next_day(client, make_campaign, monkeypatch):
+    from quizapp.quiz import scans as scan_rules
+
+    make_campaign()
+    page(client.get("/q/c1?src=p1"))
+    page(client.get("/q/c1?src=p1"))
+    tomorrow = scan_rules.china_day(utcnow() + dt.timedelta(days=1))
+    monkeypatch.setattr(scan_rules, "china_day", lambda now: tomorrow)
+    page(client.get("/q/c1?src=p1"))
+    assert count(Scan) == 2
+
+
+def test_unknown_link_codes_stay_out_of_the_cookie(client, make_campaign):
+    make_campaign()
+    page(client.get("/q/c1?src=" + "x" * 4000))
+    cookie = client.get_cookie("session")
+    assert cookie is None or len(cookie.value) < 400  # no 4 KB cookie a browser would drop
+    page(client.get("/q/c1?src=p1"))
+    with client.session_transaction() as sess:
+        assert sess["src"] == "p1"
+
+
+def test_cookie_less_scans_are_limited_per_address(app, make_campaign):
+    """A client that never keeps the cookie is a new device each time: past scan_per_ip its visits are not
+    counted, and the page still shows."""
+    app.config["RATE_LIMITS"] = dict(app.config["RATE_LIMITS"], scan_per_ip="3/minute")
+    make_campaign()
+    statuses = [app.test_client().get("/q/c1?src=p1").status_code for _ in range(5)]
+    assert statuses == [200] * 5 and count(Scan) == 3
 
 
 def test_scan_counted_once_per_device_and_link(client, app, make_campaign):

@@ -78,8 +78,9 @@ def _server_class():
     class QuizappServer(BaseApplication):
         """gunicorn embedded: settings from `quizapp serve`, the app from create_app() in each worker."""
 
-        def __init__(self, options: dict):
+        def __init__(self, options: dict, factory=None):
             self.options = options
+            self.factory = factory  # what each worker serves; None: quizapp.create_app (bench/ passes its own)
             super().__init__()
 
         def load_config(self) -> None:
@@ -89,6 +90,8 @@ def _server_class():
                 self.cfg.set(key, value)
 
         def load(self):
+            if self.factory is not None:
+                return self.factory()
             from quizapp import create_app
 
             return create_app()

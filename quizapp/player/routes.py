@@ -7,12 +7,15 @@ remembered by Flask's signed session cookie.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext, lazy_gettext
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from quizapp import clock, engine, ratelimits
+from quizapp import clock, engine, i18n, ratelimits
 from quizapp.boards import leaderboard
 from quizapp.clock import utcnow
 from quizapp.errors import Forbidden, Invalid, QuizError
@@ -61,11 +64,11 @@ def owned_attempt(public_id: str) -> PlayAttempt:
     return attempt
 
 
-def unit_choices(campaign: CampaignRules) -> list[tuple[str, str]]:
+def unit_choices(campaign: CampaignRules, units: list[campaigns.Unit] | None = None) -> list[tuple[str, str]]:
     """The join form's unit list: a prompt, then each unit with its kind, e.g. 一中（学校）."""
     return [("", gettext("请选择"))] + [
         (u.code, gettext("%(name)s（%(kind)s）", name=u.name, kind=KIND_LABELS.get(u.kind, u.kind)))
-        for u in campaigns.units(campaign.id)]
+        for u in (units if units is not None else campaigns.units(campaign.id))]
 
 
 @bp.app_template_global()
@@ -84,24 +87,62 @@ def index():
 
 @bp.get("/q/<slug>")
 def landing(slug: str):
-    """What a QR code opens: campaign intro, join form or start button; records the scan."""
+    """What a QR code opens: campaign intro, join form or start button; counts the scan."""
     campaign = get_campaign(slug)
-    org_code = request.args.get("org")
-    src = request.args.get("src")
-    scan_key = f"{campaign.id}:{src or ''}:{org_code or ''}"
-    if scan_key not in session.get("scans", []):
-        scans.record_scan(campaign, org_code, src)
-        session["scans"] = (session.get("scans", []) + [scan_key])[-20:]
-    if src:
-        session["src"] = src
-    participant = current_participant(campaign)
-    form = JoinForm(org=org_code)
-    form.org.choices = unit_choices(campaign)
+    org_code, src = request.args.get("org"), request.args.get("src")
+    place_id, org_id = scans.link_codes(campaign, org_code, src)
     now = utcnow()
-    return render_template("player/landing.html", campaign=campaign, form=form, participant=participant,
+    due = scans.scan_due(session, campaign, place_id, org_id, now)
+    if due is not None and ratelimits.allow("scan_per_ip", ratelimits.ip_key()):
+        scans.record_scan(campaign, place_id, org_id)
+        scans.remember_scan(session, due, now)
+    if place_id is not None:
+        session["src"] = src  # a known placement code only: the cookie stays small
+    participant = current_participant(campaign)
+    if participant is None:
+        return _first_visit(campaign, org_code if org_id is not None else None, src if place_id else None, now)
+    return render_template("player/landing.html", campaign=campaign, form=None, participant=participant,
                            start_form=StartForm(), is_open=campaign.is_open(now),
-                           left_today=attempts.left_today(campaign, participant.id, now) if participant else 0,
-                           in_play=attempts.in_play(participant.id, now) if participant else None)
+                           left_today=attempts.left_today(campaign, participant.id, now),
+                           in_play=attempts.in_play(participant.id, now))
+
+
+CSRF_PLACEHOLDER = "\x00csrf\x00"
+_first_visit_pages: OrderedDict[tuple, str] = OrderedDict()
+_first_visit_lock = threading.Lock()
+FIRST_VISIT_PAGES = 256  # distinct rendered pages kept (campaign version x unit x placement x language)
+
+
+def _first_visit(campaign: CampaignRules, org_code: str | None, src: str | None, now: dt.datetime) -> str:
+    """The landing page of someone not joined yet: the intro and the join form, rendered once per content.
+
+    Every QR scan of a new phone opens this page. It depends only on the
+    campaign's rules, its units, the unit and placement of the link, the
+    language and whether the campaign is open, all in the key (the campaign
+    and units as read now, so an edit shows at once); only the CSRF token
+    differs per visitor and is put in on the way out. A link with other
+    query parameters is rendered each time instead of being cached.
+    """
+    units = campaigns.units(campaign.id)
+    token = generate_csrf()
+    known = set(request.args) <= {"org", "src"} and (org_code is not None) == ("org" in request.args) and (
+        src is not None) == ("src" in request.args)
+    key = (id(current_app._get_current_object()), campaign, tuple(units), org_code, src, i18n.current_locale(),
+           campaign.is_open(now), request.full_path)
+    page = _first_visit_pages.get(key) if known else None
+    if page is None:
+        form = JoinForm(org=org_code)
+        form.org.choices = unit_choices(campaign, units)
+        html = render_template("player/landing.html", campaign=campaign, form=form, participant=None,
+                               start_form=None, is_open=campaign.is_open(now), left_today=0, in_play=None)
+        if not known or token not in html:
+            return html
+        page = html.replace(token, CSRF_PLACEHOLDER)
+        with _first_visit_lock:
+            _first_visit_pages[key] = page
+            while len(_first_visit_pages) > FIRST_VISIT_PAGES:
+                _first_visit_pages.popitem(last=False)
+    return page.replace(CSRF_PLACEHOLDER, token)
 
 
 @bp.post("/q/<slug>/join")
