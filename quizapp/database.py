@@ -9,15 +9,18 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Flask, g
 from sqlalchemy import JSON, Column, DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 
 from quizapp.extensions import db
 
 WRITE_OPTION = "quizapp_write"
+Row = tuple[Any, ...]  # a row of a plain statement
 
 
 def init_database(app: Flask) -> None:
@@ -55,7 +58,7 @@ def _tune_sqlite(engine: Engine) -> None:
     (database.raw()) sees it, and readers never wait for writers in WAL mode.
     """
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -65,7 +68,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -76,7 +79,7 @@ _writer_depth = threading.local()
 
 
 @contextmanager
-def _writer_turn():
+def _writer_turn() -> Iterator[None]:
     """Queue SQLite writers fairly: a thread lock in-process and flock across worker processes.
 
     SQLite's busy handler makes a waiting writer sleep 1, 2, 5 ... 100 ms
@@ -106,7 +109,7 @@ def _writer_turn():
 
 
 @contextmanager
-def writing():
+def writing() -> Iterator[Session]:
     """Run a write transaction: locks up front on SQLite, commits on success, rolls back on error."""
     session = db.session()  # the request's Session behind the scoped proxy
     if session.in_transaction():
@@ -134,7 +137,7 @@ class RawConnection:
     (so an unreachable database is a 503 on every path).
     """
 
-    def __init__(self, fairy, dialect: str) -> None:
+    def __init__(self, fairy: PoolProxiedConnection, dialect: str) -> None:
         self.fairy = fairy  # SQLAlchemy's pool proxy: close() returns the connection to the pool
         self.sqlite = dialect == "sqlite"
         self.in_transaction = False
@@ -148,7 +151,7 @@ class RawConnection:
             text = self._sql[sql] = sql.replace("?", "%s")
         return text
 
-    def _cursor_run(self, sql: str, params: Sequence[Any]):
+    def _cursor_run(self, sql: str, params: Sequence[Any]) -> Any:
         """Run one statement and return its cursor; database errors become SQLAlchemy's."""
         cur = self.fairy.cursor()
         try:
@@ -163,23 +166,25 @@ class RawConnection:
         """On PostgreSQL, end the transaction the driver opened for a statement outside transaction():
         an idle open transaction would hold its locks (and a snapshot) until the request ends."""
         if not self.sqlite and not self.in_transaction:
-            with suppress(Exception):  # a dead connection: the next statement reports it
-                self.fairy.dbapi_connection.commit()
+            with suppress(Exception):  # a dead connection (None once invalidated): the next statement reports it
+                self.fairy.dbapi_connection.commit()  # type: ignore[union-attr]
 
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         cur = self._cursor_run(sql, params)
         try:
-            return cur.fetchone()
+            row: Row | None = cur.fetchone()
+            return row
         finally:
             cur.close()
             self._end_implicit()
 
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Every row of a query."""
         cur = self._cursor_run(sql, params)
         try:
-            return cur.fetchall()
+            rows: list[Row] = cur.fetchall()
+            return rows
         finally:
             cur.close()
             self._end_implicit()
@@ -193,7 +198,8 @@ class RawConnection:
         """Run a write statement; returns the number of rows it changed."""
         cur = self._cursor_run(sql, params)
         try:
-            return cur.rowcount
+            changed: int = cur.rowcount
+            return changed
         finally:
             cur.close()
             self._end_implicit()
@@ -241,7 +247,10 @@ class RawConnection:
         finally:
             self.in_transaction = False
         try:
-            self.fairy.dbapi_connection.commit()
+            connection = self.fairy.dbapi_connection
+            if connection is None:  # invalidated by an error inside the transaction, which raised already
+                raise RuntimeError("the transaction's connection was lost")
+            connection.commit()
         except Exception as exc:
             _reraise(exc, "COMMIT", (), self.fairy)
 
@@ -272,6 +281,14 @@ class RawConnection:
             return value
         return dt.datetime.fromisoformat(value)
 
+    @classmethod
+    def time_of(cls, value: Any) -> dt.datetime:
+        """A NOT NULL datetime column's value as a naive-UTC datetime."""
+        found = cls.time_out(value)
+        if found is None:
+            raise ValueError("NULL in a NOT NULL datetime column")
+        return found
+
     def json_in(self, value: Any) -> Any:
         """A JSON column's parameter."""
         if self.sqlite:
@@ -285,7 +302,7 @@ class RawConnection:
         """A JSON column's value as Python data."""
         return json.loads(value) if isinstance(value, (str, bytes)) else value
 
-    def adapt(self, column: Column, value: Any) -> Any:
+    def adapt(self, column: Column[Any], value: Any) -> Any:
         """A parameter for a model column, converted by the column's type."""
         if isinstance(column.type, DateTime):
             return self.time_in(value)
@@ -316,11 +333,10 @@ class Insert:
         if returning:
             self.sql += f" RETURNING {returning}"
 
-    def params(self, conn: RawConnection, values: dict[str, Any]) -> tuple:
+    def params(self, conn: RawConnection, values: dict[str, Any]) -> Row:
         """The statement's parameters for one row."""
         given = [conn.adapt(c, values[c.name]) for c in self.given]
-        defaults = [conn.adapt(c, c.default.arg(None) if c.default.is_callable else c.default.arg)  # type: ignore[union-attr]
-                    for c in self.defaulted]
+        defaults = [conn.adapt(c, _default(c)) for c in self.defaulted]
         return (*given, *defaults)
 
     def run(self, conn: RawConnection, **values: Any) -> Any:
@@ -336,7 +352,13 @@ class Insert:
         conn.many(self.sql, [self.params(conn, row) for row in rows])
 
 
-def _reraise(exc: Exception, sql: str | None, params, fairy=None):
+def _default(column: Column[Any]) -> Any:
+    """The Python-side default of a model column, as the ORM would insert it (callables called)."""
+    default: Any = column.default
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _reraise(exc: Exception, sql: str | None, params: Any, fairy: PoolProxiedConnection | None = None) -> NoReturn:
     """Raise SQLAlchemy's exception for a DB-API error (IntegrityError, OperationalError... by the driver's
     class hierarchy, as SQLAlchemy maps them); a lost connection is discarded from the pool (fairy None:
     the error came while checking one out, so there is none to discard)."""
@@ -355,13 +377,13 @@ def _reraise(exc: Exception, sql: str | None, params, fairy=None):
 
 def raw() -> RawConnection:
     """The app context's plain DB-API connection, checked out on first use and returned at teardown."""
-    conn = g.get("_quizapp_raw")
+    conn: RawConnection | None = g.get("_quizapp_raw")
     if conn is None:
         conn = g._quizapp_raw = RawConnection(_checkout(), db.engine.dialect.name)
     return conn
 
 
-def _checkout():
+def _checkout() -> PoolProxiedConnection:
     """A connection from the engine's pool; failing to connect raises SQLAlchemy's exception, as a Session would.
 
     Engine.raw_connection() lets the driver's own error through (a Session
@@ -371,10 +393,9 @@ def _checkout():
         return db.engine.raw_connection()
     except db.engine.dialect.loaded_dbapi.Error as exc:
         _reraise(exc, None, None)
-        raise  # not reached: _reraise always raises
 
 
-def release_raw(_exc=None) -> None:
+def release_raw(_exc: BaseException | None = None) -> None:
     """Return the app context's raw connection to the pool."""
     conn = g.pop("_quizapp_raw", None)
     if conn is not None:

@@ -165,7 +165,7 @@ class Result:
     key: object = None  # the caller's id for the attempt or participant
 
 
-def rank_key(r: Result) -> tuple:
+def rank_key(r: Result) -> tuple[int, int, dt.datetime]:
     """Sort key: higher score first, then shorter total time, then earlier finish."""
     return (-r.score, r.duration_ms, r.finished_at)
 

@@ -189,3 +189,20 @@ def test_an_unpublished_bank_serves_nothing_anywhere(client, make_campaign, door
     else:
         assert player.contest() == 409
         assert player.daily() == 409
+
+
+def test_each_quiz_avoids_the_questions_of_the_latest_one(client, make_campaign):
+    """With a pool of exactly two quizzes' worth, quizzes alternate between its halves: each new one avoids the
+    latest one's questions (not the first one's)."""
+    ids = tagged(ARTICLE, TAG)[:6]
+    for qid in tagged(ARTICLE, TAG)[6:]:
+        set_question_retired(qid, True)
+    make_campaign(banks=[ARTICLE], tags=[TAG], questions_per_quiz=3, attempts_per_day=10)
+    player = ApiPlayer(client)
+    first = set(player.contest())
+    rounds = [first]
+    for _ in range(2):
+        body = client.post(f"{API}/campaigns/c1/attempts", json={"participant_token": player.token}).get_json()
+        rounds.append(set(player._play(body)))
+    assert len(first) == 3 and rounds[0] | rounds[1] == set(ids) and not rounds[0] & rounds[1]
+    assert rounds[2] == rounds[0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from quizapp import engine
 from quizapp.clock import china_day, utcnow
@@ -90,7 +91,7 @@ class BookCounts:
     mastered: int  # questions missed once and answered right since (已掌握)
     retryable: int  # questions in the book a retry can serve (still in the campaign's pool)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form for the API."""
         return {"open": self.open, "mastered": self.mastered, "retryable": self.retryable}
 
@@ -114,7 +115,7 @@ def _book(campaign: CampaignRules, player: Player) -> _Book:
         "JOIN attempt a ON a.id = i.attempt_id JOIN question_version v ON v.id = i.question_version_id "
         "WHERE a.participant_id = ? AND i.answered_at IS NOT NULL", (player.id,))
     mistakes, mastered = engine.wrong_answer_book(
-        engine.Answered(qid, raw().time_out(at), bool(correct), item_id) for item_id, qid, at, correct in rows)
+        engine.Answered(qid, raw().time_of(at), bool(correct), item_id) for item_id, qid, at, correct in rows)
     return _Book(mistakes, mastered, {e.question_id: e for e in pool(campaign)})
 
 
@@ -131,7 +132,7 @@ class BookEntry:
     kind: str  # the kind of attempt it was given in: contest, daily or review
     times_wrong: int  # how often the participant has missed this question
     retryable: bool  # a retry can serve it (still in the campaign's pool)
-    outcome: dict  # play.AnswerOutcome.to_dict: choices, correct_choices, late, explanation, source
+    outcome: dict[str, Any]  # play.AnswerOutcome.to_dict: choices, correct_choices, late, explanation, source
     options: list[tuple[str, str]]  # (key, text) in the order that attempt showed them
 
     @property
@@ -176,7 +177,7 @@ class Summary:
     """A finished practice attempt: what was answered and what it changed for the participant."""
 
     attempt: PlayAttempt
-    items: list[tuple[play.PlayItem, dict]]  # every question in order, with its feedback when answered (else {})
+    items: list[tuple[play.PlayItem, dict[str, Any]]]  # every question in order, with its feedback when answered (else {})
     answered: int
     complete: bool  # every question answered (a daily set: checked in)
     status: DailyStatus | None  # daily sets: today's status and streak
@@ -215,7 +216,7 @@ def overview(campaign: CampaignRules, player: Player, now: dt.datetime | None = 
                     attempts.in_play(player.id, now, REVIEW))
 
 
-def result_dict(campaign: CampaignRules, player: Player, attempt: PlayAttempt) -> dict:
+def result_dict(campaign: CampaignRules, player: Player, attempt: PlayAttempt) -> dict[str, Any]:
     """JSON result of a finished practice attempt: no score or rank (practice never counts)."""
     facts = summary(campaign, player, attempt)
     body = {"kind": attempt.kind, "counted": False, "correct_count": attempt.correct_count, "total": attempt.total,

@@ -13,7 +13,7 @@ from flask_babel import gettext
 
 from quizapp import engine
 from quizapp.clock import china_day
-from quizapp.database import Insert, RawConnection, raw
+from quizapp.database import Insert, RawConnection, Row, raw
 from quizapp.errors import NotFound
 from quizapp.models import CONTEST, DAILY, Attempt, AttemptItem
 from quizapp.quiz.campaigns import CampaignRules, usable_key
@@ -70,10 +70,13 @@ _HISTORY = _ATTEMPT_SQL + "WHERE a.participant_id = ? AND a.kind = ? ORDER BY a.
 _DAILY = _ATTEMPT_SQL + "WHERE a.participant_id = ? AND a.kind = ? AND a.day = ?"
 
 
-def _attempt(conn: RawConnection, row: tuple) -> PlayAttempt:
-    t = conn.time_out
-    return PlayAttempt(*row[:8], bool(row[8]), row[9], row[10], row[11], t(row[12]), t(row[13]), t(row[14]),
-                       row[15], row[16], row[17], conn.json_out(row[18]) or [], t(row[19]), row[20])
+def _attempt(conn: RawConnection, row: Row) -> PlayAttempt:
+    return PlayAttempt(
+        id=row[0], public_id=row[1], kind=row[2], token_hash=row[3], campaign_id=row[4], participant_id=row[5],
+        total=row[6], seconds_per_question=row[7], speed_bonus=bool(row[8]), streak_step=row[9], streak_cap=row[10],
+        day=row[11], started_at=conn.time_of(row[12]), expires_at=conn.time_of(row[13]),
+        finished_at=conn.time_out(row[14]), score=row[15], correct_count=row[16], duration_ms=row[17],
+        flags=conn.json_out(row[18]) or [], campaign_closes_at=conn.time_of(row[19]), campaign_slug=row[20])
 
 
 def load(public_id: object) -> PlayAttempt:
@@ -119,8 +122,8 @@ def daily(participant_id: int, day: str) -> PlayAttempt | None:
 
 def started_on(participant_id: int, day: str, kind: str = CONTEST) -> int:
     """How many attempts of a kind the participant started on a China day (the daily limit counts contests)."""
-    return raw().scalar("SELECT COUNT(*) FROM attempt WHERE participant_id = ? AND day = ? AND kind = ?",
-                        (participant_id, day, kind))
+    return int(raw().scalar("SELECT COUNT(*) FROM attempt WHERE participant_id = ? AND day = ? AND kind = ?",
+                            (participant_id, day, kind)))
 
 
 def left_today(campaign: CampaignRules, participant_id: int, now: dt.datetime) -> int:
@@ -130,8 +133,8 @@ def left_today(campaign: CampaignRules, participant_id: int, now: dt.datetime) -
 
 def answered_count(attempt_id: int) -> int:
     """How many of the attempt's questions are answered."""
-    return raw().scalar("SELECT COUNT(*) FROM attempt_item WHERE attempt_id = ? AND answered_at IS NOT NULL",
-                        (attempt_id,))
+    return int(raw().scalar("SELECT COUNT(*) FROM attempt_item WHERE attempt_id = ? AND answered_at IS NOT NULL",
+                            (attempt_id,)))
 
 
 def previous_questions(participant_id: int, kind: str = CONTEST) -> set[str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext
 
@@ -46,12 +47,12 @@ class Badge:
     @property
     def name(self) -> str:
         """The name in the request's language (Simplified outside a request)."""
-        return gettext(self.source_name)
+        return str(gettext(self.source_name))
 
     @property
     def rule(self) -> str:
         """The rule in the request's language (Simplified outside a request)."""
-        return gettext(self.source_rule)
+        return str(gettext(self.source_rule))
 
 
 BADGE_LIST = (
@@ -164,7 +165,7 @@ def held_badges(participant_id: int) -> dict[str, Held]:
     conn = raw()
     rows = conn.all("SELECT code, awarded_at, attempt_id FROM participant_badge WHERE participant_id = ?",
                     (participant_id,))
-    return {code: Held(conn.time_out(at), attempt_id) for code, at, attempt_id in rows if code in BADGES}
+    return {code: Held(conn.time_of(at), attempt_id) for code, at, attempt_id in rows if code in BADGES}
 
 
 def catalogue(participant_id: int) -> list[Shown]:
@@ -179,7 +180,7 @@ def of_participant(participant_id: int) -> list[Shown]:
     return [s for s in catalogue(participant_id) if s.held]
 
 
-def to_dicts(shown: Iterable[Shown], attempt_id: int | None = None) -> list[dict]:
+def to_dicts(shown: Iterable[Shown], attempt_id: int | None = None) -> list[dict[str, Any]]:
     """JSON form: code, name, rule (in the request's language) and whether this attempt earned it."""
     return [{"code": s.badge.code, "name": s.badge.name, "rule": s.badge.rule,
              "new": attempt_id is not None and s.attempt_id == attempt_id} for s in shown]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from quizapp.database import raw
+from quizapp.database import Row, raw
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ _BY_SLUG = _RULES + "WHERE slug = ?"
 _BY_ID = _RULES + "WHERE id = ?"
 
 
-def _rules(row: tuple) -> CampaignRules:
+def _rules(row: Row) -> CampaignRules:
     conn = raw()
-    return CampaignRules(row[0], row[1], row[2], conn.time_out(row[3]), conn.time_out(row[4]), row[5], row[6], row[7],
+    return CampaignRules(row[0], row[1], row[2], conn.time_of(row[3]), conn.time_of(row[4]), row[5], row[6], row[7],
                          tuple(conn.json_out(row[8]) or ()), tuple(conn.json_out(row[9]) or ()), bool(row[10]),
                          row[11], row[12], bool(row[13]), conn.time_out(row[14]))
 
@@ -100,4 +100,6 @@ def placement_id(campaign_id: int, code: object) -> int | None:
     """The id of the campaign's placement with this code, or None."""
     if not usable_key(code):
         return None
-    return raw().scalar("SELECT id FROM placement WHERE campaign_id = ? AND code = ?", (campaign_id, code))
+    found: int | None = raw().scalar("SELECT id FROM placement WHERE campaign_id = ? AND code = ?",
+                                     (campaign_id, code))
+    return found

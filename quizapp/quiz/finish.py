@@ -12,7 +12,7 @@ import datetime as dt
 from quizapp import engine
 from quizapp.boards import leaderboard
 from quizapp.clock import china_date
-from quizapp.database import RawConnection, raw
+from quizapp.database import RawConnection, Row, raw
 from quizapp.models import CONTEST
 from quizapp.quiz import badges, campaigns, players
 from quizapp.quiz.attempts import PlayAttempt
@@ -99,7 +99,7 @@ def _award_badges(conn: RawConnection, campaign: campaigns.CampaignRules, player
         "AND EXISTS (SELECT 1 FROM attempt_item i WHERE i.attempt_id = a.id AND i.answered_at IS NOT NULL)",
         (player.id, CONTEST))
     # An attempt that ran out of time counts on the day it expired, even when it is closed later.
-    days = tuple(china_date(min(conn.time_out(f), conn.time_out(e))) for f, e in finished)  # type: ignore[type-var]
+    days = tuple(china_date(min(conn.time_of(f), conn.time_of(e))) for f, e in finished)
     right_tags: set[str] = set()
     wanted_tags: set[str] = set()
     if "all_types" not in held:
@@ -123,7 +123,7 @@ def _award_badges(conn: RawConnection, campaign: campaigns.CampaignRules, player
 
 
 def _flag_suspicious(conn: RawConnection, attempt_id: int, campaign_id: int, participant_id: int,
-                     device_hash: str | None, answers: list[tuple]) -> None:
+                     device_hash: str | None, answers: list[Row]) -> None:
     """Set anti-cheat flags on a finishing attempt (and on its look-alikes) inside finalize's transaction.
 
     too_fast comes from the engine; identical_timing marks attempts by

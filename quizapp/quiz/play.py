@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext
 
 from quizapp import engine
 from quizapp.bank import OPTION_KEYS
 from quizapp.clock import utcnow
-from quizapp.database import RawConnection, raw
+from quizapp.database import RawConnection, Row, raw
 from quizapp.errors import Conflict, Invalid
 from quizapp.quiz.attempts import PlayAttempt
 from quizapp.quiz.campaigns import usable_key
@@ -32,10 +33,10 @@ class ServedQuestion:
     question_id: str
     type: str
     stem: str
-    options: list
-    answer: list
+    options: list[str]
+    answer: list[str]
     explanation: str
-    tags: list
+    tags: list[str]
     version: int  # 1, 2, ... of the question
 
 
@@ -55,10 +56,10 @@ class PlayItem:
     id: int
     attempt_id: int
     position: int
-    option_order: list
+    option_order: list[int]
     served_at: dt.datetime | None
     answered_at: dt.datetime | None
-    choices: list | None
+    choices: list[str] | None
     correct: bool
     points: int
     elapsed_ms: int
@@ -95,7 +96,7 @@ _TOTALS_SQL = (
     "WHERE id = ? RETURNING score, correct_count, duration_ms")
 
 
-def _item(conn: RawConnection, row: tuple) -> PlayItem:
+def _item(conn: RawConnection, row: Row) -> PlayItem:
     """Build a PlayItem from a row of _ITEM_SQL."""
     j, t = conn.json_out, conn.time_out
     version = ServedQuestion(row[14], row[15], row[16], row[17], j(row[18]), j(row[19]), row[20], j(row[21]), row[22])
@@ -131,7 +132,7 @@ def current_item(attempt: PlayAttempt, now: dt.datetime | None = None) -> PlayIt
         if started == 1:
             item.served_at = now
         else:
-            item.served_at = conn.time_out(conn.one("SELECT served_at FROM attempt_item WHERE id = ?", (item.id,))[0])
+            item.served_at = conn.time_out(conn.scalar("SELECT served_at FROM attempt_item WHERE id = ?", (item.id,)))
     return item
 
 
@@ -198,7 +199,7 @@ class AnswerOutcome:
     attempt: PlayAttempt
     replayed: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON body for the API's answer response (the pages render the same facts)."""
         item, version, article = self.item, self.item.version, self.item.article
         return {
@@ -260,10 +261,11 @@ def record_answer(attempt: PlayAttempt, question_id: object, choices: object, no
     with conn.transaction():
         stored = conn.run(_ANSWER_SQL, (conn.time_in(now), conn.json_in(bank_keys), correct, points, elapsed_ms,
                                         streak, bonus, attempt.id, points, item.id))
-        totals = conn.all(_TOTALS_SQL, (points, 1 if correct else 0, elapsed_ms, attempt.id))[0] if stored else None
-    if not stored:
+        totals = conn.one(_TOTALS_SQL, (points, 1 if correct else 0, elapsed_ms, attempt.id)) if stored else None
+    if totals is None:
         # Lost a race with another copy of this answer: answer as that request did.
         fresh = find_item(attempt, question_id)
+        assert fresh is not None  # nosec B101 - found above; items are never deleted
         return _replay(attempt, fresh, keys, now)
     item.answered_at, item.choices, item.correct, item.points = now, bank_keys, correct, points
     item.elapsed_ms, item.streak, item.streak_bonus, item.score_after = elapsed_ms, streak, bonus, totals[0]

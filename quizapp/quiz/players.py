@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
-from quizapp.database import Insert, RawConnection, raw
+from quizapp.database import Insert, RawConnection, Row, raw
 from quizapp.errors import Invalid
 from quizapp.models import Participant
 from quizapp.quiz.campaigns import CampaignRules, placement_id, unit_id
@@ -44,8 +44,10 @@ _BY_ID = _PLAYER_SQL + "WHERE p.id = ?"
 _BY_MEMBER = _PLAYER_SQL + "WHERE p.organisation_id = ? AND p.member_hash = ?"
 
 
-def _player(conn: RawConnection, row: tuple) -> Player:
-    return Player(*row[:8], conn.time_out(row[8]), row[9], row[10])
+def _player(conn: RawConnection, row: Row) -> Player:
+    return Player(id=row[0], campaign_id=row[1], organisation_id=row[2], nickname=row[3], placement_id=row[4],
+                  best_attempt_id=row[5], best_score=row[6], best_duration_ms=row[7],
+                  best_finished_at=conn.time_out(row[8]), unit_code=row[9], unit_name=row[10])
 
 
 def find(participant_id: object, campaign_id: int | None = None) -> Player | None:

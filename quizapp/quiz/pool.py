@@ -30,7 +30,7 @@ class PoolEntry:
 
 _POOL_SQL = ("SELECT v.id, v.question_id, v.tags, v.options, q.article_id FROM question q "
              "JOIN question_version v ON v.id = q.current_version_id WHERE q.retired = ? AND q.draft = ?")
-_pools: dict[tuple, tuple[PoolEntry, ...]] = {}
+_pools: dict[tuple[object, ...], tuple[PoolEntry, ...]] = {}
 
 
 def pool(campaign: CampaignRules) -> tuple[PoolEntry, ...]:
@@ -46,7 +46,7 @@ def pool_for(banks: tuple[str, ...], tags: tuple[str, ...]) -> tuple[PoolEntry, 
     and publication bumps the "bank" revision, so a server sees a change at
     its next start.
     """
-    key = (id(current_app._get_current_object()), banks, tags, revision("bank"))
+    key = (id(current_app._get_current_object()), banks, tags, revision("bank"))  # type: ignore[attr-defined]
     entries = _pools.get(key)
     if entries is None:
         conn = raw()
