@@ -29,9 +29,7 @@ def init_database(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
         # Keep a connection per server thread (a request may hold two: its Session's and the play
-        # loop's). Past the pool's size each checkout opens a connection and closes it on return:
-        # with gunicorn's 8 threads and SQLAlchemy's default of 5, that reconnect (and SQLite's
-        # PRAGMAs) made a question GET cost 50% more CPU under concurrency (bench/bench_api.py).
+        # loop's): past the pool's size every checkout reconnects and re-runs SQLite's PRAGMAs.
         opts.setdefault("pool_size", app.config.get("DB_POOL_SIZE", 16))
         opts.setdefault("max_overflow", app.config.get("DB_POOL_SIZE", 16))
     if url.startswith("sqlite"):

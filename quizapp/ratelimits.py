@@ -105,11 +105,10 @@ def attempt_key() -> str:
 class WindowCounters(Storage):
     """In-process fixed-window counters: the storage without Redis, and the fallback while Redis is down.
 
-    limits' own MemoryStorage starts a timer thread every 10 ms while requests
-    come in, and each run walks every key; with one key per attempt, that
-    thread took more CPU than the requests it limited (bench/profile_api.py).
-    Here expired windows are dropped by one sweep at most once a second, done
-    by whichever request finds it due.
+    limits' own MemoryStorage runs a timer thread that walks every key while
+    requests come in, which with one key per attempt costs more than the
+    requests it limits; here expired windows are dropped by one sweep at most
+    once a second, done by whichever request finds it due.
     """
 
     STORAGE_SCHEME = ["quizapp-memory"]

@@ -45,7 +45,7 @@ from quizapp.quiz.players import Player
 ALL_UNITS = 0  # organisation_id of the campaign-wide rows of the board counts
 # Width of a time bucket of BoardTimeCount. Ties at one score are counted per bucket, then inside the
 # participant's own bucket from the index: a quiz of 10 x 20 s has at most 200 buckets a score, and a
-# bucket holds about one second's worth of a score's participants (bench/bench_rank.py measures it).
+# bucket holds about one second's worth of a score's participants.
 TIME_BUCKET_MS = 1000
 
 class CacheUnavailable(Exception):
@@ -470,8 +470,8 @@ def _add(conn: RawConnection, model: type, counters: list[str], rows: list[dict]
     """Insert rows or add their counters to the rows with the same key, in one INSERT ... ON CONFLICT DO UPDATE.
 
     Plain SQL (the same text on SQLite and PostgreSQL): it runs in every
-    finishing transaction, and building the dialect's upsert construct each
-    time cost more than the rest of finishing a quiz (bench/profile_api.py).
+    finishing transaction, where building the dialect's upsert construct each
+    time would cost more than the rest of the finish.
     """
     if not rows:
         return
