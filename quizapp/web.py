@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Request, Response, abort, jsonify, render_template, request
 from flask.sessions import NullSession, SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from quizapp.bank import tag_label
 from quizapp.errors import QuizError
@@ -18,6 +21,18 @@ MESSAGES = {
     404: lazy_gettext("页面不存在"), 405: lazy_gettext("不支持的请求方法"), 409: lazy_gettext("操作冲突"),
     413: lazy_gettext("上传内容过大"), 429: lazy_gettext("请求过于频繁"), 500: lazy_gettext("服务器开小差了，请稍后再试"),
 }
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in routes: at most a signed 64-bit integer, the largest id a database column holds.
+
+    A larger number in a URL is a 404 like any other unknown id, not an
+    overflow when the database is asked for it.
+    """
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def wants_json() -> bool:

@@ -193,3 +193,23 @@ def test_demo_serves_the_demo_campaign(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_bank_files_with_a_bom_import_like_the_console_accepts_them(runner, app, tmp_path):
+    bank = copy_bank(tmp_path)
+    f = bank / "xinzhou-2021-03-26.toml"
+    f.write_text("\ufeff" + f.read_text(encoding="utf-8"), encoding="utf-8")
+    assert runner.invoke(args=["bank", "check", str(bank)]).exit_code == 0
+    result = runner.invoke(args=["bank", "import", str(bank)])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_over_long_stem_is_reported_as_too_long(runner, tmp_path):
+    bank = copy_bank(tmp_path)
+    f = bank / "xinzhou-2021-03-26.toml"
+    text = f.read_text(encoding="utf-8")
+    f.write_text(re.sub(r'(?m)^stem = "', 'stem = "' + "长" * 2001, text, count=1), encoding="utf-8")
+    result = runner.invoke(args=["bank", "check", str(bank)])
+    assert result.exit_code == 1
+    assert "stem: too long: 20" in result.output and "at most 2000" in result.output, result.output
+    assert "missing or empty" not in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_security_headers_on_pages_and_api(client, make_campaign):
     make_campaign()
@@ -80,3 +82,43 @@ def test_unreachable_database_on_the_play_loop_is_a_503_too(tmp_path):
         assert resp.status_code == 503, (resp.request.path, resp.status_code, resp.get_data(as_text=True))
         assert resp.headers["Retry-After"] == "2"
         assert resp.get_json()["error"]["code"] == "unavailable"
+
+
+@pytest.mark.parametrize("path", ["/q/c1/draws/9223372036854775808", "/q/c1/draws/9223372036854775808.json",
+                                  "/q/c1/draws/99999999999999999999999/claim"])
+def test_ids_past_64_bits_are_404(client, make_campaign, path):
+    make_campaign()
+    resp = client.get(path, headers={"Accept": "application/json"})
+    assert resp.status_code == 404, resp.get_data(as_text=True)[:300]
+
+
+def test_console_draw_ids_past_64_bits_are_404(admin_client, make_campaign):
+    make_campaign()
+    for path in ("/admin/campaigns/c1/draws/9223372036854775808",
+                 "/admin/campaigns/c1/draws/9223372036854775808/winners.csv"):
+        assert admin_client.get(path).status_code == 404
+    assert admin_client.post("/admin/campaigns/c1/draws/18446744073709551616/run").status_code == 404
+
+
+@pytest.mark.parametrize("nickname", ["张\u202e三", "李\u200b四", "\u200d王五", "赵\ufeff六", "孙\uffff", "钱\x07",
+                                      "周\ue000"])
+def test_nicknames_with_hidden_characters_are_refused(client, make_campaign, nickname):
+    """Right-to-left overrides, zero-width characters, noncharacters, control and private-use characters could
+    make one player look like another on the boards (or break an export): refused, naming the field."""
+    make_campaign()
+    resp = client.post("/api/v1/campaigns/c1/attempts", json={"nickname": nickname, "org": "s1"})
+    assert resp.status_code == 400 and resp.get_json()["error"]["field"] == "nickname"
+    page = client.post("/q/c1/join", data={"nickname": nickname, "org": "s1"})
+    assert page.status_code == 400 and "昵称含有不可见字符" in page.get_data(as_text=True)
+
+
+def test_nicknames_are_stored_in_compatibility_form(client, make_campaign):
+    """Full-width letters and digits become the plain ones, so ＡＢＣ１ and ABC1 are the same name on the boards."""
+    make_campaign()
+    resp = client.post("/api/v1/campaigns/c1/attempts", json={"nickname": "ＡＢＣ１　同学", "org": "s1"})
+    assert resp.status_code == 201
+    board = client.get("/api/v1/campaigns/c1/leaderboard").get_json()  # nobody finished yet: check the row
+    from quizapp.extensions import db
+    from quizapp.models import Participant
+
+    assert [p.nickname for p in db.session.query(Participant)] == ["ABC1 同学"] and board == {"entries": []}

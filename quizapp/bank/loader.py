@@ -141,7 +141,7 @@ def load_paths(paths: list[str | Path]) -> LoadResult:
     result = LoadResult(problems=problems)
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not content
         except (OSError, UnicodeDecodeError) as exc:
             result.problems.append(BankError(str(path), "-", "file", f"cannot read as UTF-8 text ({exc.__class__.__name__})"))
             continue
@@ -217,6 +217,13 @@ def _text(value, limit: int = MAX_TEXT) -> str | None:
     return None
 
 
+def _text_problem(value, limit: int = MAX_TEXT) -> str:
+    """Why a required text field is refused: missing, empty or too long (for the error message)."""
+    if not isinstance(value, str) or not value.strip():
+        return "missing or empty"
+    return f"too long: {len(value.strip())} characters (at most {limit})"
+
+
 def _parse_article(raw, filename: str, err) -> Article | None:
     """Validate the [article] table."""
     if raw is None:
@@ -277,7 +284,7 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
         bad("type", f"must be one of {', '.join(QUESTION_TYPES)} (got {qtype!r})")
     stem = _text(raw.get("stem"))
     if stem is None:
-        bad("stem", "missing or empty")
+        bad("stem", _text_problem(raw.get("stem")))
     options = raw.get("options")
     if options is None and qtype == "judge":
         options = list(JUDGE_OPTIONS)
@@ -314,7 +321,8 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
             bad("answer", f"a {qtype} question has exactly one answer (got {len(keys)})")
     explanation = _text(raw.get("explanation"))
     if explanation is None:
-        bad("explanation", "missing or empty: say why and what to do")
+        problem = _text_problem(raw.get("explanation"))
+        bad("explanation", problem + (": say why and what to do" if problem == "missing or empty" else ""))
     tags = raw.get("tags")
     if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
         bad("tags", "must be a non-empty list of tags")

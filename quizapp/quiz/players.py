@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
@@ -74,15 +75,23 @@ def member_hash(campaign: CampaignRules, org_code: str, member_id: str) -> str:
     return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
 
+# Control, format (bidirectional overrides, zero-width joiners and spaces), surrogate, private-use and
+# unassigned characters: invisible or able to make one name look like another on the boards.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
 def clean_nickname(nickname: object) -> str:
-    """Validate a nickname: 1-20 visible characters."""
+    """Validate a nickname: 1-20 visible characters, in Unicode's compatibility form (NFKC, so full-width
+    letters and look-alike forms become the plain ones)."""
     if not isinstance(nickname, str) or not nickname.strip():
         raise Invalid(gettext("请填写昵称"), field="nickname")
-    nickname = " ".join(nickname.split())
+    nickname = " ".join(unicodedata.normalize("NFKC", nickname).split())
+    if any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in nickname):
+        raise Invalid(gettext("昵称含有不可见字符"), field="nickname")
+    if not nickname:
+        raise Invalid(gettext("请填写昵称"), field="nickname")
     if len(nickname) > NICKNAME_MAX:
         raise Invalid(gettext("昵称不能超过%(n)d个字", n=NICKNAME_MAX), field="nickname")
-    if any(ord(ch) < 32 for ch in nickname):
-        raise Invalid(gettext("昵称含有不可见字符"), field="nickname")
     return nickname
 
 
