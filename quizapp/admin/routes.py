@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -117,8 +117,14 @@ def scope_id(org: Organisation | None) -> int | None:
     return org.id if org is not None else None
 
 
-def apply_errors(form, errors: dict[str, list[str]]) -> None:
-    """Attach organising's field errors to the form's fields (unknown fields become form errors)."""
+def apply_errors(form, errors: dict[str, list[str]], suggestions: dict[str, str] | None = None) -> None:
+    """Attach organising's field errors to the form's fields (unknown fields become form errors).
+
+    suggestions: values that would pass, put into their fields so saving again just works.
+    """
+    for name, value in (suggestions or {}).items():
+        if hasattr(getattr(form, name, None), "data"):
+            getattr(form, name).data = value
     for name, messages in errors.items():
         field = getattr(form, name, None)
         if field is None or not hasattr(field, "errors"):
@@ -211,10 +217,12 @@ def campaign_new():
         form.closes_at.data = start + dt.timedelta(days=30)
         return render_campaign_form(form, None)
     if form.validate_on_submit():
+        if not (form.slug.data or "").strip():
+            form.slug.data = organising.suggest_slug(form.title.data or "", form.opens_at.data)
         try:
             result = organising.save_campaign(form.to_input())
         except organising.FieldErrors as exc:
-            apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors, exc.suggestions)
         else:
             flash("活动已创建", "info")
             for warning in result.warnings:
@@ -238,7 +246,7 @@ def campaign_edit(slug: str):
         try:
             result = organising.save_campaign(form.to_input(), campaign)
         except organising.FieldErrors as exc:
-            apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors, exc.suggestions)
         else:
             flash("设置已保存", "info")
             for warning in result.warnings:
@@ -259,14 +267,24 @@ def campaign(slug: str):
     units = [o for o in campaign.organisations if scope is None or o.id == scope.id]
     unit_rows = [{"org": o, "coverage": coverage.get(o.code), "url": posters.join_url(base, campaign.slug, o.code)}
                  for o in units]
-    placement_rows = [{"placement": p, "url": posters.join_url(base, campaign.slug, org_code, p.code)}
+    unit_rows.sort(key=lambda row: organising.natural_key(row["org"].name))
+    placement_rows = [{"placement": p, "url": posters.join_url(base, campaign.slug, org_code, p.code),
+                       "screen_url": screen_url(base, campaign, p.code) if p.kind == "screen" else None}
                       for p in campaign.placements]
     warnings = organising.pool_warnings(campaign.banks or [], campaign.tags or [], campaign.questions_per_quiz)
     return render_template(
         "admin/campaign.html", campaign=campaign, scope=scope, unit_rows=unit_rows, placement_rows=placement_rows,
         funnel=analytics.placement_funnel(campaign, org_id), summary=analytics.summary(campaign, org_id),
         pool_size=organising.pool_size(campaign.banks or [], campaign.tags or []), pool_warnings=warnings,
-        campaign_url=posters.join_url(base, campaign.slug, org_code), now=utcnow())
+        campaign_url=posters.join_url(base, campaign.slug, org_code), now=utcnow(), public_base=base,
+        public_base_configured=bool(current_app.config.get("PUBLIC_URL")), address_problem=posters.address_problem(base),
+        screen_url=screen_url(base, campaign), action_form=ActionForm())
+
+
+def screen_url(base: str, campaign: Campaign, placement_code: str | None = None) -> str:
+    """The big-screen page on the public address; a screen placement's carries ?src= so its QR counts for it."""
+    url = base + url_for("screen.show", slug=campaign.slug)
+    return url + (f"?{urlencode({'src': placement_code})}" if placement_code else "")
 
 
 # ---------------------------------------------------------------- units
@@ -331,14 +349,62 @@ def unit_import(slug: str):
         if form.validate_on_submit():
             upload = form.file.data
             try:
-                created = organising.import_organisations(campaign, upload.read(), upload.filename or "")
+                result = organising.import_organisations(campaign, upload.read(), upload.filename or "")
             except organising.FileProblems as exc:
                 problems = exc.problems
             else:
-                flash(f"已导入 {len(created)} 个单位", "info")
-                return redirect(url_for(".campaign", slug=slug))
-        return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems), 400
-    return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems)
+                flash(result.summary(), "info")
+                return redirect(url_for(".campaign", slug=slug, _anchor="units"))
+        return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems,
+                               notes=organising.TEMPLATE_NOTES), 400
+    return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems,
+                           notes=organising.TEMPLATE_NOTES)
+
+
+@bp.get("/campaigns/<slug>/units/template.<any(csv, xlsx):ext>")
+@admin_required
+def unit_template(slug: str, ext: str):
+    """The unit-list template to fill in (CSV for any spreadsheet, XLSX with a sheet of notes)."""
+    load_campaign(slug)
+    return download(organising.units_template(ext), f"units-template.{ext}", ext)
+
+
+@bp.route("/campaigns/<slug>/units/<code>/delete", methods=["GET", "POST"])
+@admin_required
+def unit_delete(slug: str, code: str):
+    """Delete a unit after a confirmation page; refused (409) once anyone took part under it."""
+    campaign = load_campaign(slug)
+    unit = load_unit(campaign, code)
+    check = organising.unit_delete_check(unit)
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        organising.delete_organisation(unit)  # Conflict (409) when someone joined meanwhile
+        flash(f"已删除单位 {unit.name}（{unit.code}）", "info")
+        return redirect(url_for(".campaign", slug=slug, _anchor="units"))
+    return render_template("admin/confirm_delete.html", campaign=campaign, what="单位", name=unit.name, code=unit.code,
+                           check=check, refusal=None if check.allowed else check.refusal(f"单位“{unit.name}”"),
+                           form=form, scans_note="这些扫码记录会保留在投放位置下，但不再算作本单位。"), \
+        (200 if check.allowed else 409)
+
+
+@bp.route("/campaigns/<slug>/placements/<code>/delete", methods=["GET", "POST"])
+@admin_required
+def placement_delete(slug: str, code: str):
+    """Delete a placement after a confirmation page; refused (409) once anyone joined from it."""
+    campaign = load_campaign(slug)
+    placement = next((p for p in campaign.placements if p.code == code), None)
+    if placement is None:
+        abort(404)
+    check = organising.placement_delete_check(placement)
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        organising.delete_placement(placement)
+        flash(f"已删除投放位置 {placement.label}（{placement.code}）", "info")
+        return redirect(url_for(".campaign", slug=slug, _anchor="placements"))
+    return render_template("admin/confirm_delete.html", campaign=campaign, what="投放位置", name=placement.label,
+                           code=placement.code, check=check,
+                           refusal=None if check.allowed else check.refusal(f"投放位置“{placement.label}”"), form=form,
+                           scans_note="这些扫码记录会一并删除。"), (200 if check.allowed else 409)
 
 
 # ---------------------------------------------------------------- placements
@@ -412,19 +478,48 @@ def qr(slug: str, kind: str, code: str, ext: str):
     return download(posters.qr_svg(url), name, "svg")
 
 
+def poster_size() -> str:
+    """The ?size= of a poster download: A4 (default) or A3; Invalid (400) naming the bad value otherwise."""
+    raw = request.args.get("size") or "A4"
+    size = raw.strip().upper()
+    if size not in posters.PAGE_SIZES:
+        raise Invalid(f"海报尺寸只能是 A4 或 A3（收到“{raw[:20]}”）", field="size")
+    return size
+
+
+def render_posters(campaign: Campaign, targets: list[posters.PosterTarget], size: str) -> bytes:
+    """The poster PDF of these targets with the campaign's title, dates and organiser line."""
+    return posters.poster_pdf(campaign.title, targets, size, dates=posters.campaign_dates(campaign),
+                              organiser=campaign.organiser_line or "")
+
+
 @bp.get("/campaigns/<slug>/posters.pdf")
 def posters_pdf(slug: str):
     """One printable page per placement and unit (a unit organiser: their unit's links only), A4 or A3."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
-    size = (request.args.get("size") or "A4").upper()
-    if size not in posters.PAGE_SIZES:
-        raise Invalid("海报尺寸只能是 A4 或 A3", field="size")
+    size = poster_size()
     targets = posters.campaign_targets(campaign, posters.public_base_url(), scope.code if scope else None)
     if not targets:
         raise Invalid("本活动还没有投放位置或参赛单位，没有可打印的海报", field="size")
     suffix = f"-{scope.code}" if scope else ""
-    return download(posters.poster_pdf(campaign.title, targets, size), f"{campaign.slug}{suffix}-posters-{size}.pdf",
+    return download(render_posters(campaign, targets, size), f"{campaign.slug}{suffix}-posters-{size}.pdf", "pdf")
+
+
+@bp.get("/campaigns/<slug>/posters/<any(unit, placement):kind>/<code>.pdf")
+def poster_one(slug: str, kind: str, code: str):
+    """One unit's or one placement's poster alone (a unit organiser: their own unit's, or placements with it)."""
+    campaign = load_campaign(slug)
+    scope = data_scope(campaign)
+    size = poster_size()
+    if kind == "unit" and scope is not None and code != scope.code:
+        abort(403)
+    targets = posters.campaign_targets(campaign, posters.public_base_url(), scope.code if scope else None)
+    target = posters.find_target(targets, kind, code)
+    if target is None:
+        abort(404)
+    suffix = f"-{scope.code}" if scope and kind == "placement" else ""
+    return download(render_posters(campaign, [target], size), f"{campaign.slug}{suffix}-{kind}-{code}-{size}.pdf",
                     "pdf")
 
 

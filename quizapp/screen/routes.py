@@ -18,11 +18,12 @@ from quizapp.boards import leaderboard
 from quizapp.quiz import operations
 from quizapp.printing import posters
 from quizapp.extensions import db
+from quizapp.formatting import percent
 from quizapp.models import Campaign, utcnow
 from quizapp.screen import bp
 
 TOP_PLAYERS = 10
-TOP_UNITS = 12  # what fits on a 16:9 screen in large type
+TOP_UNITS = 10  # what fits on a 16:9 screen in large type, names of up to about 60 characters included
 REFRESH_SECONDS = 5
 NOSCRIPT_RELOAD_SECONDS = 30
 CHINA_OFFSET = dt.timedelta(hours=8)
@@ -42,7 +43,8 @@ def board_data(campaign: Campaign) -> dict:
     people = leaderboard.public_individual_board(campaign, None, limit=TOP_PLAYERS)
     return {
         "campaign": {"slug": campaign.slug, "title": campaign.title},
-        "orgs": [o.to_dict() for o in orgs[:TOP_UNITS]],
+        # coverage_text: the one rounding rule (formatting.percent), so the screen and the console agree
+        "orgs": [{**o.to_dict(), "coverage_text": percent(o.coverage)} for o in orgs[:TOP_UNITS]],
         "orgs_total": len(orgs),
         "participants": sum(o.participants for o in orgs),
         "people": [p.to_dict(campaign.mask_nicknames) for p in people],
