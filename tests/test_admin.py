@@ -501,7 +501,7 @@ def test_unit_organiser_sees_only_their_units_data(unit_client, played):
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["阿强"]
     # the questions export only counts their unit's answers: every question answered right
     questions = read_csv(client.get("/admin/campaigns/c1/export/questions.csv"))
-    assert all(r[9] == "1.0" for r in questions[1:]), questions
+    assert all(r[9] == "100.0%" for r in questions[1:]), questions
     assert client.get("/admin/campaigns/c1/qr/unit/s1.png").status_code == 200
     pdf = client.get("/admin/campaigns/c1/posters.pdf?size=A4")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

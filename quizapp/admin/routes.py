@@ -9,6 +9,7 @@ read below is scoped with `data_scope`, whatever the URL asks for.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
@@ -21,6 +22,7 @@ from quizapp.printing import posters
 from quizapp.bank import TAGS, tag_label
 from quizapp.errors import Invalid, Unauthorized
 from quizapp.extensions import db, login_manager
+from quizapp.formatting import percent
 from quizapp.models import Article, Campaign, Organisation, Question, utcnow
 from quizapp.quiz.operations import set_question_retired
 from quizapp.admin import bp
@@ -57,7 +59,12 @@ def no_store(response: Response) -> Response:
 def helpers() -> dict:
     """Template helpers for console pages."""
     return {"china_time": china_time, "tag_label": tag_label, "org_kinds": organising.ORG_KINDS,
-            "placement_kinds": organising.PLACEMENT_KINDS, "type_labels": TYPE_LABELS}
+            "placement_kinds": organising.PLACEMENT_KINDS, "type_labels": TYPE_LABELS, "by_name": by_name}
+
+
+def by_name(units) -> list:
+    """Units in natural order of their names (第二 before 第十, 2班 before 10班)."""
+    return sorted(units, key=lambda o: organising.natural_key(o.name))
 
 
 def china_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -527,7 +534,7 @@ def poster_one(slug: str, kind: str, code: str):
 
 @bp.get("/campaigns/<slug>/dashboard")
 def dashboard(slug: str):
-    """Charts and tables: participation over time, coverage, correct rate per tag and question."""
+    """Charts and tables: participation over time, coverage, correct rate per tag and question (paged)."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
     org_id = scope_id(scope)
@@ -543,25 +550,64 @@ def dashboard(slug: str):
                                   title="每日参与情况"),
         "coverage": charts.bar_chart([f"{c['name']}（{c['participants']}/{c['headcount']}）" for c in coverage],
                                      [c["coverage"] for c in coverage], title="各单位参与率（参赛人数/应参赛人数）",
-                                     max_value=1),
+                                     max_value=1, value_format=percent),
         "tags": charts.bar_chart([t["label"] for t in tags], [t["rate"] for t in tags],
-                                 title="各类诈骗题目答对率（越低越需要加强宣传）", max_value=1),
+                                 title="各类诈骗题目答对率（越低越需要加强宣传）", max_value=1, value_format=percent),
         "questions": charts.bar_chart([f"{q['question_id']} {q['stem']}" for q in answered[:15]],
                                       [q["facility"] for q in answered[:15]],
-                                      title="最难的题目（答对率最低的 15 道）", max_value=1),
+                                      title="最难的题目（答对率最低的 15 道）", max_value=1, value_format=percent),
     }
+    page = paginate(questions, QUESTIONS_PER_PAGE, "qpage")
     return render_template("admin/dashboard.html", campaign=campaign, scope=scope,
                            summary=analytics.summary(campaign, org_id), chart=chart, coverage=coverage, tags=tags,
-                           questions=questions)
+                           questions=page.items, question_page=page)
+
+
+QUESTIONS_PER_PAGE = 20
+PARTICIPANTS_PER_PAGE = 50
+
+
+@dataclass
+class Page:
+    """One page of a list: its items, its number (from 1), how many pages and items there are."""
+
+    items: list
+    number: int
+    pages: int
+    total: int
+    arg: str  # the query argument carrying the page number
+
+    def url(self, number: int) -> str:
+        """This page's URL with another page number (other query arguments kept)."""
+        args = request.args.to_dict()
+        args[self.arg] = str(number)
+        return url_for(request.endpoint or ".index", **(request.view_args or {}), **args)
+
+
+def paginate(items: list, per_page: int, arg: str = "page") -> Page:
+    """The page of items asked for with ?{arg}=N (out-of-range numbers show the nearest page)."""
+    pages = max(1, -(-len(items) // per_page))
+    raw = request.args.get(arg, "1")
+    number = int(raw) if raw.isdigit() else 1
+    number = min(max(number, 1), pages)
+    start = (number - 1) * per_page
+    return Page(items[start:start + per_page], number, pages, len(items), arg)
 
 
 @bp.get("/campaigns/<slug>/participants")
 def participants(slug: str):
-    """Participants with their best result (a unit organiser: their unit's only)."""
+    """Participants with their best result (a unit organiser: their unit's only), searchable, 50 a page."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
     rows = exports.participant_rows(campaign, scope_id(scope))
-    return render_template("admin/participants.html", campaign=campaign, scope=scope, rows=rows)
+    query = (request.args.get("q") or "").strip()[:40]
+    if query:
+        needle = query.casefold()
+        rows = [r for r in rows if needle in r["nickname"].casefold() or needle in r["org_name"].casefold()
+                or needle in r["org_code"].casefold()]
+    page = paginate(rows, PARTICIPANTS_PER_PAGE)
+    return render_template("admin/participants.html", campaign=campaign, scope=scope, rows=page.items, page=page,
+                           query=query)
 
 
 def export_name(campaign: Campaign, scope: Organisation | None, what: str, ext: str) -> str:
@@ -578,13 +624,25 @@ def export_participants(slug: str, ext: str):
     return download(data, export_name(campaign, scope, "participants", ext), ext)
 
 
-@bp.get("/campaigns/<slug>/export/questions.csv")
-def export_questions(slug: str):
+@bp.get("/campaigns/<slug>/export/questions.<any(csv, xlsx):ext>")
+def export_questions(slug: str, ext: str):
     """Per-question statistics (facility index, common wrong answers), hardest first."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
-    return download(exports.question_stats_csv(campaign, scope_id(scope)),
-                    export_name(campaign, scope, "questions", "csv"), "csv")
+    org_id = scope_id(scope)
+    data = exports.question_stats_csv(campaign, org_id) if ext == "csv" else exports.question_stats_xlsx(campaign,
+                                                                                                          org_id)
+    return download(data, export_name(campaign, scope, "questions", ext), ext)
+
+
+@bp.get("/campaigns/<slug>/export/units.<any(csv, xlsx):ext>")
+def export_units(slug: str, ext: str):
+    """Participation per unit: headcount, participants, coverage, average best score (a unit organiser: theirs)."""
+    campaign = load_campaign(slug)
+    scope = data_scope(campaign)
+    org_id = scope_id(scope)
+    data = exports.units_csv(campaign, org_id) if ext == "csv" else exports.units_xlsx(campaign, org_id)
+    return download(data, export_name(campaign, scope, "units", ext), ext)
 
 
 # ---------------------------------------------------------------- question banks
