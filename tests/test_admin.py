@@ -612,7 +612,7 @@ def test_bank_upload_discard(admin_client, app):
 
 
 @pytest.mark.parametrize("content, filename, message", [
-    (b'[article]\nid = "x"\n', "bad.toml", "missing"),
+    (b'[article]\nid = "x"\n', "bad.toml", "缺少或为空"),
     (b"\x00\x01\x02binary", "bank.toml", "文件内容不是 TOML 文本"),
     ("标题".encode("gbk") + b"\xff\xfe", "bank.toml", "TOML 文件必须是 UTF-8 编码"),
     (b"not a zip", "bank.xlsx", "文件内容不是 XLSX 表格"),
@@ -635,7 +635,8 @@ def test_bank_upload_with_problems_lists_each(admin_client, tmp_path):
     resp = upload(admin_client, broken.encode("utf-8"), source.name)
     assert resp.status_code == 400
     page = text(resp)
-    assert "不能导入" in page and "difficulty: must be 1, 2 or 3 (got 9)" in page and "unknown tag nonsense" in page
+    assert "不能导入" in page and "难度：难度必须是 1、2 或 3（现在是 9）" in page
+    assert "诈骗类型标签：未知的诈骗类型“nonsense”。可填写的中文名称：冒充公检法与“安全账户”" in page
 
 
 def test_confirm_with_a_forged_token(admin_client):

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from quizapp.console import analytics, accounts as auth, charts, exports, organising
 from quizapp.printing import posters
-from quizapp.bank import TAGS, tag_label
+from quizapp.bank import OPTION_KEYS, TAGS, tag_label
 from quizapp.errors import Invalid, Unauthorized
 from quizapp.extensions import db, login_manager
 from quizapp.formatting import percent
-from quizapp.models import Article, Campaign, Organisation, Question, utcnow
+from quizapp.models import Article, Campaign, Organisation, Question, QuestionVersion, utcnow
 from quizapp.quiz.operations import set_question_retired
 from quizapp.admin import bp
 from quizapp.admin.forms import (ActionForm, choices, BankUploadForm, CampaignForm, ConfirmForm, ImportForm, LoginForm, OrganisationForm, PlacementForm)
@@ -33,6 +33,7 @@ TYPE_LABELS = {"single": "单选", "multiple": "多选", "judge": "判断"}
 FILE_TYPES = {
     "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "toml": "application/toml; charset=utf-8",
 }
 
 
@@ -659,6 +660,40 @@ def bank():
     questions = db.session.scalars(query).all()
     articles = db.session.scalars(select(Article).order_by(Article.date, Article.id)).all()
     return render_template("admin/bank.html", questions=questions, articles=articles, article_id=article_id)
+
+
+def load_question(question_id: str) -> Question:
+    """The bank question by id, or 404."""
+    question = db.session.get(Question, question_id)
+    if question is None or question.current_version is None:
+        abort(404)
+    return question
+
+
+@bp.get("/bank/questions/<question_id>")
+@admin_required
+def bank_question(question_id: str):
+    """One question as players see it after answering: stem, options with the key, explanation; its versions."""
+    from quizapp.console.bankview import running_campaigns, running_campaigns_drawing
+
+    question = load_question(question_id)
+    version = question.current_version
+    versions = db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id)
+                                  .order_by(QuestionVersion.version.desc())).all()
+    live = [] if question.retired or question.draft else \
+        running_campaigns_drawing(question.article_id, version.tags, running_campaigns())
+    return render_template("admin/bank_question.html", question=question, v=version, versions=versions, live=live,
+                           option_keys=OPTION_KEYS, action_form=ActionForm())
+
+
+@bp.get("/bank/questions/<question_id>/export.toml")
+@admin_required
+def bank_question_export(question_id: str):
+    """The question with its article as a TOML bank file, to edit and upload again."""
+    from quizapp.console.bankview import question_toml
+
+    question = load_question(question_id)
+    return download(question_toml(question), f"question-{question.id}.toml", "toml")
 
 
 @bp.post("/bank/questions/<question_id>/<any(retire, unretire):action>")

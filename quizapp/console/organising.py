@@ -815,7 +815,7 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 @dataclass
 class QuestionPreview:
-    """What importing would do to one question."""
+    """What importing would do to one question: its content, and for an update the version it replaces."""
 
     id: str
     article_id: str
@@ -824,6 +824,40 @@ class QuestionPreview:
     tags: list[str]
     status: str  # new | changed | unchanged
     note: str = ""
+    options: list[str] = field(default_factory=list)
+    answer: list[str] = field(default_factory=list)
+    explanation: str = ""
+    difficulty: int = 1
+    draft: bool = False
+    before: dict | None = None  # the current version's content (changed questions), to show what changes
+    live_in: list[str] = field(default_factory=list)  # titles of running campaigns that will draw it at once
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """For an update: (field label, before, after) of each field that changes, as text."""
+        if self.before is None:
+            return []
+        from quizapp.bank import tag_label
+
+        def text(key: str, value) -> str:
+            if key == "tags":
+                return "、".join(tag_label(t) for t in value)
+            if key == "options":
+                return " / ".join(f"{'ABCDEF'[i]}. {o}" for i, o in enumerate(value))
+            if key == "answer":
+                return "".join(value)
+            return str(value)
+
+        out = []
+        for key, label in PREVIEW_FIELDS:
+            old, new = self.before[key], getattr(self, key)
+            if (list(old) if isinstance(old, list | tuple) else old) != (list(new) if isinstance(new, list | tuple)
+                                                                          else new):
+                out.append((label, text(key, old), text(key, new)))
+        return out
+
+
+PREVIEW_FIELDS = (("stem", "题干"), ("options", "选项"), ("answer", "答案"), ("explanation", "解析"),
+                  ("tags", "诈骗类型"), ("difficulty", "难度"), ("type", "题型"))
 
 
 @dataclass
@@ -839,6 +873,11 @@ class BankPreview:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def live_campaigns(self) -> list[str]:
+        """Running campaigns that will draw a new or changed question as soon as it is imported."""
+        return list(dict.fromkeys(t for q in self.questions if q.status != "unchanged" for t in q.live_in))
 
     def count(self, status: str) -> int:
         return sum(1 for q in self.questions if q.status == status)
@@ -879,16 +918,19 @@ def parse_bank_upload(data: bytes, filename: str) -> LoadResult:
 
 
 def _preview(result: LoadResult, name: str) -> BankPreview:
-    preview = BankPreview(filename=name, problems=[str(p) for p in result.problems],
+    from quizapp.console.bankview import chinese_problems, running_campaigns, running_campaigns_drawing
+
+    preview = BankPreview(filename=name, problems=chinese_problems(result.problems),
                           articles=[f"{a.id}：{a.title}" for a in result.articles])
     if preview.problems:
         return preview
     if not result.questions:
-        preview.problems.append(f"{name}: -: questions: 文件中没有题目")
+        preview.problems.append(f"{name}：题目：文件中没有题目")
         return preview
+    running = running_campaigns()
     for bq in result.questions:
         question = db.session.get(Question, bq.id)
-        status, note = "new", ""
+        status, note, before = "new", "", None
         if question is not None:
             current = question.current_version
             same = current is not None and current.content_hash == bq.content_hash() \
@@ -896,9 +938,17 @@ def _preview(result: LoadResult, name: str) -> BankPreview:
             status = "unchanged" if same else "changed"
             if not same and current is not None:
                 note = f"将成为第 {current.version + 1} 版"
+                before = {"stem": current.stem, "options": list(current.options), "answer": list(current.answer),
+                          "explanation": current.explanation, "tags": list(current.tags),
+                          "difficulty": current.difficulty, "type": current.type, "version": current.version}
             if question.article_id != bq.article_id:
                 note = (note + "；" if note else "") + f"原属文章 {question.article_id}"
-        preview.questions.append(QuestionPreview(bq.id, bq.article_id, bq.type, bq.stem, list(bq.tags), status, note))
+        live = [] if bq.draft or (question is not None and question.retired) else \
+            [c.title for c in running_campaigns_drawing(bq.article_id, bq.tags, running)]
+        preview.questions.append(QuestionPreview(
+            bq.id, bq.article_id, bq.type, bq.stem, list(bq.tags), status, note, options=list(bq.options),
+            answer=list(bq.answer), explanation=bq.explanation, difficulty=bq.difficulty, draft=bq.draft,
+            before=before, live_in=live))
     return preview
 
 
@@ -953,7 +1003,9 @@ def confirm_bank_upload(token: str, owner_id: int) -> ImportSummary:
     data_path, meta_path, meta = _staged(token, owner_id)
     result = parse_bank_upload(data_path.read_bytes(), meta["filename"])
     if result.problems or not result.questions:
-        raise FileProblems([str(p) for p in result.problems] or ["文件中没有题目"])
+        from quizapp.console.bankview import chinese_problems
+
+        raise FileProblems(chinese_problems(result.problems) or ["文件中没有题目"])
     summary = import_bank(result)
     discard_bank_upload(token, owner_id)
     return summary
