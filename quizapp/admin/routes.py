@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -272,10 +273,10 @@ def campaign(slug: str):
     base = posters.public_base_url()
     org_code = None if current_user.is_admin else scope.code
     coverage = {row["code"]: row for row in analytics.coverage_by_unit(campaign, org_id)}
-    units = [o for o in campaign.organisations if scope is None or o.id == scope.id]
+    units = sorted((o for o in campaign.organisations if scope is None or o.id == scope.id),
+                   key=lambda o: organising.natural_key(o.name))
     unit_rows = [{"org": o, "coverage": coverage.get(o.code), "url": posters.join_url(base, campaign.slug, o.code)}
                  for o in units]
-    unit_rows.sort(key=lambda row: organising.natural_key(row["org"].name))
     placement_rows = [{"placement": p, "url": posters.join_url(base, campaign.slug, org_code, p.code),
                        "screen_url": screen_url(base, campaign, p.code) if p.kind == "screen" else None}
                       for p in campaign.placements]
@@ -580,9 +581,8 @@ class Page:
 
     def url(self, number: int) -> str:
         """This page's URL with another page number (other query arguments kept)."""
-        args = request.args.to_dict()
-        args[self.arg] = str(number)
-        return url_for(request.endpoint or ".index", **(request.view_args or {}), **args)
+        args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {}), self.arg: str(number)}
+        return url_for(request.endpoint or ".index", **args)
 
 
 def paginate(items: list, per_page: int, arg: str = "page") -> Page:
@@ -678,6 +678,7 @@ def bank_question(question_id: str):
 
     question = load_question(question_id)
     version = question.current_version
+    assert version is not None  # load_question 404s without one
     versions = db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id)
                                   .order_by(QuestionVersion.version.desc())).all()
     live = [] if question.retired or question.draft else \

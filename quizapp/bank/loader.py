@@ -15,7 +15,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS, tag_code, tag_names
+from quizapp.bank.taxonomy import (
+    JUDGE_OPTIONS,
+    OPTION_KEYS,
+    QUESTION_TYPES,
+    TAGS,
+    tag_code,
+    tag_names,
+)
 
 ARTICLE_FIELDS = ("id", "title", "publisher", "date", "region")
 ARTICLE_OPTIONAL = ("source", "url")

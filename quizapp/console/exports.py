@@ -172,12 +172,12 @@ def unit_rows(campaign: Campaign, org_id: int | None = None) -> list[dict]:
     out = []
     for rank, c in enumerate(coverage, start=1):
         oid = ids.get(c["code"])
-        n_joined, avg = joined.get(oid, (0, None))
+        n_joined, avg = joined.get(oid, (0, None)) if oid is not None else (0, None)
         out.append({"rank": rank, "code": c["code"], "name": c["name"], "kind": KIND_LABELS.get(c["kind"], c["kind"]),
                     "headcount": c["headcount"], "participants": c["participants"], "joined": n_joined,
                     "coverage": percent(c["coverage"]) if c["headcount"] else "—",
                     "avg_best_score": round(float(avg), 1) if avg is not None else 0.0,
-                    "completed": done.get(oid, 0)})
+                    "completed": done.get(oid, 0) if oid is not None else 0})
     return out
 
 

@@ -213,7 +213,7 @@ def suggest_slug(title: str, opens_at: dt.datetime | None = None) -> str:
     """
     words = re.findall(r"[a-z0-9]+", (title or "").lower())
     stem = "-".join(words)[:32].strip("-")
-    month = (opens_at or utc_to_local(dt.datetime.now(dt.UTC).replace(tzinfo=None))).strftime("%Y%m")
+    month = (opens_at or dt.datetime.now(CHINA_TZ).replace(tzinfo=None)).strftime("%Y%m")
     if stem.endswith(month):  # the title already names the month
         month = ""
     base = "-".join(part for part in (stem, month) if part) or "quiz"
@@ -575,7 +575,7 @@ def import_organisations(campaign: Campaign, data: bytes, filename: str) -> Impo
     rows, problems = read_organisations_file(data, filename)
     existing = {o.code: o for o in db.session.scalars(
         select(Organisation).where(Organisation.campaign_id == campaign.id)).all()}
-    by_name = {}
+    by_name: dict[str, Organisation] = {}
     for org in sorted(existing.values(), key=lambda o: o.id):
         by_name.setdefault(org.name, org)
     taken = set(existing)
@@ -603,29 +603,29 @@ def import_organisations(campaign: Campaign, data: bytes, filename: str) -> Impo
     with writing() as session:
         for _line, item in rows:
             values = (item.name.strip(), item.kind, item.headcount)
-            org = existing.get(item.code)
-            if org is None:
-                org = Organisation(campaign_id=campaign.id, code=item.code, name=values[0], kind=values[1],
-                                   headcount=values[2])
-                session.add(org)
-                result.created.append(org)
-            elif (org.name, org.kind, org.headcount) == values:
-                result.unchanged.append(org)
+            known = existing.get(item.code)
+            if known is None:
+                added = Organisation(campaign_id=campaign.id, code=item.code, name=values[0], kind=values[1],
+                                     headcount=values[2])
+                session.add(added)
+                result.created.append(added)
+            elif (known.name, known.kind, known.headcount) == values:
+                result.unchanged.append(known)
             else:
-                org = session.merge(org)
-                org.name, org.kind, org.headcount = values
-                result.updated.append(org)
+                changed = session.merge(known)
+                changed.name, changed.kind, changed.headcount = values
+                result.updated.append(changed)
     return result
 
 
 def units_template(fmt: str) -> bytes:
     """The unit-list template to fill in: CSV (UTF-8 with BOM, for Excel) or XLSX with a sheet of notes."""
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
+        text = io.StringIO()
+        writer = csv.writer(text)
         writer.writerow(TEMPLATE_HEADER)
         writer.writerows(TEMPLATE_EXAMPLES)
-        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+        return ("\ufeff" + text.getvalue()).encode("utf-8")
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -647,16 +647,16 @@ def units_template(fmt: str) -> bytes:
     notes.append(["列", "说明"])
     for cell in notes[1]:
         cell.font = Font(bold=True)
-    for row in TEMPLATE_NOTES:
-        notes.append(list(row))
+    for note in TEMPLATE_NOTES:
+        notes.append(list(note))
     notes.append(["", "导入时只读第一个工作表；示例行请改成你的单位或删除。导入全部成功才会写入，有错误时逐行列出，不导入任何内容。"])
     notes.column_dimensions["A"].width = 8
     notes.column_dimensions["B"].width = 90
-    for row in notes.iter_rows(min_row=2):
-        row[1].alignment = Alignment(wrap_text=True, vertical="top")
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    for cells in notes.iter_rows(min_row=2):
+        cells[1].alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------- deleting units and placements

@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 
 from flask import Response, redirect, render_template, url_for
-from flask_babel import gettext, lazy_gettext
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from quizapp.prizes import draws as prizes
+from quizapp.console.exports import local_time
 from quizapp.errors import Conflict, Forbidden, Invalid
 from quizapp.models import Participant
-from quizapp.console.exports import local_time
 from quizapp.player import bp
 from quizapp.player.routes import current_participant, get_campaign
+from quizapp.prizes import draws as prizes
 
 
 class ClaimForm(FlaskForm):
