@@ -45,6 +45,7 @@ def draw_new(slug: str):
         # Count who these rules let in now, without creating the draw (its rules are locked once created).
         report = None
         if form.validate_on_submit() or not (form.min_score.errors or form.org.errors):
+            form.title.errors, form.tiers.errors = [], []  # not needed to count: no red fields for them yet
             try:
                 report = prizes.preview_eligibility(campaign, form.to_input())
             except FieldErrors as exc:
