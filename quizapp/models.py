@@ -151,6 +151,10 @@ class Campaign(db.Model):
     streak_cap: Mapped[int] = mapped_column(default=50, server_default="0")  # most extra points one answer can earn
     mask_nicknames: Mapped[bool] = mapped_column(default=False)  # public boards show masked nicknames
     board_frozen_at: Mapped[dt.datetime | None] = mapped_column()  # UTC; public boards show results up to this time
+    # The big-screen line under the title ("" = the default wording).
+    screen_subtitle: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Who runs it, printed on posters, e.g. "主办：江汉区公安分局".
+    organiser_line: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
 
     organisations: Mapped[list[Organisation]] = relationship(back_populates="campaign", order_by="Organisation.code")
@@ -465,6 +469,8 @@ class DrawWinner(db.Model):
     claim_code: Mapped[str] = mapped_column(String(16))  # random code the winner shows when collecting the prize
     phone: Mapped[str | None] = mapped_column(String(11))  # mainland mobile number given when claiming; masked on pages
     claimed_at: Mapped[dt.datetime | None] = mapped_column()  # when the phone number was given
+    handed_out_at: Mapped[dt.datetime | None] = mapped_column()  # when an organiser marked the prize handed out (核销)
+    handed_out_by: Mapped[int | None] = mapped_column(ForeignKey("organiser.id"))  # console account that marked it
 
     draw: Mapped[PrizeDraw] = relationship(back_populates="winners")
     participant: Mapped[Participant] = relationship()

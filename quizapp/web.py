@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 from quizapp.bank import tag_label
 from quizapp.errors import QuizError
 from quizapp.extensions import db
+from quizapp.formatting import percent as format_percent
 
 # Lazy: each error is worded in the language of the request it answers.
 MESSAGES = {
@@ -149,11 +150,3 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["tag_label"] = tag_label
     app.jinja_env.filters["percent"] = format_percent
 
-
-def format_percent(share: float) -> str:
-    """Format a 0..1 share for people: small but non-zero shares do not read as 0%."""
-    if share <= 0:
-        return "0%"
-    if share < 0.001:
-        return "<0.1%"
-    return f"{share * 100:.1f}%"

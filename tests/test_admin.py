@@ -125,8 +125,8 @@ def test_new_campaign_form_renders(admin_client):
 
 @pytest.mark.parametrize("overrides, field, message", [
     ({"closes_at": "2030-02-01T09:00"}, "closes_at", "结束时间必须晚于开始时间"),
-    ({"slug": "Bad Slug!"}, "slug", "链接名只能用小写字母"),
-    ({"slug": "-x"}, "slug", "链接名只能用小写字母"),
+    ({"slug": "Bad Slug!"}, "slug", "只能用小写字母"),
+    ({"slug": "-x"}, "slug", "只能用小写字母"),
     ({"questions_per_quiz": "0"}, "questions_per_quiz", "每轮题数必须在 1 到 50 之间"),
     ({"questions_per_quiz": "51"}, "questions_per_quiz", "每轮题数必须在 1 到 50 之间"),
     ({"seconds_per_question": "4"}, "seconds_per_question", "每题限时必须在 5 到 300 之间"),
@@ -279,16 +279,16 @@ def test_import_units_one_bad_row_imports_nothing(admin_client, make_campaign):
     resp = csv_upload(admin_client, content.encode("utf-8"))
     assert resp.status_code == 400
     page = text(resp)
-    assert "第3行: headcount: 必须是非负整数" in page
-    assert "第4行: kind: 类型必须是 school" in page
-    assert "第5行: code: 代码 ok1 与第2行重复" in page
-    assert "第6行: code: 代码 s1 已存在于本活动" in page
+    assert "第3行：人数“-3”不是有效人数" in page
+    assert "第4行：类型“army”无法识别" in page
+    assert "第5行：代码“ok1”与第2行重复" in page
     assert "第2行" not in page.replace("与第2行重复", "")
+    assert "第6行" not in page  # an existing code updates that unit
     assert org_codes(campaign) == ["co", "s1", "s2"]  # nothing imported
 
 
 @pytest.mark.parametrize("content, filename, message", [
-    (b"code,kind\nx,school\n", "units.csv", "第1行: 表头缺少列 name（名称）、headcount（人数）"),
+    (b"code,kind\nx,school\n", "units.csv", "第1行：表头缺少列 名称、人数"),
     (b"name,code,kind,headcount\n", "units.csv", "文件中没有数据行"),
     (b"PK\x03\x04not really", "units.xlsx", "无法读取 XLSX 表格"),
     (b"name,code\n", "units.xlsx", "文件内容不是 XLSX 表格"),
@@ -401,12 +401,12 @@ def test_dashboard_after_played_attempts(admin_client, played):
     resp = admin_client.get("/admin/campaigns/c1/dashboard")
     assert resp.status_code == 200
     page = text(resp)
-    assert kpi(page, "participants") == "2" and kpi(page, "completed") == "2" and kpi(page, "rate") == "50%"
+    assert kpi(page, "participants") == "2" and kpi(page, "completed") == "2" and kpi(page, "rate") == "50.0%"
     assert page.count("<svg") >= 4 and "<script" not in page
     assert "每日参与情况" in page and "各单位参与率" in page and "各类诈骗题目答对率" in page
     coverage = re.search(r'id="chart-coverage">(.*?)</section>', page, re.S).group(1)
-    assert '<tr data-unit="s1"><td>一中</td><td>1</td><td>100</td><td>1%</td></tr>' in coverage
-    assert '<tr data-unit="s2"><td>二中</td><td>1</td><td>50</td><td>2%</td></tr>' in coverage
+    assert '<tr data-unit="s1"><td>一中</td><td>1</td><td>100</td><td>1.0%</td></tr>' in coverage
+    assert '<tr data-unit="s2"><td>二中</td><td>1</td><td>50</td><td>2.0%</td></tr>' in coverage
     questions = re.search(r'id="questions">(.*?)</section>', page, re.S).group(1)
     assert questions.count("<tr data-question=") >= 5
     assert "次）</div>" in questions  # most-chosen wrong answers listed
@@ -492,7 +492,7 @@ def test_unit_organiser_sees_only_their_units_data(unit_client, played):
     assert "一中" in overview and "二中" not in overview and "某公司" not in overview
     assert "http://localhost/q/c1?org=s1&amp;src=m3" in overview  # placement links carry their unit
     dashboard = text(client.get("/admin/campaigns/c1/dashboard"))
-    assert kpi(dashboard, "participants") == "1" and kpi(dashboard, "rate") == "100%"
+    assert kpi(dashboard, "participants") == "1" and kpi(dashboard, "rate") == "100.0%"
     assert "二中" not in dashboard and "小二" not in dashboard
     participants = text(client.get("/admin/campaigns/c1/participants"))
     assert "阿强" in participants and "小二" not in participants
@@ -502,7 +502,7 @@ def test_unit_organiser_sees_only_their_units_data(unit_client, played):
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["阿强"]
     # the questions export only counts their unit's answers: every question answered right
     questions = read_csv(client.get("/admin/campaigns/c1/export/questions.csv"))
-    assert all(r[9] == "1.0" for r in questions[1:]), questions
+    assert all(r[9] == "100.0%" for r in questions[1:]), questions
     assert client.get("/admin/campaigns/c1/qr/unit/s1.png").status_code == 200
     pdf = client.get("/admin/campaigns/c1/posters.pdf?size=A4")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
@@ -613,7 +613,7 @@ def test_bank_upload_discard(admin_client, app):
 
 
 @pytest.mark.parametrize("content, filename, message", [
-    (b'[article]\nid = "x"\n', "bad.toml", "missing"),
+    (b'[article]\nid = "x"\n', "bad.toml", "缺少或为空"),
     (b"\x00\x01\x02binary", "bank.toml", "文件内容不是 TOML 文本"),
     ("标题".encode("gbk") + b"\xff\xfe", "bank.toml", "TOML 文件必须是 UTF-8 编码"),
     (b"not a zip", "bank.xlsx", "文件内容不是 XLSX 表格"),
@@ -636,7 +636,8 @@ def test_bank_upload_with_problems_lists_each(admin_client, tmp_path):
     resp = upload(admin_client, broken.encode("utf-8"), source.name)
     assert resp.status_code == 400
     page = text(resp)
-    assert "不能导入" in page and "difficulty: must be 1, 2 or 3 (got 9)" in page and "unknown tag nonsense" in page
+    assert "不能导入" in page and "难度：难度必须是 1、2 或 3（现在是 9）" in page
+    assert "诈骗类型标签：未知的诈骗类型“nonsense”。可填写的中文名称：冒充公检法与“安全账户”" in page
 
 
 def test_confirm_with_a_forged_token(admin_client):
@@ -659,5 +660,5 @@ def test_console_pages_have_no_inline_script_or_style(admin_client, played):
         assert resp.status_code == 200, url
         page = text(resp)
         assert "<script" not in page and ' style="' not in page and "<style" not in page, url
-        assert "http://" not in page.replace("http://localhost/", "").replace('xmlns="http://www.w3.org/2000/svg"', ""), url
+        assert "http://" not in page.replace("http://localhost", "").replace('xmlns="http://www.w3.org/2000/svg"', ""), url
         assert resp.headers["Cache-Control"] == "no-store"

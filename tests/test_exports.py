@@ -165,9 +165,9 @@ def test_question_stats_csv(scenario):
     single = rows[1]
     served = "5" if scenario.frank_first_question == "ta-single" else "4"
     assert single == ["ta-single", "1", "单选题", "接到自称公安的电话要求转账到安全账户，应该怎么做？", "冒充公检法与“安全账户”",
-                      "测试文章：冒充公检法诈骗", served, "4", "1", "0.25", "立即转账（2次）；告诉对方验证码（1次）"]
+                      "测试文章：冒充公检法诈骗", served, "4", "1", "25.0%", "A：立即转账（2次）；C：告诉对方验证码（1次）"]
     multi = rows[3]
     assert multi[4] == "冒充公检法与“安全账户”、守好“三码”与验证码"
-    assert multi[9:] == ["0.5", "要求转账到安全账户（1次）；要求转账到安全账户 + 到派出所当面办理（1次）"]
+    assert multi[9:] == ["50.0%", "A：要求转账到安全账户（1次）；AC：要求转账到安全账户 + 到派出所当面办理（1次）"]
     unit = read_csv(exports.question_stats_csv(scenario.campaign, scenario.orgs["s1"]))
-    assert {r[0]: r[9] for r in unit[1:]} == {"ta-single": "0.5", "ta-multi": "0.5", "ta-judge": "1.0"}
+    assert {r[0]: r[9] for r in unit[1:]} == {"ta-single": "50.0%", "ta-multi": "50.0%", "ta-judge": "100.0%"}

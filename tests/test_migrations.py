@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
-from sqlalchemy import inspect, select, text
+from sqlalchemy import JSON, column, inspect, select, table, text
 from sqlalchemy.schema import CreateIndex
 
 from quizapp import create_app
@@ -121,23 +121,30 @@ def test_board_counts_migration_backfills_existing_participants(tmp_path):
         with app.app_context():
             upgrade(directory=MIGRATIONS, revision=BEFORE_BOARD_COUNTS)
             with writing() as session:
-                campaign = Campaign(slug="old", title="旧活动", opens_at=t0, closes_at=t0 + dt.timedelta(days=9),
-                                    banks=[], tags=[])
-                session.add(campaign)
-                session.flush()
-                orgs = [Organisation(campaign_id=campaign.id, code=f"u{i}", name=f"单位{i}", kind="school",
+                # The campaign row as that revision knew it: the model has columns added by later revisions.
+                old_campaign = table("campaign", column("slug"), column("title"), column("opens_at"),
+                                     column("closes_at"), column("questions_per_quiz"),
+                                     column("seconds_per_question"), column("attempts_per_day"), column("banks", JSON),
+                                     column("tags", JSON), column("speed_bonus"), column("mask_nicknames"),
+                                     column("created_at"))
+                session.execute(old_campaign.insert().values(
+                    slug="old", title="旧活动", opens_at=t0, closes_at=t0 + dt.timedelta(days=9), questions_per_quiz=10,
+                    seconds_per_question=20, attempts_per_day=3, banks=[], tags=[], speed_bonus=True,
+                    mask_nicknames=False, created_at=t0))
+                campaign = session.scalar(select(Campaign.id).where(Campaign.slug == "old"))
+                orgs = [Organisation(campaign_id=campaign, code=f"u{i}", name=f"单位{i}", kind="school",
                                      headcount=30) for i in range(3)]
                 session.add_all(orgs)
                 session.flush()
                 for i in range(60):
                     done = i % 7 != 0  # some joined and never finished
                     session.add(Participant(
-                        campaign_id=campaign.id, organisation_id=orgs[i % 3].id, nickname=f"p{i}",
+                        campaign_id=campaign, organisation_id=orgs[i % 3].id, nickname=f"p{i}",
                         best_attempt_id=i + 1 if done else None,
                         best_score=rng.choice((300, 400, 500)) if done else None,
                         best_duration_ms=rng.randrange(5000, 9000) if done else None,
                         best_finished_at=t0 + dt.timedelta(minutes=i) if done else None))
-            campaign_id = campaign.id
+            campaign_id = campaign
             finished = 60 - len(range(0, 60, 7))
             db.session.remove()
         assert upgrade_database(app) == "upgraded"

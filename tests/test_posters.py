@@ -6,6 +6,7 @@ and zbarimg (zbar-tools). Without them the tests that need them skip, except und
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -22,8 +23,10 @@ from quizapp.extensions import db
 from quizapp.models import Campaign
 from quizapp.printing.posters import (
     PosterTarget,
+    campaign_dates,
     campaign_poster_pdf,
     campaign_targets,
+    find_target,
     join_url,
     poster_pdf,
     public_base_url,
@@ -160,7 +163,56 @@ def test_campaign_targets_for_a_unit_organiser(app, make_campaign):
         (f"{BASE}/q/c1?org=s2", "unit"),
     ]
     assert all("二中" in t.label for t in targets)
+    assert all(t.unit_preselected for t in targets)  # every link carries ?org=: nobody is asked to choose
     assert campaign_targets(campaign(), BASE, org_code="nope") == []
+
+
+def test_targets_know_their_code_and_whether_the_unit_is_chosen(app, make_campaign):
+    make_campaign()
+    targets = campaign_targets(campaign(), BASE)
+    assert [(t.code, t.unit_preselected) for t in targets] == [
+        ("m3", False), ("p1", False), ("co", True), ("s1", True), ("s2", True)]
+    assert find_target(targets, "unit", "s1").url == f"{BASE}/q/c1?org=s1"
+    assert find_target(targets, "placement", "p1").url == f"{BASE}/q/c1?src=p1"
+    assert find_target(targets, "placement", "s1") is None and find_target(targets, "unit", "p1") is None
+
+
+@pytest.mark.parametrize("opens, closes, text", [
+    (dt.datetime(2030, 3, 1, 1), dt.datetime(2030, 3, 14, 10), "活动时间：2030年3月1日 — 3月14日"),
+    (dt.datetime(2030, 12, 20, 1), dt.datetime(2031, 1, 5, 16), "活动时间：2030年12月20日 — 2031年1月5日"),  # midnight
+    (dt.datetime(2030, 3, 1, 1), dt.datetime(2030, 3, 1, 16), "活动时间：2030年3月1日"),  # closes at midnight China
+])
+def test_campaign_dates_in_china_time(opens, closes, text):
+    from types import SimpleNamespace
+
+    assert campaign_dates(SimpleNamespace(opens_at=opens, closes_at=closes)) == text
+
+
+def test_poster_prints_dates_organiser_and_the_steps_that_apply(tmp_path):
+    placement = PosterTarget("教室海报", join_url(BASE, "c1", placement_code="p1"), "poster", "p1")
+    unit = PosterTarget("一中", join_url(BASE, "c1", org_code="s1"), "unit", "s1", unit_preselected=True)
+    pdf = tmp_path / "extras.pdf"
+    pdf.write_bytes(poster_pdf("竞赛", [placement, unit], "A4", dates="活动时间：2030年3月1日 — 3月14日",
+                               organiser="主办：江汉区公安分局"))
+    first, second = page_text(pdf, 1), page_text(pdf, 2)
+    for words in (first, second):
+        assert "活动时间：2030年3月1日 — 3月14日" in words and "主办：江汉区公安分局" in words
+    assert "选择所在单位" in first and "填写昵称" not in first
+    assert "填写昵称" in second and "选择所在单位" not in second
+    for page, target in ((1, placement), (2, unit)):
+        assert zbar(render_page(pdf, page, tmp_path)) == [target.url]
+
+
+@pytest.mark.skipif(not Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf").is_file(),
+                    reason="fonts-droid-fallback not installed")
+def test_long_title_keeps_its_quotes_with_a_font_that_lacks_them(tmp_path):
+    target = PosterTarget("教室", join_url(BASE, "c1"), "poster")
+    pdf = tmp_path / "quotes.pdf"
+    pdf.write_bytes(poster_pdf("关于开展“无诈校园”创建暨‘反诈’知识竞赛活动的通知…" * 2, [target], "A4",
+                               font="/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"))
+    flat = page_text(pdf, 1).replace("\n", "")
+    assert "“无诈校园”" in flat and "‘反诈’" in flat
+    assert zbar(render_page(pdf, 1, tmp_path)) == [target.url]
 
 
 # --------------------------------------------------------------------------- PDF posters

@@ -379,7 +379,7 @@ org_cells = st.one_of(
     cell_text, tricky, st.integers(-5, 10**8), st.sampled_from(["school", "学校", "公司", "community", "s1", "一中", "1e3",
                                                        "+12", "-1", "12.5", "", " "]),
 )
-ORG_PROBLEM = re.compile(r"^第\d+行: (name|code|kind|headcount): \S")
+ORG_PROBLEM = re.compile(r"^第\d+行：(名称|代码|类型|人数|表头缺少列) ?\S")
 
 
 def check_organisations_file(data: bytes, filename: str) -> None:
@@ -434,7 +434,7 @@ def test_organisations_import_into_a_campaign_is_all_or_nothing(make_campaign, h
     text = "\n".join(",".join(str(c).replace(",", " ").replace("\n", " ").replace('"', "'") for c in row)
                      for row in [header, *rows])
     try:
-        created = import_organisations(campaign, text.encode(), "units.csv")
+        created = import_organisations(campaign, text.encode(), "units.csv").created
     except FileProblems:
         created = []
     after = db.session.query(Organisation).filter_by(campaign_id=campaign.id).count()

@@ -44,11 +44,11 @@ def test_data_json(client, campaign):
     assert data["campaign"] == {"slug": "c1", "title": "测试竞赛 c1"}
     assert data["orgs"] == [
         {"rank": 1, "org": "s2", "name": "二中", "kind": "school", "participants": 2, "headcount": 50,
-         "coverage": 0.04, "avg_score": 225.0},
+         "coverage": 0.04, "avg_score": 225.0, "coverage_text": "4.0%"},
         {"rank": 2, "org": "s1", "name": "一中", "kind": "school", "participants": 1, "headcount": 100,
-         "coverage": 0.01, "avg_score": 450.0},
+         "coverage": 0.01, "avg_score": 450.0, "coverage_text": "1.0%"},
         {"rank": 3, "org": "co", "name": "某公司", "kind": "company", "participants": 0, "headcount": 20,
-         "coverage": 0.0, "avg_score": 0.0},
+         "coverage": 0.0, "avg_score": 0.0, "coverage_text": "0%"},
     ]
     assert data["orgs_total"] == 3 and data["participants"] == 3
     assert [(p["rank"], p["nickname"], p["org_name"], p["score"]) for p in data["people"]] == [

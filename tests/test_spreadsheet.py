@@ -14,6 +14,7 @@ import pytest
 from quizapp.bank import TAGS, load_paths, parse_xlsx, template_xlsx
 from quizapp.bank.importing import import_bank
 from quizapp.bank.spreadsheet import KEYS, header_text
+from quizapp.bank.taxonomy import tag_names
 
 BANK_FILE = Path(__file__).resolve().parent.parent / "question_bank" / "hubei-2024-05-01.toml"
 ARTICLE = {"article_id": "art-1", "article_title": "某地通报电诈案例", "publisher": "某日报",
@@ -117,7 +118,8 @@ def test_bad_rows_are_reported_with_row_numbers_and_nothing_is_kept():
     result = parse_xlsx(xlsx(rows), "b.xlsx")
     assert problems(result) == [
         "b.xlsx: row 3 (bad-1): answer: D not among the options (A, B, C)",
-        f"b.xlsx: row 3 (bad-1): tags: unknown tag nonsense (known: {', '.join(TAGS)})",
+        f"b.xlsx: row 3 (bad-1): tags: unknown tag nonsense (known: {', '.join(TAGS)}; "
+        f"or their Chinese names: {tag_names()})",
         "b.xlsx: row 4 (bad-2): option_b: empty while a later option is filled: fill options in order from option_a",
         "b.xlsx: row 4 (bad-2): difficulty: must be 1, 2 or 3 (got 5)",
         "b.xlsx: row 5 (ok-1): id: duplicate question id (also on row 2)",

@@ -4,5 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-# The views register themselves on bp: routes (campaigns, units, bank), draft_routes, draw_routes (prize draws).
-from quizapp.admin import draft_routes, draw_routes, routes  # noqa: E402,F401
+# The views register themselves on bp: routes (campaigns, units, bank), draft_routes, draw_routes (prize draws),
+# account_routes (console accounts).
+from quizapp.admin import account_routes, draft_routes, draw_routes, routes  # noqa: E402,F401

@@ -13,9 +13,9 @@ from flask_login import current_user
 from quizapp.admin import bp
 from quizapp.admin.draw_forms import DrawForm
 from quizapp.admin.forms import ActionForm, choices
-from quizapp.admin.routes import admin_required, apply_errors, download, load_campaign, own_unit
+from quizapp.admin.routes import admin_required, apply_errors, by_name, download, load_campaign, own_unit
 from quizapp.console.organising import FieldErrors
-from quizapp.errors import Conflict
+from quizapp.errors import Conflict, Invalid
 from quizapp.printing import posters
 from quizapp.prizes import draws as prizes
 
@@ -39,7 +39,19 @@ def draw_new(slug: str):
     """Create a draw: its rules and tiers are fixed and its commitment published at once."""
     campaign = load_campaign(slug)
     form = DrawForm()
-    form.org.choices = choices([("", "全部单位")] + [(o.code, f"{o.name}（{o.code}）") for o in campaign.organisations])
+    form.org.choices = choices([("", "全部单位")] + [(o.code, f"{o.name}（{o.code}）")
+                                                  for o in by_name(campaign.organisations)])
+    if request.method == "POST" and "preview" in request.form:
+        # Count who these rules let in now, without creating the draw (its rules are locked once created).
+        report = None
+        if form.validate_on_submit() or not (form.min_score.errors or form.org.errors):
+            form.title.errors, form.tiers.errors = [], []  # not needed to count: no red fields for them yet
+            try:
+                report = prizes.preview_eligibility(campaign, form.to_input())
+            except FieldErrors as exc:
+                apply_errors(form, exc.errors)
+        status = 200 if report is not None else 400
+        return render_template("admin/draw_form.html", form=form, campaign=campaign, report=report), status
     if request.method == "POST":
         if form.validate_on_submit():
             try:
@@ -49,8 +61,9 @@ def draw_new(slug: str):
             else:
                 flash("抽奖已创建，承诺值已在公开页面公布；开奖前规则不能再修改", "info")
                 return redirect(url_for(".draw_detail", slug=slug, draw_id=prize_draw.id))
-        return render_template("admin/draw_form.html", form=form, campaign=campaign), 400
-    return render_template("admin/draw_form.html", form=form, campaign=campaign)
+        return render_template("admin/draw_form.html", form=form, campaign=campaign, report=None), 400
+    report = prizes.preview_eligibility(campaign, prizes.DrawInput(title="", min_score=0))
+    return render_template("admin/draw_form.html", form=form, campaign=campaign, report=report)
 
 
 @bp.get("/campaigns/<slug>/draws/<int:draw_id>")
@@ -69,12 +82,18 @@ def draw_detail(slug: str, draw_id: int):
                            action_form=ActionForm())
 
 
-@bp.post("/campaigns/<slug>/draws/<int:draw_id>/run")
+@bp.route("/campaigns/<slug>/draws/<int:draw_id>/run", methods=["GET", "POST"])
 @admin_required
 def draw_run(slug: str, draw_id: int):
-    """Freeze the eligible list, draw with the committed seed and reveal it (once)."""
+    """GET: the confirmation page (who is eligible now, what happens); POST: freeze, draw and reveal (once)."""
     campaign = load_campaign(slug)
     prize_draw = prizes.find_draw(campaign, draw_id)
+    if request.method == "GET":
+        if prize_draw.drawn_at is not None:
+            return redirect(url_for(".draw_detail", slug=slug, draw_id=draw_id))
+        return render_template("admin/draw_confirm.html", campaign=campaign, draw=prize_draw,
+                               report=prizes.eligibility_report(prize_draw), tiers=prizes.tiers_of(prize_draw),
+                               rules=prizes.rules_text(prize_draw), action_form=ActionForm())
     if ActionForm().validate_on_submit():
         try:
             prizes.run_draw(prize_draw)
@@ -94,3 +113,25 @@ def draw_winners_export(slug: str, draw_id: int, ext: str):
     prize_draw = prizes.find_draw(campaign, draw_id)
     data = prizes.winners_csv(prize_draw) if ext == "csv" else prizes.winners_xlsx(prize_draw)
     return download(data, f"{campaign.slug}-draw{prize_draw.id}-winners.{ext}", ext)
+
+
+@bp.post("/campaigns/<slug>/draws/<int:draw_id>/handout")
+@admin_required
+def draw_handout(slug: str, draw_id: int):
+    """Mark a prize handed out (核销): by the claim code the winner shows, or by the winner's row."""
+    campaign = load_campaign(slug)
+    prize_draw = prizes.find_draw(campaign, draw_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".draw_detail", slug=slug, draw_id=draw_id))
+    try:
+        if request.form.get("winner_id", "").isdigit():
+            winner = prizes.mark_handed_out(prize_draw, int(request.form["winner_id"]), current_user.id)
+        else:
+            found = prizes.find_winner_by_claim_code(prize_draw, request.form.get("claim_code", ""))
+            winner = prizes.mark_handed_out(prize_draw, found.id, current_user.id)
+    except Invalid as exc:
+        flash(exc.message, "warning")
+        return redirect(url_for(".draw_detail", slug=slug, draw_id=draw_id, _anchor="winners"))
+    flash(f"已核销：第 {winner.position + 1} 位中奖者（{winner.tier}，凭证码 {winner.claim_code}）的奖品已发放", "info")
+    return redirect(url_for(".draw_detail", slug=slug, draw_id=draw_id, _anchor="winners"))

@@ -68,8 +68,8 @@ class CampaignForm(FlaskForm):
 
     title = StringField("活动名称", validators=[DataRequired("请填写活动名称"),
                                              Length(max=organising.TITLE_MAX, message="活动名称过长")])
-    slug = StringField("链接名（/q/链接名，小写字母、数字、-）",
-                       validators=[DataRequired("请填写链接名"), Length(max=64, message="链接名至多 64 个字符")])
+    slug = StringField("链接名（/q/链接名，小写字母、数字、-；留空则自动生成）",
+                       validators=[Optional(), Length(max=64, message="链接名至多 64 个字符")])
     opens_at = DateTimeLocalField("开始时间（北京时间）", format=DATETIME_FORMATS, invalid_value_message=BAD_TIME,
                                   validators=[InputRequired("请填写开始时间")])
     closes_at = DateTimeLocalField("结束时间（北京时间）", format=DATETIME_FORMATS, invalid_value_message=BAD_TIME,
@@ -92,6 +92,12 @@ class CampaignForm(FlaskForm):
     board_frozen_at = DateTimeLocalField("封榜时间（北京时间，选填：此后公开榜单不再更新）", format=DATETIME_FORMATS,
                                          invalid_value_message=BAD_TIME,
                                          validators=[Optional()])
+    screen_subtitle = StringField("大屏副标题（选填，显示在大屏标题下方；留空 = “全民防电诈知识竞赛 · 实时榜单”）",
+                                  validators=[Optional(), Length(max=organising.SUBTITLE_MAX,
+                                                                 message=f"大屏副标题不能超过 {organising.SUBTITLE_MAX} 个字")])
+    organiser_line = StringField("主办单位（选填，印在海报上，例如“主办：江汉区公安分局  承办：江汉区教育局”）",
+                                 validators=[Optional(), Length(max=organising.ORGANISER_MAX,
+                                                                message=f"主办单位不能超过 {organising.ORGANISER_MAX} 个字")])
     submit = SubmitField("保存")
 
     def to_input(self) -> organising.CampaignInput:
@@ -103,7 +109,8 @@ class CampaignForm(FlaskForm):
             banks=list(self.banks.data or []), tags=list(self.tags.data or []),
             speed_bonus=bool(self.speed_bonus.data), mask_nicknames=bool(self.mask_nicknames.data),
             board_frozen_at=self.board_frozen_at.data, streak_step=self.streak_step.data or 0,
-            streak_cap=self.streak_cap.data or 0)
+            streak_cap=self.streak_cap.data or 0, screen_subtitle=self.screen_subtitle.data or "",
+            organiser_line=self.organiser_line.data or "")
 
 
 class OrganisationForm(FlaskForm):

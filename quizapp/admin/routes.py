@@ -9,10 +9,12 @@ read below is scoped with `data_scope`, whatever the URL asks for.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import wraps
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -29,13 +31,14 @@ from quizapp.admin.forms import (
     PlacementForm,
     choices,
 )
-from quizapp.bank import TAGS, tag_label
+from quizapp.bank import OPTION_KEYS, TAGS, tag_label
 from quizapp.bank.importing import set_question_retired
 from quizapp.console import accounts as auth
 from quizapp.console import analytics, charts, exports, organising
 from quizapp.errors import Invalid, Unauthorized
 from quizapp.extensions import db, login_manager
-from quizapp.models import Article, Campaign, Organisation, Question, utcnow
+from quizapp.formatting import percent
+from quizapp.models import Article, Campaign, Organisation, Question, QuestionVersion, utcnow
 from quizapp.printing import posters
 
 PUBLIC_ENDPOINTS = {"admin.login"}
@@ -43,6 +46,7 @@ TYPE_LABELS = {"single": "单选", "multiple": "多选", "judge": "判断"}
 FILE_TYPES = {
     "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "toml": "application/toml; charset=utf-8",
 }
 
 
@@ -69,7 +73,12 @@ def no_store(response: Response) -> Response:
 def helpers() -> dict:
     """Template helpers for console pages."""
     return {"china_time": china_time, "tag_label": tag_label, "org_kinds": organising.ORG_KINDS,
-            "placement_kinds": organising.PLACEMENT_KINDS, "type_labels": TYPE_LABELS}
+            "placement_kinds": organising.PLACEMENT_KINDS, "type_labels": TYPE_LABELS, "by_name": by_name}
+
+
+def by_name(units) -> list:
+    """Units in natural order of their names (第二 before 第十, 2班 before 10班)."""
+    return sorted(units, key=lambda o: organising.natural_key(o.name))
 
 
 def china_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -128,8 +137,14 @@ def scope_id(org: Organisation | None) -> int | None:
     return org.id if org is not None else None
 
 
-def apply_errors(form, errors: dict[str, list[str]]) -> None:
-    """Attach organising's field errors to the form's fields (unknown fields become form errors)."""
+def apply_errors(form, errors: dict[str, list[str]], suggestions: dict[str, str] | None = None) -> None:
+    """Attach organising's field errors to the form's fields (unknown fields become form errors).
+
+    suggestions: values that would pass, put into their fields so saving again just works.
+    """
+    for name, value in (suggestions or {}).items():
+        if hasattr(getattr(form, name, None), "data"):
+            getattr(form, name).data = value
     for name, messages in errors.items():
         field = getattr(form, name, None)
         if field is None or not hasattr(field, "errors"):
@@ -222,10 +237,12 @@ def campaign_new():
         form.closes_at.data = start + dt.timedelta(days=30)
         return render_campaign_form(form, None)
     if form.validate_on_submit():
+        if not (form.slug.data or "").strip():
+            form.slug.data = organising.suggest_slug(form.title.data or "", form.opens_at.data)
         try:
             result = organising.save_campaign(form.to_input())
         except organising.FieldErrors as exc:
-            apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors, exc.suggestions)
         else:
             flash("活动已创建", "info")
             for warning in result.warnings:
@@ -249,7 +266,7 @@ def campaign_edit(slug: str):
         try:
             result = organising.save_campaign(form.to_input(), campaign)
         except organising.FieldErrors as exc:
-            apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors, exc.suggestions)
         else:
             flash("设置已保存", "info")
             for warning in result.warnings:
@@ -267,17 +284,27 @@ def campaign(slug: str):
     base = posters.public_base_url()
     org_code = None if current_user.is_admin else scope.code
     coverage = {row["code"]: row for row in analytics.coverage_by_unit(campaign, org_id)}
-    units = [o for o in campaign.organisations if scope is None or o.id == scope.id]
+    units = sorted((o for o in campaign.organisations if scope is None or o.id == scope.id),
+                   key=lambda o: organising.natural_key(o.name))
     unit_rows = [{"org": o, "coverage": coverage.get(o.code), "url": posters.join_url(base, campaign.slug, o.code)}
                  for o in units]
-    placement_rows = [{"placement": p, "url": posters.join_url(base, campaign.slug, org_code, p.code)}
+    placement_rows = [{"placement": p, "url": posters.join_url(base, campaign.slug, org_code, p.code),
+                       "screen_url": screen_url(base, campaign, p.code) if p.kind == "screen" else None}
                       for p in campaign.placements]
     warnings = organising.pool_warnings(campaign.banks or [], campaign.tags or [], campaign.questions_per_quiz)
     return render_template(
         "admin/campaign.html", campaign=campaign, scope=scope, unit_rows=unit_rows, placement_rows=placement_rows,
         funnel=analytics.placement_funnel(campaign, org_id), summary=analytics.summary(campaign, org_id),
         pool_size=organising.pool_size(campaign.banks or [], campaign.tags or []), pool_warnings=warnings,
-        campaign_url=posters.join_url(base, campaign.slug, org_code), now=utcnow())
+        campaign_url=posters.join_url(base, campaign.slug, org_code), now=utcnow(), public_base=base,
+        public_base_configured=bool(current_app.config.get("PUBLIC_URL")), address_problem=posters.address_problem(base),
+        screen_url=screen_url(base, campaign), action_form=ActionForm())
+
+
+def screen_url(base: str, campaign: Campaign, placement_code: str | None = None) -> str:
+    """The big-screen page on the public address; a screen placement's carries ?src= so its QR counts for it."""
+    url = base + url_for("screen.show", slug=campaign.slug)
+    return url + (f"?{urlencode({'src': placement_code})}" if placement_code else "")
 
 
 # ---------------------------------------------------------------- units
@@ -342,14 +369,62 @@ def unit_import(slug: str):
         if form.validate_on_submit():
             upload = form.file.data
             try:
-                created = organising.import_organisations(campaign, upload.read(), upload.filename or "")
+                result = organising.import_organisations(campaign, upload.read(), upload.filename or "")
             except organising.FileProblems as exc:
                 problems = exc.problems
             else:
-                flash(f"已导入 {len(created)} 个单位", "info")
-                return redirect(url_for(".campaign", slug=slug))
-        return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems), 400
-    return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems)
+                flash(result.summary(), "info")
+                return redirect(url_for(".campaign", slug=slug, _anchor="units"))
+        return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems,
+                               notes=organising.TEMPLATE_NOTES), 400
+    return render_template("admin/unit_import.html", form=form, campaign=campaign, problems=problems,
+                           notes=organising.TEMPLATE_NOTES)
+
+
+@bp.get("/campaigns/<slug>/units/template.<any(csv, xlsx):ext>")
+@admin_required
+def unit_template(slug: str, ext: str):
+    """The unit-list template to fill in (CSV for any spreadsheet, XLSX with a sheet of notes)."""
+    load_campaign(slug)
+    return download(organising.units_template(ext), f"units-template.{ext}", ext)
+
+
+@bp.route("/campaigns/<slug>/units/<code>/delete", methods=["GET", "POST"])
+@admin_required
+def unit_delete(slug: str, code: str):
+    """Delete a unit after a confirmation page; refused (409) once anyone took part under it."""
+    campaign = load_campaign(slug)
+    unit = load_unit(campaign, code)
+    check = organising.unit_delete_check(unit)
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        organising.delete_organisation(unit)  # Conflict (409) when someone joined meanwhile
+        flash(f"已删除单位 {unit.name}（{unit.code}）", "info")
+        return redirect(url_for(".campaign", slug=slug, _anchor="units"))
+    return render_template("admin/confirm_delete.html", campaign=campaign, what="单位", name=unit.name, code=unit.code,
+                           check=check, refusal=None if check.allowed else check.refusal(f"单位“{unit.name}”"),
+                           form=form, scans_note="这些扫码记录会保留在投放位置下，但不再算作本单位。"), \
+        (200 if check.allowed else 409)
+
+
+@bp.route("/campaigns/<slug>/placements/<code>/delete", methods=["GET", "POST"])
+@admin_required
+def placement_delete(slug: str, code: str):
+    """Delete a placement after a confirmation page; refused (409) once anyone joined from it."""
+    campaign = load_campaign(slug)
+    placement = next((p for p in campaign.placements if p.code == code), None)
+    if placement is None:
+        abort(404)
+    check = organising.placement_delete_check(placement)
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        organising.delete_placement(placement)
+        flash(f"已删除投放位置 {placement.label}（{placement.code}）", "info")
+        return redirect(url_for(".campaign", slug=slug, _anchor="placements"))
+    return render_template("admin/confirm_delete.html", campaign=campaign, what="投放位置", name=placement.label,
+                           code=placement.code, check=check,
+                           refusal=None if check.allowed else check.refusal(f"投放位置“{placement.label}”"), form=form,
+                           scans_note="这些扫码记录会一并删除。"), (200 if check.allowed else 409)
 
 
 # ---------------------------------------------------------------- placements
@@ -423,19 +498,48 @@ def qr(slug: str, kind: str, code: str, ext: str):
     return download(posters.qr_svg(url), name, "svg")
 
 
+def poster_size() -> str:
+    """The ?size= of a poster download: A4 (default) or A3; Invalid (400) naming the bad value otherwise."""
+    raw = request.args.get("size") or "A4"
+    size = raw.strip().upper()
+    if size not in posters.PAGE_SIZES:
+        raise Invalid(f"海报尺寸只能是 A4 或 A3（收到“{raw[:20]}”）", field="size")
+    return size
+
+
+def render_posters(campaign: Campaign, targets: list[posters.PosterTarget], size: str) -> bytes:
+    """The poster PDF of these targets with the campaign's title, dates and organiser line."""
+    return posters.poster_pdf(campaign.title, targets, size, dates=posters.campaign_dates(campaign),
+                              organiser=campaign.organiser_line or "")
+
+
 @bp.get("/campaigns/<slug>/posters.pdf")
 def posters_pdf(slug: str):
     """One printable page per placement and unit (a unit organiser: their unit's links only), A4 or A3."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
-    size = (request.args.get("size") or "A4").upper()
-    if size not in posters.PAGE_SIZES:
-        raise Invalid("海报尺寸只能是 A4 或 A3", field="size")
+    size = poster_size()
     targets = posters.campaign_targets(campaign, posters.public_base_url(), scope.code if scope else None)
     if not targets:
         raise Invalid("本活动还没有投放位置或参赛单位，没有可打印的海报", field="size")
     suffix = f"-{scope.code}" if scope else ""
-    return download(posters.poster_pdf(campaign.title, targets, size), f"{campaign.slug}{suffix}-posters-{size}.pdf",
+    return download(render_posters(campaign, targets, size), f"{campaign.slug}{suffix}-posters-{size}.pdf", "pdf")
+
+
+@bp.get("/campaigns/<slug>/posters/<any(unit, placement):kind>/<code>.pdf")
+def poster_one(slug: str, kind: str, code: str):
+    """One unit's or one placement's poster alone (a unit organiser: their own unit's, or placements with it)."""
+    campaign = load_campaign(slug)
+    scope = data_scope(campaign)
+    size = poster_size()
+    if kind == "unit" and scope is not None and code != scope.code:
+        abort(403)
+    targets = posters.campaign_targets(campaign, posters.public_base_url(), scope.code if scope else None)
+    target = posters.find_target(targets, kind, code)
+    if target is None:
+        abort(404)
+    suffix = f"-{scope.code}" if scope and kind == "placement" else ""
+    return download(render_posters(campaign, [target], size), f"{campaign.slug}{suffix}-{kind}-{code}-{size}.pdf",
                     "pdf")
 
 
@@ -443,7 +547,7 @@ def posters_pdf(slug: str):
 
 @bp.get("/campaigns/<slug>/dashboard")
 def dashboard(slug: str):
-    """Charts and tables: participation over time, coverage, correct rate per tag and question."""
+    """Charts and tables: participation over time, coverage, correct rate per tag and question (paged)."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
     org_id = scope_id(scope)
@@ -459,25 +563,63 @@ def dashboard(slug: str):
                                   title="每日参与情况"),
         "coverage": charts.bar_chart([f"{c['name']}（{c['participants']}/{c['headcount']}）" for c in coverage],
                                      [c["coverage"] for c in coverage], title="各单位参与率（参赛人数/应参赛人数）",
-                                     max_value=1),
+                                     max_value=1, value_format=percent),
         "tags": charts.bar_chart([t["label"] for t in tags], [t["rate"] for t in tags],
-                                 title="各类诈骗题目答对率（越低越需要加强宣传）", max_value=1),
+                                 title="各类诈骗题目答对率（越低越需要加强宣传）", max_value=1, value_format=percent),
         "questions": charts.bar_chart([f"{q['question_id']} {q['stem']}" for q in answered[:15]],
                                       [q["facility"] for q in answered[:15]],
-                                      title="最难的题目（答对率最低的 15 道）", max_value=1),
+                                      title="最难的题目（答对率最低的 15 道）", max_value=1, value_format=percent),
     }
+    page = paginate(questions, QUESTIONS_PER_PAGE, "qpage")
     return render_template("admin/dashboard.html", campaign=campaign, scope=scope,
                            summary=analytics.summary(campaign, org_id), chart=chart, coverage=coverage, tags=tags,
-                           questions=questions)
+                           questions=page.items, question_page=page)
+
+
+QUESTIONS_PER_PAGE = 20
+PARTICIPANTS_PER_PAGE = 50
+
+
+@dataclass
+class Page:
+    """One page of a list: its items, its number (from 1), how many pages and items there are."""
+
+    items: list
+    number: int
+    pages: int
+    total: int
+    arg: str  # the query argument carrying the page number
+
+    def url(self, number: int) -> str:
+        """This page's URL with another page number (other query arguments kept)."""
+        args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {}), self.arg: str(number)}
+        return url_for(request.endpoint or ".index", **args)
+
+
+def paginate(items: list, per_page: int, arg: str = "page") -> Page:
+    """The page of items asked for with ?{arg}=N (out-of-range numbers show the nearest page)."""
+    pages = max(1, -(-len(items) // per_page))
+    raw = request.args.get(arg, "1")
+    number = int(raw) if raw.isdigit() else 1
+    number = min(max(number, 1), pages)
+    start = (number - 1) * per_page
+    return Page(items[start:start + per_page], number, pages, len(items), arg)
 
 
 @bp.get("/campaigns/<slug>/participants")
 def participants(slug: str):
-    """Participants with their best result (a unit organiser: their unit's only)."""
+    """Participants with their best result (a unit organiser: their unit's only), searchable, 50 a page."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
     rows = exports.participant_rows(campaign, scope_id(scope))
-    return render_template("admin/participants.html", campaign=campaign, scope=scope, rows=rows)
+    query = (request.args.get("q") or "").strip()[:40]
+    if query:
+        needle = query.casefold()
+        rows = [r for r in rows if needle in r["nickname"].casefold() or needle in r["org_name"].casefold()
+                or needle in r["org_code"].casefold()]
+    page = paginate(rows, PARTICIPANTS_PER_PAGE)
+    return render_template("admin/participants.html", campaign=campaign, scope=scope, rows=page.items, page=page,
+                           query=query)
 
 
 def export_name(campaign: Campaign, scope: Organisation | None, what: str, ext: str) -> str:
@@ -494,13 +636,25 @@ def export_participants(slug: str, ext: str):
     return download(data, export_name(campaign, scope, "participants", ext), ext)
 
 
-@bp.get("/campaigns/<slug>/export/questions.csv")
-def export_questions(slug: str):
+@bp.get("/campaigns/<slug>/export/questions.<any(csv, xlsx):ext>")
+def export_questions(slug: str, ext: str):
     """Per-question statistics (facility index, common wrong answers), hardest first."""
     campaign = load_campaign(slug)
     scope = data_scope(campaign)
-    return download(exports.question_stats_csv(campaign, scope_id(scope)),
-                    export_name(campaign, scope, "questions", "csv"), "csv")
+    org_id = scope_id(scope)
+    data = exports.question_stats_csv(campaign, org_id) if ext == "csv" else exports.question_stats_xlsx(campaign,
+                                                                                                          org_id)
+    return download(data, export_name(campaign, scope, "questions", ext), ext)
+
+
+@bp.get("/campaigns/<slug>/export/units.<any(csv, xlsx):ext>")
+def export_units(slug: str, ext: str):
+    """Participation per unit: headcount, participants, coverage, average best score (a unit organiser: theirs)."""
+    campaign = load_campaign(slug)
+    scope = data_scope(campaign)
+    org_id = scope_id(scope)
+    data = exports.units_csv(campaign, org_id) if ext == "csv" else exports.units_xlsx(campaign, org_id)
+    return download(data, export_name(campaign, scope, "units", ext), ext)
 
 
 # ---------------------------------------------------------------- question banks
@@ -517,6 +671,41 @@ def bank():
     questions = db.session.scalars(query).all()
     articles = db.session.scalars(select(Article).order_by(Article.date, Article.id)).all()
     return render_template("admin/bank.html", questions=questions, articles=articles, article_id=article_id)
+
+
+def load_question(question_id: str) -> Question:
+    """The bank question by id, or 404."""
+    question = db.session.get(Question, question_id)
+    if question is None or question.current_version is None:
+        abort(404)
+    return question
+
+
+@bp.get("/bank/questions/<question_id>")
+@admin_required
+def bank_question(question_id: str):
+    """One question as players see it after answering: stem, options with the key, explanation; its versions."""
+    from quizapp.console.bankview import running_campaigns, running_campaigns_drawing
+
+    question = load_question(question_id)
+    version = question.current_version
+    assert version is not None  # load_question 404s without one
+    versions = db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id)
+                                  .order_by(QuestionVersion.version.desc())).all()
+    live = [] if question.retired or question.draft else \
+        running_campaigns_drawing(question.article_id, version.tags, running_campaigns())
+    return render_template("admin/bank_question.html", question=question, v=version, versions=versions, live=live,
+                           option_keys=OPTION_KEYS, action_form=ActionForm())
+
+
+@bp.get("/bank/questions/<question_id>/export.toml")
+@admin_required
+def bank_question_export(question_id: str):
+    """The question with its article as a TOML bank file, to edit and upload again."""
+    from quizapp.console.bankview import question_toml
+
+    question = load_question(question_id)
+    return download(question_toml(question), f"question-{question.id}.toml", "toml")
 
 
 @bp.post("/bank/questions/<question_id>/<any(retire, unretire):action>")

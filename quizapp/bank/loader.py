@@ -15,7 +15,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, QUESTION_TYPES, TAGS
+from quizapp.bank.taxonomy import (
+    JUDGE_OPTIONS,
+    OPTION_KEYS,
+    QUESTION_TYPES,
+    TAGS,
+    tag_code,
+    tag_names,
+)
 
 ARTICLE_FIELDS = ("id", "title", "publisher", "date", "region")
 ARTICLE_OPTIONAL = ("source", "url")
@@ -328,9 +335,12 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
         bad("tags", "must be a non-empty list of tags")
         tags = []
     else:
-        unknown = [t for t in tags if t not in TAGS]
+        # A tag may be written as its key or its Chinese name (as the spreadsheet's help sheet lists them).
+        unknown = [t for t in tags if tag_code(t) is None]
+        tags = [tag_code(t) or t for t in tags]
         if unknown:
-            bad("tags", f"unknown tag {', '.join(map(shown, unknown))} (known: {', '.join(TAGS)})")
+            bad("tags", f"unknown tag {', '.join(map(shown, unknown))} (known: {', '.join(TAGS)}; "
+                        f"or their Chinese names: {tag_names()})")
     difficulty = raw.get("difficulty")
     if not isinstance(difficulty, int) or isinstance(difficulty, bool) or not 1 <= difficulty <= 3:
         bad("difficulty", f"must be 1, 2 or 3 (got {difficulty!r})")

@@ -13,7 +13,7 @@ import io
 import re
 
 from quizapp.bank.loader import Article, BankError, LoadResult, _parse_article, _parse_question, shown
-from quizapp.bank.taxonomy import OPTION_KEYS, TAGS
+from quizapp.bank.taxonomy import OPTION_KEYS, TAGS, tags_in_text
 
 # (key, Chinese header) in template order; headers read "题目编号(id)".
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -66,7 +66,7 @@ HELP_ROWS = (
     ("option_a … option_f", "选项，按顺序填写，至少两个；判断题可留空（默认 正确/错误）"),
     ("answer", "答案：选项字母，如 B；多选用逗号分隔，如 A,C"),
     ("explanation", "解析：说明原因和应对方法，注明来源报道"),
-    ("tags", "标签：下列标签键，多个用逗号分隔"),
+    ("tags", "标签：下列标签键或中文名称，多个用逗号分隔"),
     ("difficulty", "难度：1、2 或 3"),
 )
 
@@ -112,7 +112,7 @@ def template_xlsx() -> bytes:
     for row in HELP_ROWS:
         help_ws.append(list(row))
     help_ws.append([])
-    help_ws.append(["标签键(tags)", "含义"])
+    help_ws.append(["标签键(tags)", "中文名称（也可直接填写）"])
     for tag, label in TAGS.items():
         help_ws.append([tag, label])
     help_ws.column_dimensions["A"].width = 36
@@ -208,7 +208,7 @@ def _row_dict(cells: dict[str, object]) -> tuple[dict, dict, list[tuple[str, str
         question["answer"] = answer
     tags = _cell_text(cells.get("tags"))
     if tags is not None:
-        question["tags"] = [t for t in _SPLIT.split(tags) if t]
+        question["tags"] = [t for t in _SPLIT.split(tags_in_text(tags)) if t]
     if cells.get("difficulty") is not None:
         question["difficulty"] = _difficulty(cells.get("difficulty"))
     return article, question, problems

@@ -37,3 +37,36 @@ OPTION_KEYS = "ABCDEF"
 def tag_label(tag: str) -> str:
     """Return the label of a tag in the request's language (Simplified outside a request), or the tag if unknown."""
     return gettext(TAGS[tag]) if tag in TAGS else tag
+
+
+_QUOTES = str.maketrans("", "", "“”\"'‘’「」")
+
+
+def _plain(text: str) -> str:
+    return text.translate(_QUOTES).replace(" ", "").strip()
+
+
+_BY_LABEL = {_plain(label): tag for tag, label in TAGS.items()}
+
+
+def tag_code(name: str) -> str | None:
+    """The tag key for a key or its Chinese label (quotes optional: 冒充公检法与安全账户 works too); None if neither."""
+    if not isinstance(name, str):
+        return None
+    name = name.strip()
+    if name in TAGS:
+        return name
+    return _BY_LABEL.get(_plain(name))
+
+
+def tags_in_text(text: str) -> str:
+    """text with every Chinese tag label replaced by its key, so labels holding 、 survive splitting a list."""
+    for label in sorted(TAGS.values(), key=len, reverse=True):
+        for variant in (label, _plain(label)):
+            text = text.replace(variant, f" {_BY_LABEL[_plain(label)]} ")
+    return text
+
+
+def tag_names() -> str:
+    """Every tag's Chinese name, for messages: 冒充公检法与“安全账户”；刷单返利与兼职陷阱；… (names hold 、)."""
+    return "；".join(TAGS.values())

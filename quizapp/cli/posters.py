@@ -41,7 +41,7 @@ def posters_command(slug: str, out: Path, size: str, base_url: str | None, org_c
 
     from quizapp.extensions import db
     from quizapp.models import Campaign
-    from quizapp.printing.posters import CID_FONT, _font_setting, campaign_targets, poster_font, poster_pdf
+    from quizapp.printing.posters import CID_FONT, _font_setting, address_problem, campaign_dates, campaign_targets, poster_font, poster_pdf
 
     base = base_url or current_app.config.get("PUBLIC_URL") or ""
     if not base:
@@ -64,12 +64,17 @@ def posters_command(slug: str, out: Path, size: str, base_url: str | None, org_c
     if not embedded and _font_setting() in ("", CID_FONT):  # a configured font that fails is logged by poster_font
         click.echo(f"note: Chinese text uses the non-embedded {font} font; for print-ready PDFs install a "
                    "TrueType Chinese font (e.g. Debian fonts-wqy-zenhei) or set QUIZAPP_POSTER_FONT", err=True)
+    problem = address_problem(base)
+    if problem:
+        click.echo(f"warning: phones elsewhere cannot open {base} ({problem}); set QUIZAPP_PUBLIC_URL or "
+                   "--base-url to the public address before printing", err=True)
+    extras = {"dates": campaign_dates(campaign), "organiser": campaign.organiser_line or ""}
     try:
         if len(targets) >= PROGRESS_MIN_PAGES:
             with click.progressbar(length=len(targets), label=f"{len(targets)} posters", file=sys.stderr) as bar:
-                pdf = poster_pdf(campaign.title, targets, size, progress=lambda done, total: bar.update(1))
+                pdf = poster_pdf(campaign.title, targets, size, progress=lambda done, total: bar.update(1), **extras)
         else:
-            pdf = poster_pdf(campaign.title, targets, size)
+            pdf = poster_pdf(campaign.title, targets, size, **extras)
     except ValueError as exc:
         _fail(str(exc))
     try:

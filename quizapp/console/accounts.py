@@ -12,15 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import secrets
 
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from quizapp.database import writing
-from quizapp.errors import Invalid, QuizError, Unauthorized
+from quizapp.errors import Conflict, Invalid, NotFound, QuizError, Unauthorized
 from quizapp.extensions import db, login_manager
-from quizapp.models import LoginFailure, Organiser, utcnow
+from quizapp.models import LoginFailure, Organisation, Organiser, utcnow
 
 FAILURES_PER_USER = 5
 FAILURES_PER_IP = 20
@@ -72,17 +73,78 @@ def create_organiser(username: str, password: str, org_code: str | None = None) 
     """Create a console account: an administrator, or a unit organiser when org_code is given."""
     name = normalise_username(username)
     if not USERNAME_RE.match(name):
-        raise Invalid("用户名需 2-64 个字符，由字母、数字和 _ . @ - 组成", field="username")
+        raise Invalid(f"用户名“{str(username)[:64]}”不可用：需 2-64 个字符，由小写字母、数字和 _ . @ - 组成", field="username")
     check_new_password(password)
     if org_code is not None:
         org_code = org_code.strip()
         if not ORG_CODE_RE.match(org_code):
-            raise Invalid("单位代码只能由字母、数字、_ 和 - 组成（至多 32 个字符）", field="org")
+            raise Invalid(f"单位代码“{org_code[:40]}”不可用：只能由字母、数字、_ 和 - 组成（至多 32 个字符）", field="org")
     with writing() as session:
         if session.scalar(select(Organiser.id).where(Organiser.username == name)) is not None:
             raise Invalid(f"用户名 {name} 已存在", field="username")
         organiser = Organiser(username=name, password_hash=hash_password(password), org_code=org_code)
         session.add(organiser)
+    return organiser
+
+
+GENERATED_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
+GENERATED_PASSWORD_LENGTH = 12
+
+
+def generate_password() -> str:
+    """A random password that reads unambiguously over the phone (12 characters, about 70 bits)."""
+    return "".join(secrets.choice(GENERATED_PASSWORD_CHARS) for _ in range(GENERATED_PASSWORD_LENGTH))
+
+
+def list_organisers() -> list[Organiser]:
+    """Every console account: administrators first, then unit organisers by unit code and name."""
+    return list(db.session.scalars(select(Organiser).order_by(Organiser.org_code.is_not(None), Organiser.org_code,
+                                                              Organiser.username)).all())
+
+
+def find_organiser(organiser_id: int) -> Organiser:
+    """The account with this id, or NotFound."""
+    organiser = db.session.get(Organiser, organiser_id)
+    if organiser is None:
+        raise NotFound("账号不存在", field="account")
+    return organiser
+
+
+def unit_names(org_code: str | None) -> list[str]:
+    """The names a unit code has in the campaigns it takes part in (to show whose account it is)."""
+    if not org_code:
+        return []
+    return list(dict.fromkeys(db.session.scalars(select(Organisation.name).where(Organisation.code == org_code)
+                                                 .order_by(Organisation.id)).all()))
+
+
+def reset_password(organiser: Organiser, password: str | None = None) -> str:
+    """Set a new password (a generated one when none is given) and return it, to be shown once."""
+    new = password if password else generate_password()
+    check_new_password(new)
+    with writing() as session:
+        session.execute(update(Organiser).where(Organiser.id == organiser.id).values(password_hash=hash_password(new)))
+        # a reset also lifts a lockout: the owner is about to log in with the new password
+        session.execute(delete(LoginFailure).where(LoginFailure.username == organiser.username))
+    db.session.refresh(organiser)
+    return new
+
+
+def set_active(organiser: Organiser, active: bool, acting: Organiser) -> Organiser:
+    """Enable or disable an account; a disabled one cannot log in and its open sessions end at the next request.
+
+    An administrator cannot disable their own account, nor the last active administrator.
+    """
+    if not active and organiser.id == acting.id:
+        raise Conflict("不能停用自己正在使用的账号", field="account", code="self_disable")
+    with writing() as session:
+        if not active and organiser.org_code is None:
+            others = session.scalar(select(func.count(Organiser.id)).where(
+                Organiser.org_code.is_(None), Organiser.active.is_(True), Organiser.id != organiser.id))
+            if not others:
+                raise Conflict("这是最后一个可用的管理员账号，不能停用", field="account", code="last_admin")
+        session.execute(update(Organiser).where(Organiser.id == organiser.id).values(active=active))
+    db.session.refresh(organiser)
     return organiser
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
@@ -40,17 +40,46 @@ def _num(x: float) -> str:
 
 
 def _text_width(text: str, size: float) -> float:
-    """Approximate rendered width: wide (CJK) characters take a full em, others about 0.6 em."""
-    return sum(size if unicodedata.east_asian_width(ch) in "WF" else 0.6 * size for ch in text)
+    """Approximate rendered width: wide (CJK) characters take a full em, others about 0.6 em.
+
+    Ambiguous-width characters (“ ” … ·) count as wide: Chinese fonts draw them a full em, and
+    counting them narrow is what clipped the first character of "冒充公检法与“安全账户”".
+    """
+    return sum(size if unicodedata.east_asian_width(ch) in "WFA" else 0.6 * size for ch in text)
 
 
 def _shorten(text: str, limit: int = LABEL_MAX_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _fmt(value, value_format: str) -> str:
+def _fit(text: str, size: float, room: float) -> str:
+    """text, or its start and end around an ellipsis, no wider than room at this font size.
+
+    The end is kept because labels end with what tells rows apart (a unit's "（12/50）").
+    """
+    if _text_width(text, size) <= room:
+        return text
+    tail_len = min(len(text) // 2, 10)
+    tail = text[-tail_len:] if "（" not in text else text[text.rindex("（"):]
+    head = text[: len(text) - len(tail)]
+    while head and _text_width(head + "…" + tail, size) > room:
+        head = head[:-1]
+    if not head:  # the tail alone is too wide: keep what fits of the start
+        cut = text
+        while cut and _text_width(cut + "…", size) > room:
+            cut = cut[:-1]
+        return cut + "…"
+    return head + "…" + tail
+
+
+ValueFormat = str | Callable[[float], str]
+
+
+def _fmt(value, value_format: ValueFormat) -> str:
     if value is None:
         return "—"
+    if callable(value_format):
+        return value_format(value)
     try:
         return value_format.format(value)
     except (ValueError, TypeError):
@@ -74,14 +103,17 @@ def _empty(uid: str, width: float, title: str) -> Markup:
     return Markup("".join(parts))  # nosec B704 - built here; every label and value passed through escape()
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str, value_format: str = "{:.0%}",
+def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str,
+              value_format: ValueFormat = "{:.0%}",
               max_value: float | None = None, width: int = 640, bar_height: int = 24,
               colour: str = BAR_COLOUR) -> Markup:
     """Horizontal bar chart: one row per label, the value printed at the end of its bar.
 
     values may hold None (shown as "—", no bar). max_value is the full-width
     value (1 for rates); by default the largest value. value_format formats the
-    printed values, e.g. "{:.0%}" for rates or "{:d}" for counts.
+    printed values: a format string such as "{:d}", or a function such as formatting.percent.
+    A label too wide for the label column is cut in the middle (its end, e.g. a headcount, stays
+    readable) and the column is never narrower than its widest shown label, so nothing is clipped.
     """
     if len(labels) != len(values):
         raise ValueError("bar_chart needs one value per label")
@@ -95,8 +127,9 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
         top = 1.0
     size = 14
     gap = 10
-    shown = [_shorten(label) for label in labels]
-    label_w = min(max(_text_width(s, size) for s in shown) + 12, width * 0.45)
+    label_room = width * 0.45 - 16
+    shown = [_fit(label, size, label_room) for label in labels]
+    label_w = max(_text_width(s, size) for s in shown) + 16
     value_w = max(_text_width(_fmt(v, value_format), size) for v in values) + 14
     bar_x = label_w
     bar_w = max(40.0, width - label_w - value_w)

@@ -1,4 +1,5 @@
-"""Read-only exports for organisers: participants with their best result (CSV, XLSX) and question statistics (CSV).
+"""Read-only exports for organisers: participants with their best result, participation per unit and question
+statistics (CSV, XLSX). Shares (coverage, correct rates) are printed with formatting.percent, as on every page.
 
 Every function takes the campaign and an optional ``org_id``; with it only that
 unit's participants (and their answers) are exported. Nicknames are exported
@@ -26,6 +27,7 @@ from quizapp import clock, engine
 from quizapp.bank import tag_label
 from quizapp.console import analytics
 from quizapp.extensions import db
+from quizapp.formatting import percent
 from quizapp.models import CONTEST, Attempt, Campaign, Organisation, Participant, Placement
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -39,6 +41,12 @@ PARTICIPANT_COLUMNS = (
 TYPE_LABELS = {"single": "单选题", "multiple": "多选题", "judge": "判断题"}
 QUESTION_HEADERS = ("题目ID", "版本", "题型", "题干", "诈骗类型", "来源文章", "出题次数", "作答次数", "答对次数",
                     "答对率(难度系数)", "常见错误答案")
+UNIT_COLUMNS = (
+    ("rank", "参与率排名"), ("code", "单位代码"), ("name", "单位名称"), ("kind", "类型"), ("headcount", "应参赛人数"),
+    ("participants", "完成答题人数"), ("joined", "报名人数"), ("coverage", "参与率"), ("avg_best_score", "平均最好成绩"),
+    ("completed", "完成答题轮数"),
+)
+KIND_LABELS = {"school": "学校", "company": "企业", "community": "社区"}
 
 
 def safe_cell(value):
@@ -111,29 +119,27 @@ def _display_width(value) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def participants_xlsx(campaign: Campaign, org_id: int | None = None) -> bytes:
-    """participant_rows as an XLSX workbook: bold frozen header, fitted column widths, numbers as numbers."""
+def _xlsx(title: str, header, rows: list[list]) -> bytes:
+    """One sheet: bold frozen header, fitted column widths, numbers as numbers, text never a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    rows = participant_rows(campaign, org_id)
     wb = Workbook()
     ws = wb.active
-    ws.title = "参与者"
-    header = [h for _, h in PARTICIPANT_COLUMNS]
-    ws.append(header)
+    ws.title = title
+    ws.append(list(header))
     bold = Font(bold=True)
     for cell in ws[1]:
         cell.font = bold
-    for r in rows:
-        ws.append([safe_cell(r[k]) for k, _ in PARTICIPANT_COLUMNS])
+    for row in rows:
+        ws.append([safe_cell(v) for v in row])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # text, never a formula, whatever it starts with
-    for i, (key, title) in enumerate(PARTICIPANT_COLUMNS, start=1):
-        widest = max([_display_width(title)] + [_display_width(r[key]) for r in rows])
+    for i, title_text in enumerate(header, start=1):
+        widest = max([_display_width(title_text)] + [_display_width(r[i - 1]) for r in rows])
         ws.column_dimensions[get_column_letter(i)].width = min(max(widest + 2, 6), 60)
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
@@ -141,14 +147,67 @@ def participants_xlsx(campaign: Campaign, org_id: int | None = None) -> bytes:
     return buf.getvalue()
 
 
+def participants_xlsx(campaign: Campaign, org_id: int | None = None) -> bytes:
+    """participant_rows as an XLSX workbook: bold frozen header, fitted column widths, numbers as numbers."""
+    rows = participant_rows(campaign, org_id)
+    return _xlsx("参与者", [h for _, h in PARTICIPANT_COLUMNS], [[r[k] for k, _ in PARTICIPANT_COLUMNS] for r in rows])
+
+
+# ---------------------------------------------------------------- units
+
+def unit_rows(campaign: Campaign, org_id: int | None = None) -> list[dict]:
+    """Per unit, in the dashboard's order (coverage, then participants): headcount, participants, joined,
+    coverage (as formatting.percent text), average best score and finished contest attempts."""
+    coverage = analytics.coverage_by_unit(campaign, org_id)
+    joined_q = (select(Participant.organisation_id, func.count(Participant.id), func.avg(Participant.best_score))
+                .where(Participant.campaign_id == campaign.id).group_by(Participant.organisation_id))
+    done_q = (select(Attempt.organisation_id, func.count(Attempt.id))
+              .where(Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST, Attempt.finished_at.is_not(None))
+              .group_by(Attempt.organisation_id))
+    ids = dict(db.session.execute(select(Organisation.code, Organisation.id)
+                                  .where(Organisation.campaign_id == campaign.id)).all())
+    joined = {oid: (n, avg) for oid, n, avg in db.session.execute(joined_q).all()}
+    done = dict(db.session.execute(done_q).all())
+    out = []
+    for rank, c in enumerate(coverage, start=1):
+        oid = ids.get(c["code"])
+        n_joined, avg = joined.get(oid, (0, None)) if oid is not None else (0, None)
+        out.append({"rank": rank, "code": c["code"], "name": c["name"], "kind": KIND_LABELS.get(c["kind"], c["kind"]),
+                    "headcount": c["headcount"], "participants": c["participants"], "joined": n_joined,
+                    "coverage": percent(c["coverage"]) if c["headcount"] else "—",
+                    "avg_best_score": round(float(avg), 1) if avg is not None else 0.0,
+                    "completed": done.get(oid, 0) if oid is not None else 0})
+    return out
+
+
+def units_csv(campaign: Campaign, org_id: int | None = None) -> str:
+    """unit_rows as CSV with Chinese headers and a UTF-8 BOM."""
+    rows = unit_rows(campaign, org_id)
+    return _csv([h for _, h in UNIT_COLUMNS], ([r[k] for k, _ in UNIT_COLUMNS] for r in rows))
+
+
+def units_xlsx(campaign: Campaign, org_id: int | None = None) -> bytes:
+    """unit_rows as an XLSX workbook (one sheet, numbers as numbers)."""
+    rows = unit_rows(campaign, org_id)
+    return _xlsx("各单位参与情况", [h for _, h in UNIT_COLUMNS], [[r[k] for k, _ in UNIT_COLUMNS] for r in rows])
+
+
 # ---------------------------------------------------------------- questions
+
+def _question_table(campaign: Campaign, org_id: int | None) -> list[list]:
+    return [[
+        r["question_id"], r["version"], TYPE_LABELS.get(r["type"], r["type"]), r["stem"],
+        "、".join(tag_label(t) for t in r["tags"]), r["article_title"], r["served"], r["answered"], r["correct"],
+        "" if r["facility"] is None else percent(r["facility"]),
+        "；".join(f"{w['keys']}：{w['text']}（{w['count']}次）" for w in r["wrong_answers"]),
+    ] for r in analytics.question_stats(campaign, org_id)]
+
 
 def question_stats_csv(campaign: Campaign, org_id: int | None = None) -> str:
     """analytics.question_stats as CSV (hardest first), with Chinese headers and a UTF-8 BOM."""
-    rows = analytics.question_stats(campaign, org_id)
-    return _csv(QUESTION_HEADERS, ([
-        r["question_id"], r["version"], TYPE_LABELS.get(r["type"], r["type"]), r["stem"],
-        "、".join(tag_label(t) for t in r["tags"]), r["article_title"], r["served"], r["answered"], r["correct"],
-        "" if r["facility"] is None else round(r["facility"], 4),
-        "；".join(f"{w['text']}（{w['count']}次）" for w in r["wrong_answers"]),
-    ] for r in rows))
+    return _csv(QUESTION_HEADERS, _question_table(campaign, org_id))
+
+
+def question_stats_xlsx(campaign: Campaign, org_id: int | None = None) -> bytes:
+    """analytics.question_stats as an XLSX workbook (hardest first)."""
+    return _xlsx("题目统计", QUESTION_HEADERS, _question_table(campaign, org_id))

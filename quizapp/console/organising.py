@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -19,15 +20,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 
 from quizapp import clock
 from quizapp.bank import TAGS, LoadResult, parse_bank_text
 from quizapp.bank.importing import ImportSummary, import_bank
 from quizapp.database import writing
-from quizapp.errors import Invalid, NotFound
+from quizapp.errors import Conflict, Invalid, NotFound
 from quizapp.extensions import db
-from quizapp.models import Article, Campaign, Organisation, Organiser, Placement, Question
+from quizapp.models import (
+    Article,
+    Attempt,
+    Campaign,
+    DrawWinner,
+    Organisation,
+    Organiser,
+    Participant,
+    Placement,
+    PrizeDraw,
+    Question,
+    Scan,
+)
 from quizapp.quiz.pool import pool_for
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -45,15 +58,19 @@ ORG_KINDS = {"school": "学校", "company": "企业", "community": "社区"}
 PLACEMENT_KINDS = {"poster": "海报", "subway": "地铁车厢", "screen": "大屏"}
 CARRIAGE_MAX = 99
 IMPORT_ROWS_MAX = 5000
+SUBTITLE_MAX = 100
+ORGANISER_MAX = 200
+SLUG_SUFFIX_CHARS = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed from posters
 
 
 class FieldErrors(Invalid):
     """Invalid input, with every problem listed under the field it concerns."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str]], suggestions: dict[str, str] | None = None):
         first_field, messages = next(iter(errors.items()))
         super().__init__(messages[0], field=first_field)
         self.errors = errors
+        self.suggestions = suggestions or {}  # a value that would pass, per field, to put back in the form
 
 
 class FileProblems(Invalid):
@@ -65,14 +82,18 @@ class FileProblems(Invalid):
 
 
 class _Errors(dict):
-    """Collects field errors; raise_if_any() raises FieldErrors."""
+    """Collects field errors (and suggested values); raise_if_any() raises FieldErrors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suggestions: dict[str, str] = {}
 
     def add(self, name: str, message: str) -> None:
         self.setdefault(name, []).append(message)
 
     def raise_if_any(self) -> None:
         if self:
-            raise FieldErrors(dict(self))
+            raise FieldErrors(dict(self), self.suggestions)
 
 
 # ---------------------------------------------------------------- time
@@ -111,6 +132,8 @@ class CampaignInput:
     board_frozen_at: dt.datetime | None = None
     streak_step: int | None = 10  # streak bonus per answer in a run (engine.streak_bonus); 0 = off
     streak_cap: int | None = 50  # most streak bonus one answer can earn
+    screen_subtitle: str = ""  # big-screen line under the title; "" = the default wording
+    organiser_line: str = ""  # printed on posters, e.g. "主办：江汉区公安分局  承办：江汉区教育局"
 
     @classmethod
     def from_campaign(cls, campaign: Campaign) -> CampaignInput:
@@ -121,7 +144,8 @@ class CampaignInput:
                    banks=list(campaign.banks or []), tags=list(campaign.tags or []),
                    speed_bonus=campaign.speed_bonus, mask_nicknames=campaign.mask_nicknames,
                    board_frozen_at=utc_to_local(campaign.board_frozen_at),
-                   streak_step=campaign.streak_step, streak_cap=campaign.streak_cap)
+                   streak_step=campaign.streak_step, streak_cap=campaign.streak_cap,
+                   screen_subtitle=campaign.screen_subtitle or "", organiser_line=campaign.organiser_line or "")
 
 
 @dataclass
@@ -149,7 +173,12 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
         errors.add("title", f"活动名称不能超过 {TITLE_MAX} 个字")
     slug = (data.slug or "").strip()
     if not SLUG_RE.match(slug):
-        errors.add("slug", "链接名只能用小写字母、数字和连字符 -（不能以 - 开头或结尾，至多 64 个字符）")
+        hint = ""
+        if title:
+            errors.suggestions["slug"] = suggest_slug(title, data.opens_at)
+            hint = f"。建议：{errors.suggestions['slug']}（已填入，可直接保存或修改）"
+        errors.add("slug", f"链接名“{slug}”不可用：只能用小写字母、数字和连字符 -（不能以 - 开头或结尾，至多 64 个字符）"
+                           f"{hint}")
     else:
         clash = db.session.scalar(select(Campaign.id).where(Campaign.slug == slug))
         if clash is not None and (current is None or clash != current.id):
@@ -162,6 +191,12 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
         errors.add("closes_at", "结束时间必须晚于开始时间")
     if data.board_frozen_at and data.opens_at and data.board_frozen_at < data.opens_at:
         errors.add("board_frozen_at", "封榜时间不能早于开始时间")
+    for name, label, limit in (("screen_subtitle", "大屏副标题", SUBTITLE_MAX), ("organiser_line", "主办单位", ORGANISER_MAX)):
+        value = (getattr(data, name) or "").strip()
+        if len(value) > limit:
+            errors.add(name, f"{label}不能超过 {limit} 个字（现在 {len(value)} 个字）")
+        elif any(not ch.isprintable() for ch in value):
+            errors.add(name, f"{label}不能包含换行或控制字符")
     _in_range(errors, "questions_per_quiz", data.questions_per_quiz, QUESTIONS_PER_QUIZ, "每轮题数")
     _in_range(errors, "seconds_per_question", data.seconds_per_question, SECONDS_PER_QUESTION, "每题秒数")
     _in_range(errors, "attempts_per_day", data.attempts_per_day, ATTEMPTS_PER_DAY, "每天答题次数")
@@ -180,6 +215,25 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
     if unknown_tags:
         errors.add("tags", f"未知的诈骗类型 {', '.join(unknown_tags)}")
     return errors
+
+
+def suggest_slug(title: str, opens_at: dt.datetime | None = None) -> str:
+    """A free link name for a campaign: the title's ASCII words, the month it opens and a short random suffix.
+
+    Chinese titles have no offline transliteration here, so they contribute
+    no words; the date and the suffix still make a valid, unique name.
+    """
+    words = re.findall(r"[a-z0-9]+", (title or "").lower())
+    stem = "-".join(words)[:32].strip("-")
+    month = (opens_at or clock.to_china(clock.utcnow())).strftime("%Y%m")
+    if stem.endswith(month):  # the title already names the month
+        month = ""
+    base = "-".join(part for part in (stem, month) if part) or "quiz"
+    for _ in range(20):
+        slug = f"{base}-{''.join(secrets.choice(SLUG_SUFFIX_CHARS) for _ in range(3))}"
+        if db.session.scalar(select(Campaign.id).where(Campaign.slug == slug)) is None:
+            return slug
+    return f"{base}-{secrets.token_hex(4)}"
 
 
 def pool_size(banks: list[str], tags: list[str]) -> int:
@@ -206,7 +260,8 @@ def save_campaign(data: CampaignInput, campaign: Campaign | None = None) -> Save
         seconds_per_question=data.seconds_per_question, attempts_per_day=data.attempts_per_day,
         banks=list(dict.fromkeys(data.banks or [])), tags=[t for t in TAGS if t in set(data.tags or [])],
         speed_bonus=bool(data.speed_bonus), mask_nicknames=bool(data.mask_nicknames),
-        board_frozen_at=local_to_utc(data.board_frozen_at), streak_step=data.streak_step, streak_cap=data.streak_cap)
+        board_frozen_at=local_to_utc(data.board_frozen_at), streak_step=data.streak_step, streak_cap=data.streak_cap,
+        screen_subtitle=(data.screen_subtitle or "").strip(), organiser_line=(data.organiser_line or "").strip())
     with writing() as session:
         if campaign is None:
             campaign = Campaign(**values)
@@ -287,14 +342,36 @@ def _org_code_taken(campaign: Campaign, code: str) -> bool:
 
 
 HEADER_ALIASES = {
-    "name": "name", "名称": "name", "单位名称": "name", "单位": "name",
-    "code": "code", "代码": "code", "单位代码": "code",
-    "kind": "kind", "类型": "kind", "单位类型": "kind",
-    "headcount": "headcount", "人数": "headcount", "应参赛人数": "headcount",
+    "name": "name", "名称": "name", "单位名称": "name", "单位": "name", "学校名称": "name", "学校": "name",
+    "code": "code", "代码": "code", "单位代码": "code", "编码": "code", "编号": "code",
+    "kind": "kind", "类型": "kind", "单位类型": "kind", "类别": "kind",
+    "headcount": "headcount", "人数": "headcount", "应参赛人数": "headcount", "总人数": "headcount",
+    "学生人数": "headcount", "职工人数": "headcount",
 }
 KIND_ALIASES = {"school": "school", "学校": "school", "company": "company", "企业": "company", "公司": "company",
                 "community": "community", "社区": "community"}
+# Natural words for a kind, matched at the end of what was typed ("初级中学", "XX街道"): the longest first.
+KIND_WORDS = {
+    "school": ("学校", "中学", "小学", "高中", "初中", "大学", "高校", "学院", "职校", "中职", "高职", "技校", "中专",
+               "幼儿园", "一贯制", "完中", "教育局", "学"),
+    "company": ("企业", "公司", "集团", "单位", "机关", "事业单位", "工厂", "厂", "银行", "医院", "商户", "门店", "国企",
+                "民企"),
+    "community": ("社区", "街道", "村", "居委会", "村委会", "小区", "乡", "镇", "乡镇", "居民"),
+}
 COLUMN_LABELS = {"name": "名称", "code": "代码", "kind": "类型", "headcount": "人数"}
+REQUIRED_COLUMNS = ("name", "kind", "headcount")  # code is optional: generated from the name when blank
+TEMPLATE_HEADER = ("名称", "代码", "类型", "人数")
+TEMPLATE_EXAMPLES = (("江汉区第一中学", "jh1z", "中学", "1,200"), ("光谷某科技公司", "", "企业", "300"),
+                     ("南湖社区", "", "社区", "0"))
+TEMPLATE_NOTES = (
+    ("名称", "必填。单位全称，显示在参赛页面和排行榜上。"),
+    ("代码", "选填。印在二维码链接里（?org=代码），只能用字母、数字、_ 和 -，至多 32 个字符。"
+             "留空会按名称自动生成，同一名称每次生成的代码相同；再次导入时按代码（留空时按名称）更新已有单位。"),
+    ("类型", "必填。学校、企业或社区；也可以写 中学、小学、高中、大学、公司、机关、街道 等，会自动归类。"),
+    ("人数", "必填。应参赛人数，用于计算参与率；可写 1,050 或 1050，未知填 0。"),
+)
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９，", "0123456789,")
+HEADCOUNT_RE = re.compile(r"^\+?(\d{1,3}(?:[,，\s]\d{3})+|\d+)\s*(?:人|名)?$")
 
 
 def _cell_text(value) -> str:
@@ -304,6 +381,71 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def parse_kind(text: str) -> str | None:
+    """A unit kind from what people write: school/company/community, 学校, 中学, 公司, 街道...; None if unknown."""
+    value = (text or "").strip()
+    if value.lower() in KIND_ALIASES:
+        return KIND_ALIASES[value.lower()]
+    if not value:
+        return None
+    matches = [(len(word), kind) for kind, words in KIND_WORDS.items() for word in words if value.endswith(word)]
+    return max(matches)[1] if matches else None
+
+
+def parse_headcount(text: str) -> int | None:
+    """A headcount from what people write: 1050, 1,050, １０５０, 1 050, 1050人; None when it is not one."""
+    value = (text or "").translate(FULL_WIDTH_DIGITS).strip()
+    match = HEADCOUNT_RE.match(value)
+    if not match:
+        return None
+    digits = re.sub(r"[,，\s]", "", match[1])
+    return int(digits) if len(digits) <= 9 else None
+
+
+def generated_code(name: str, taken: set[str]) -> str:
+    """A code for a unit typed without one: derived from its name (the same name gives the same code), unique."""
+    digest = hashlib.sha256(name.strip().encode("utf-8")).hexdigest()
+    for length in range(6, len(digest) + 1):
+        code = f"u{digest[:length]}"
+        if code not in taken:
+            return code
+    return f"u{secrets.token_hex(8)}"  # pragma: no cover  (every prefix of a sha256 taken)
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders numbers by value, Arabic or Chinese: 第二中学 before 第十中学, 2班 before 10班."""
+    parts: list[tuple[int, int | str]] = []
+    for token in re.findall(r"[0-9０-９]+|[零〇一二两三四五六七八九十百千]+|[^0-9０-９零〇一二两三四五六七八九十百千]+",
+                            text or ""):
+        number = _number_value(token)
+        parts.append((0, number) if number is not None else (1, token))
+    return tuple(parts)
+
+
+CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+                  "九": 9}
+CHINESE_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _number_value(token: str) -> int | None:
+    """The value of a run of Arabic or Chinese digits (十一 = 11, 一百零五 = 105, 二〇二五 = 2025), else None."""
+    ascii_digits = token.translate(FULL_WIDTH_DIGITS)
+    if ascii_digits.isdigit():
+        return int(ascii_digits)
+    if not all(ch in CHINESE_DIGITS or ch in CHINESE_UNITS for ch in token):
+        return None
+    if not any(ch in CHINESE_UNITS for ch in token):  # 二〇二五: digit by digit
+        return int("".join(str(CHINESE_DIGITS[ch]) for ch in token))
+    total, digit = 0, None
+    for ch in token:
+        if ch in CHINESE_DIGITS:
+            digit = CHINESE_DIGITS[ch]
+        else:
+            total += (1 if digit is None else digit) * CHINESE_UNITS[ch]
+            digit = None
+    return total + (digit or 0)
 
 
 def _read_rows(data: bytes, filename: str) -> list[list]:
@@ -344,88 +486,250 @@ def _read_rows(data: bytes, filename: str) -> list[list]:
     raise FileProblems(["只支持 .csv 或 .xlsx 文件"])
 
 
+def _shown(value: str, limit: int = 30) -> str:
+    """A typed value quoted for a message, cut when long, control characters dropped."""
+    clean = "".join(ch for ch in value if ch.isprintable())
+    return f"“{clean[:limit]}{'…' if len(clean) > limit else ''}”"
+
+
+def _row_problems(line: int, raw: dict[str, str], item: OrganisationInput) -> list[str]:
+    """The problems of one parsed row, each naming the field in Chinese and the value typed."""
+    out = []
+    where = f"第{line}行："
+    if "name" in raw:
+        name = raw["name"]
+        if not name:
+            out.append(f"{where}名称 为空，请填写单位名称")
+        elif len(name) > NAME_MAX:
+            out.append(f"{where}名称{_shown(name)}太长（{len(name)} 个字，至多 {NAME_MAX} 个字）")
+    if raw.get("code") and not CODE_RE.match(raw["code"]):
+        out.append(f"{where}代码{_shown(raw['code'])}不可用：只能由字母、数字、_ 和 - 组成（1-32 个字符），也可以留空自动生成")
+    if "kind" in raw and item.kind not in ORG_KINDS:
+        if raw["kind"]:
+            out.append(f"{where}类型{_shown(raw['kind'])}无法识别：请写 学校、企业 或 社区（也可写 中学、小学、公司、街道 等）")
+        else:
+            out.append(f"{where}类型 为空，请写 学校、企业 或 社区")
+    if "headcount" in raw and item.headcount is None:
+        if raw["headcount"]:
+            out.append(f"{where}人数{_shown(raw['headcount'])}不是有效人数：请填写 0 或正整数（可写 1,050）")
+        else:
+            out.append(f"{where}人数 为空，请填写应参赛人数（未知填 0）")
+    elif "headcount" in raw and item.headcount is not None and item.headcount > HEADCOUNT_MAX:
+        out.append(f"{where}人数{_shown(raw['headcount'])}太大（至多 {HEADCOUNT_MAX}）")
+    return out
+
+
 def read_organisations_file(data: bytes, filename: str) -> tuple[list[tuple[int, OrganisationInput]], list[str]]:
-    """Parse a unit list (columns name, code, kind, headcount, or 名称/代码/类型/人数).
+    """Parse a unit list (columns 名称, 代码, 类型, 人数, or name, code, kind, headcount; 代码 optional).
 
     Returns (row number, unit) pairs, numbered as a spreadsheet shows them
-    (the header is row 1), and one line per bad field; raises FileProblems
-    when the file as a whole cannot be read.
+    (the header is row 1), and one line per problem: a missing column first,
+    then each bad cell, naming the field in Chinese and quoting the value.
+    Raises FileProblems only when the file as a whole cannot be read.
+    A blank code stays blank here (import_organisations fills it in).
     """
     rows = _read_rows(data, filename)
     numbered = [(n, [_cell_text(c) for c in row]) for n, row in enumerate(rows, start=1)]
     numbered = [(n, row) for n, row in numbered if any(row)]
     if not numbered:
-        raise FileProblems(["文件是空的：第一行应为表头 name, code, kind, headcount（或 名称, 代码, 类型, 人数）"])
+        raise FileProblems(["文件是空的：第一行应为表头 名称, 代码, 类型, 人数（代码可留空）"])
     header_line, header = numbered[0]
     columns: dict[str, int] = {}
     for index, title in enumerate(header):
         key = HEADER_ALIASES.get(title.strip().lower())
         if key and key not in columns:
             columns[key] = index
-    missing = [k for k in ("name", "code", "kind", "headcount") if k not in columns]
+    problems: list[str] = []
+    missing = [k for k in REQUIRED_COLUMNS if k not in columns]
     if missing:
-        names = "、".join(f"{k}（{COLUMN_LABELS[k]}）" for k in missing)
-        raise FileProblems([f"第{header_line}行: 表头缺少列 {names}"])
+        names = "、".join(COLUMN_LABELS[k] for k in missing)
+        found = "、".join(_shown(t, 12) for t in header if t.strip()) or "（空）"
+        problems.append(f"第{header_line}行：表头缺少列 {names}（找到的表头：{found}；"
+                        f"可用的列名：名称、代码、类型、人数，也可用 name、code、kind、headcount）")
     body = numbered[1:]
     if not body:
-        raise FileProblems(["文件中没有数据行"])
+        raise FileProblems(problems + ["文件中没有数据行"])
     if len(body) > IMPORT_ROWS_MAX:
-        raise FileProblems([f"一次最多导入 {IMPORT_ROWS_MAX} 个单位"])
-    problems: list[str] = []
+        raise FileProblems([f"一次最多导入 {IMPORT_ROWS_MAX} 个单位（文件有 {len(body)} 行）"])
     parsed: list[tuple[int, OrganisationInput]] = []
     for line, row in body:
-        def cell(key: str, row: list[str] = row) -> str:
-            index = columns[key]
-            return row[index].strip() if index < len(row) else ""
-
-        raw_count = cell("headcount")
-        headcount = int(raw_count) if re.fullmatch(r"\+?[0-9]{1,9}", raw_count) else None
-        item = OrganisationInput(code=cell("code"), name=cell("name"),
-                                 kind=KIND_ALIASES.get(cell("kind").lower(), cell("kind")), headcount=headcount)
-        errors = _Errors()
-        _validate_organisation(errors, item)
-        for name in ("name", "code", "kind", "headcount"):
-            for message in errors.get(name, []):
-                problems.append(f"第{line}行: {name}: {message}")
+        raw = {key: (row[index].strip() if index < len(row) else "") for key, index in columns.items()}
+        item = OrganisationInput(code=raw.get("code", ""), name=raw.get("name", ""),
+                                 kind=parse_kind(raw.get("kind", "")) or raw.get("kind", ""),
+                                 headcount=parse_headcount(raw.get("headcount", "")))
+        problems.extend(_row_problems(line, raw, item))
         parsed.append((line, item))
     return parsed, problems
 
 
-def import_organisations(campaign: Campaign, data: bytes, filename: str) -> list[Organisation]:
-    """Add every unit of a CSV/XLSX file to the campaign, or none when any row is bad.
+@dataclass
+class ImportResult:
+    """What an import did: units added, units whose name, kind or headcount changed, and the rest."""
 
-    Duplicated codes, within the file or against the campaign's units, are
-    bad rows too. FileProblems lists one line per problem, in row order:
-    `第3行: headcount: 必须是非负整数`.
+    created: list[Organisation] = field(default_factory=list)
+    updated: list[Organisation] = field(default_factory=list)
+    unchanged: list[Organisation] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the organiser."""
+        return f"导入完成：新增 {len(self.created)} 个单位，更新 {len(self.updated)} 个，未变 {len(self.unchanged)} 个"
+
+
+def import_organisations(campaign: Campaign, data: bytes, filename: str) -> ImportResult:
+    """Add or update the units of a CSV/XLSX file in the campaign, or change nothing when any row is bad.
+
+    A row whose code (or, with the code blank, whose name) is already a unit of
+    the campaign updates that unit's name, kind and headcount; other rows add
+    units, a blank code generated from the name. Codes repeated within the
+    file are bad rows. FileProblems lists one line per problem, in row order:
+    `第3行：人数“-3”不是有效人数…`.
     """
     rows, problems = read_organisations_file(data, filename)
-    existing = set(db.session.scalars(select(Organisation.code).where(Organisation.campaign_id == campaign.id)).all())
+    existing = {o.code: o for o in db.session.scalars(
+        select(Organisation).where(Organisation.campaign_id == campaign.id)).all()}
+    by_name: dict[str, Organisation] = {}
+    for org in sorted(existing.values(), key=lambda o: o.id):
+        by_name.setdefault(org.name, org)
+    taken = set(existing)
     seen: dict[str, int] = {}
-    duplicates: list[tuple[int, str]] = []
     for line, item in rows:
         code = item.code.strip()
+        if not code and item.name.strip():
+            match = by_name.get(item.name.strip())
+            code = match.code if match is not None else generated_code(item.name, taken | set(seen))
+            item.code = code
         if not code:
             continue
         if code in seen:
-            duplicates.append((line, f"第{line}行: code: 代码 {code} 与第{seen[code]}行重复"))
-        elif code in existing:
-            duplicates.append((line, f"第{line}行: code: 代码 {code} 已存在于本活动"))
+            problems.append(f"第{line}行：代码“{code}”与第{seen[code]}行重复（同一个单位只写一行）")
         else:
             seen[code] = line
-    if problems or duplicates:
-        def line_of(message: str) -> int:
-            match = re.match(r"第(\d+)行", message)
-            return int(match[1]) if match else 0
 
-        raise FileProblems(sorted(problems + [m for _l, m in duplicates], key=line_of))
-    created = []
+    def line_of(message: str) -> int:
+        match = re.match(r"第(\d+)行", message)
+        return int(match[1]) if match else 0
+
+    if problems:
+        raise FileProblems(sorted(problems, key=line_of))
+    result = ImportResult()
     with writing() as session:
         for _line, item in rows:
-            org = Organisation(campaign_id=campaign.id, code=item.code.strip(), name=item.name.strip(),
-                               kind=item.kind, headcount=item.headcount)
-            session.add(org)
-            created.append(org)
-    return created
+            values = (item.name.strip(), item.kind, item.headcount)
+            known = existing.get(item.code)
+            if known is None:
+                added = Organisation(campaign_id=campaign.id, code=item.code, name=values[0], kind=values[1],
+                                     headcount=values[2])
+                session.add(added)
+                result.created.append(added)
+            elif (known.name, known.kind, known.headcount) == values:
+                result.unchanged.append(known)
+            else:
+                changed = session.merge(known)
+                changed.name, changed.kind, changed.headcount = values
+                result.updated.append(changed)
+    return result
+
+
+def units_template(fmt: str) -> bytes:
+    """The unit-list template to fill in: CSV (UTF-8 with BOM, for Excel) or XLSX with a sheet of notes."""
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(TEMPLATE_HEADER)
+        writer.writerows(TEMPLATE_EXAMPLES)
+        return ("\ufeff" + text.getvalue()).encode("utf-8")
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "单位名单"
+    ws.append(TEMPLATE_HEADER)
+    for row in TEMPLATE_EXAMPLES:
+        ws.append(list(row))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.number_format = "@"  # text: codes such as 007 and headcounts such as 1,050 stay as typed
+    for letter, width in zip("ABCD", (30, 14, 10, 10)):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    notes = wb.create_sheet("填写说明")
+    notes.append(["列", "说明"])
+    for cell in notes[1]:
+        cell.font = Font(bold=True)
+    for note in TEMPLATE_NOTES:
+        notes.append(list(note))
+    notes.append(["", "导入时只读第一个工作表；示例行请改成你的单位或删除。导入全部成功才会写入，有错误时逐行列出，不导入任何内容。"])
+    notes.column_dimensions["A"].width = 8
+    notes.column_dimensions["B"].width = 90
+    for cells in notes.iter_rows(min_row=2):
+        cells[1].alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- deleting units and placements
+
+@dataclass
+class DeleteCheck:
+    """What deleting a unit or a placement would touch, and whether it is allowed."""
+
+    participants: int
+    attempts: int
+    scans: int
+    draws: int = 0
+
+    @property
+    def allowed(self) -> bool:
+        """Never delete what people played under: participants, attempts and prize draws stay attached."""
+        return self.participants == 0 and self.attempts == 0 and self.draws == 0
+
+    def refusal(self, what: str) -> str:
+        """Why it cannot be deleted, for the organiser."""
+        parts = [f"{n} {label}" for n, label in ((self.participants, "名参赛者"), (self.attempts, "轮答题记录"),
+                                                  (self.draws, "次抽奖")) if n]
+        return f"{what}已有 {'、'.join(parts)}，不能删除（删除会丢失成绩）。不再使用的话可以保留它，或把人数改为 0。"
+
+
+def unit_delete_check(org: Organisation) -> DeleteCheck:
+    """What deleting this unit would touch."""
+    return DeleteCheck(
+        participants=db.session.scalar(select(func.count()).where(Participant.organisation_id == org.id)) or 0,
+        attempts=db.session.scalar(select(func.count()).where(Attempt.organisation_id == org.id)) or 0,
+        scans=db.session.scalar(select(func.count()).where(Scan.organisation_id == org.id)) or 0,
+        draws=(db.session.scalar(select(func.count()).where(PrizeDraw.organisation_id == org.id)) or 0)
+        + (db.session.scalar(select(func.count()).where(DrawWinner.organisation_id == org.id)) or 0))
+
+
+def placement_delete_check(placement: Placement) -> DeleteCheck:
+    """What deleting this placement would touch."""
+    return DeleteCheck(
+        participants=db.session.scalar(select(func.count()).where(Participant.placement_id == placement.id)) or 0,
+        attempts=db.session.scalar(select(func.count()).where(Attempt.placement_id == placement.id)) or 0,
+        scans=db.session.scalar(select(func.count()).where(Scan.placement_id == placement.id)) or 0)
+
+
+def delete_organisation(org: Organisation) -> None:
+    """Delete a unit nobody took part under (Conflict otherwise); its scans keep their placement, lose the unit."""
+    with writing() as session:
+        check = unit_delete_check(org)
+        if not check.allowed:
+            raise Conflict(check.refusal(f"单位“{org.name}”"), field="code", code="unit_in_use")
+        session.execute(update(Scan).where(Scan.organisation_id == org.id).values(organisation_id=None))
+        session.execute(delete(Organisation).where(Organisation.id == org.id))
+
+
+def delete_placement(placement: Placement) -> None:
+    """Delete a placement nobody joined from (Conflict otherwise), with its scan records."""
+    with writing() as session:
+        check = placement_delete_check(placement)
+        if not check.allowed:
+            raise Conflict(check.refusal(f"投放位置“{placement.label}”"), field="code", code="placement_in_use")
+        session.execute(delete(Scan).where(Scan.placement_id == placement.id))
+        session.execute(delete(Placement).where(Placement.id == placement.id))
 
 
 # ---------------------------------------------------------------- placements
@@ -523,7 +827,7 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 @dataclass
 class QuestionPreview:
-    """What importing would do to one question."""
+    """What importing would do to one question: its content, and for an update the version it replaces."""
 
     id: str
     article_id: str
@@ -532,6 +836,40 @@ class QuestionPreview:
     tags: list[str]
     status: str  # new | changed | unchanged
     note: str = ""
+    options: list[str] = field(default_factory=list)
+    answer: list[str] = field(default_factory=list)
+    explanation: str = ""
+    difficulty: int = 1
+    draft: bool = False
+    before: dict | None = None  # the current version's content (changed questions), to show what changes
+    live_in: list[str] = field(default_factory=list)  # titles of running campaigns that will draw it at once
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """For an update: (field label, before, after) of each field that changes, as text."""
+        if self.before is None:
+            return []
+        from quizapp.bank import tag_label
+
+        def text(key: str, value) -> str:
+            if key == "tags":
+                return "、".join(tag_label(t) for t in value)
+            if key == "options":
+                return " / ".join(f"{'ABCDEF'[i]}. {o}" for i, o in enumerate(value))
+            if key == "answer":
+                return "".join(value)
+            return str(value)
+
+        out = []
+        for key, label in PREVIEW_FIELDS:
+            old, new = self.before[key], getattr(self, key)
+            if (list(old) if isinstance(old, list | tuple) else old) != (list(new) if isinstance(new, list | tuple)
+                                                                          else new):
+                out.append((label, text(key, old), text(key, new)))
+        return out
+
+
+PREVIEW_FIELDS = (("stem", "题干"), ("options", "选项"), ("answer", "答案"), ("explanation", "解析"),
+                  ("tags", "诈骗类型"), ("difficulty", "难度"), ("type", "题型"))
 
 
 @dataclass
@@ -547,6 +885,11 @@ class BankPreview:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def live_campaigns(self) -> list[str]:
+        """Running campaigns that will draw a new or changed question as soon as it is imported."""
+        return list(dict.fromkeys(t for q in self.questions if q.status != "unchanged" for t in q.live_in))
 
     def count(self, status: str) -> int:
         return sum(1 for q in self.questions if q.status == status)
@@ -587,16 +930,19 @@ def parse_bank_upload(data: bytes, filename: str) -> LoadResult:
 
 
 def _preview(result: LoadResult, name: str) -> BankPreview:
-    preview = BankPreview(filename=name, problems=[str(p) for p in result.problems],
+    from quizapp.console.bankview import chinese_problems, running_campaigns, running_campaigns_drawing
+
+    preview = BankPreview(filename=name, problems=chinese_problems(result.problems),
                           articles=[f"{a.id}：{a.title}" for a in result.articles])
     if preview.problems:
         return preview
     if not result.questions:
-        preview.problems.append(f"{name}: -: questions: 文件中没有题目")
+        preview.problems.append(f"{name}：题目：文件中没有题目")
         return preview
+    running = running_campaigns()
     for bq in result.questions:
         question = db.session.get(Question, bq.id)
-        status, note = "new", ""
+        status, note, before = "new", "", None
         if question is not None:
             current = question.current_version
             same = current is not None and current.content_hash == bq.content_hash() \
@@ -604,9 +950,17 @@ def _preview(result: LoadResult, name: str) -> BankPreview:
             status = "unchanged" if same else "changed"
             if not same and current is not None:
                 note = f"将成为第 {current.version + 1} 版"
+                before = {"stem": current.stem, "options": list(current.options), "answer": list(current.answer),
+                          "explanation": current.explanation, "tags": list(current.tags),
+                          "difficulty": current.difficulty, "type": current.type, "version": current.version}
             if question.article_id != bq.article_id:
                 note = (note + "；" if note else "") + f"原属文章 {question.article_id}"
-        preview.questions.append(QuestionPreview(bq.id, bq.article_id, bq.type, bq.stem, list(bq.tags), status, note))
+        live = [] if bq.draft or (question is not None and question.retired) else \
+            [c.title for c in running_campaigns_drawing(bq.article_id, bq.tags, running)]
+        preview.questions.append(QuestionPreview(
+            bq.id, bq.article_id, bq.type, bq.stem, list(bq.tags), status, note, options=list(bq.options),
+            answer=list(bq.answer), explanation=bq.explanation, difficulty=bq.difficulty, draft=bq.draft,
+            before=before, live_in=live))
     return preview
 
 
@@ -661,7 +1015,9 @@ def confirm_bank_upload(token: str, owner_id: int) -> ImportSummary:
     data_path, meta_path, meta = _staged(token, owner_id)
     result = parse_bank_upload(data_path.read_bytes(), meta["filename"])
     if result.problems or not result.questions:
-        raise FileProblems([str(p) for p in result.problems] or ["文件中没有题目"])
+        from quizapp.console.bankview import chinese_problems
+
+        raise FileProblems(chinese_problems(result.problems) or ["文件中没有题目"])
     summary = import_bank(result)
     discard_bank_upload(token, owner_id)
     return summary

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 
 from flask import Response, redirect, render_template, url_for
-from flask_babel import gettext, lazy_gettext
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from quizapp.console.exports import local_time
 from quizapp.errors import Conflict, Forbidden, Invalid
+from quizapp.models import Participant
 from quizapp.player import bp
 from quizapp.player.routes import current_participant, get_campaign
 from quizapp.prizes import draws as prizes
@@ -80,7 +81,9 @@ def claim(slug: str, draw_id: int):
     prize_draw = prizes.find_draw(campaign, draw_id)
     winner = prizes.winner_of(prize_draw, current_participant(campaign))
     if winner is None:
-        raise Forbidden(gettext("只有中奖者本人才能领奖：请用参加答题的手机打开抽奖页面"))
+        # Another phone (or cleared cookies): no claim here, but say how to still collect the prize.
+        page = render_template("player/claim_elsewhere.html", campaign=campaign, draw=prize_draw)
+        return _private(Response(page, status=Forbidden.status))
     form = ClaimForm()
     status = 200
     if winner.claimed_at is not None and form.is_submitted():
@@ -99,3 +102,9 @@ def claim(slug: str, draw_id: int):
     page = render_template("player/claim.html", campaign=campaign, draw=prize_draw, winner=winner, form=form,
                            phone=prizes.mask_phone(winner.phone), claimed_at=local_time(winner.claimed_at))
     return _private(Response(page, status=status))
+
+
+@bp.app_template_global()
+def prize_wins(participant: Participant | None) -> list[prizes.Win]:
+    """The prizes the participant on this page won (player/_prize_banner.html shows them)."""
+    return prizes.wins_of(participant)

@@ -7,12 +7,14 @@ printed under it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import ipaddress
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import qrcode
 import qrcode.constants
@@ -93,11 +95,16 @@ class PosterTarget:
     """One poster page: what to print as its label, the link its QR encodes, and its kind.
 
     kind is the placement's kind (poster, subway, screen) or "unit" for an organisation's own link.
+    code is the unit's or placement's code (what a single-poster download names). A unit's own
+    link, or any link carrying ?org=, selects the unit for whoever scans it, so its poster does
+    not tell them to choose one.
     """
 
     label: str
     url: str
     kind: str
+    code: str = ""
+    unit_preselected: bool = False
 
 
 UNIT_KIND = "unit"
@@ -110,18 +117,71 @@ def campaign_targets(campaign, base_url: str, org_code: str | None = None) -> li
     carrying ?org=that code; an empty list when the unit is not in the campaign.
     """
     if org_code is None:
-        targets = [PosterTarget(p.label, join_url(base_url, campaign.slug, placement_code=p.code), p.kind)
+        targets = [PosterTarget(p.label, join_url(base_url, campaign.slug, placement_code=p.code), p.kind, p.code)
                    for p in campaign.placements]
-        targets += [PosterTarget(o.name, join_url(base_url, campaign.slug, org_code=o.code), UNIT_KIND)
+        targets += [PosterTarget(o.name, join_url(base_url, campaign.slug, org_code=o.code), UNIT_KIND, o.code, True)
                     for o in campaign.organisations]
         return targets
     org = next((o for o in campaign.organisations if o.code == org_code), None)
     if org is None:
         return []
-    targets = [PosterTarget(f"{org.name} · {p.label}", join_url(base_url, campaign.slug, org.code, p.code), p.kind)
+    targets = [PosterTarget(f"{org.name} · {p.label}", join_url(base_url, campaign.slug, org.code, p.code), p.kind,
+                            p.code, True)
                for p in campaign.placements]
-    targets.append(PosterTarget(org.name, join_url(base_url, campaign.slug, org_code=org.code), UNIT_KIND))
+    targets.append(PosterTarget(org.name, join_url(base_url, campaign.slug, org_code=org.code), UNIT_KIND, org.code,
+                                True))
     return targets
+
+
+def find_target(targets: list[PosterTarget], kind: str, code: str) -> PosterTarget | None:
+    """The target of one unit (kind "unit") or one placement (kind "placement") by code, for a single poster."""
+    for target in targets:
+        if target.code == code and (target.kind == UNIT_KIND) == (kind == UNIT_KIND):
+            return target
+    return None
+
+
+def campaign_dates(campaign) -> str:
+    """The campaign's window as printed on posters, in China time: "活动时间：2025年3月1日 — 3月14日"."""
+    from quizapp.console.organising import utc_to_local
+
+    opens, closes = utc_to_local(campaign.opens_at), utc_to_local(campaign.closes_at)
+    if opens is None or closes is None:
+        return ""
+    # a close at midnight means "through the day before" to a reader
+    last = closes - dt.timedelta(minutes=1) if (closes.hour, closes.minute) == (0, 0) else closes
+    start = f"{opens.year}年{opens.month}月{opens.day}日"
+    end = f"{last.month}月{last.day}日" if last.year == opens.year else f"{last.year}年{last.month}月{last.day}日"
+    return f"活动时间：{start}" if last.date() == opens.date() else f"活动时间：{start} — {end}"
+
+
+# --------------------------------------------------------------------------- the public address
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+def address_problem(base_url: str) -> str | None:
+    """Why phones elsewhere could not open links on this base URL (loopback, private or local), or None.
+
+    Covers 127.x, 10.x, 172.16-31.x, 192.168.x, 169.254.x, ::1, fc00::/7, localhost and *.local names.
+    """
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+    if not host:
+        return "地址缺少主机名"
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return "localhost 是本机地址，只有这台服务器自己能打开"
+    if host.endswith(".local") or "." not in host and ":" not in host:
+        return f"{host} 是局域网内的机器名，校外和地铁里的手机无法打开"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.is_loopback:
+        return f"{host} 是本机回环地址，只有这台服务器自己能打开"
+    if address.is_private or address.is_link_local or address.is_unspecified:
+        return f"{host} 是内网地址，只有同一网络里的设备能打开，校外和地铁里的手机无法打开"
+    return None
+
 
 
 # --------------------------------------------------------------------------- PDF posters
@@ -131,6 +191,7 @@ CALL_TO_ACTION = "扫码参加全民防电诈知识竞赛"
 SLOGAN = "识骗防骗，从答题开始"
 KICKER = "全民反诈 · 你我同行"
 STEPS = ("手机扫码", "选择所在单位", "答题学反诈，为单位争光")
+STEPS_UNIT_SET = ("手机扫码", "填写昵称", "答题学反诈，为单位争光")  # the link already selects the unit
 FOOTER = "不轻信 · 不透露 · 不转账    全国反诈专线 96110"
 KIND_CAPTIONS = {"poster": "张贴位置", "subway": "所在车厢", "screen": "屏幕位置", UNIT_KIND: "参赛单位"}
 
@@ -138,9 +199,11 @@ LATIN_FONT = "Helvetica"  # the link and any Latin-1 text; one of the PDF base f
 CID_FONT = "STSong-Light"  # reportlab's built-in Chinese CID font: needs no file, but is not embedded
 EMBEDDED_FONT = "QuizappPosterCJK"
 # TrueType Chinese fonts Debian ships (reportlab cannot embed the CFF-based Noto CJK .otf/.ttc)
+# wqy-microhei first: CI installs it, and it has every glyph posters print (Chinese quotes “ ” included,
+# which DroidSansFallback lacks: _Typesetter draws any glyph the font lacks in Helvetica when it can).
 FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # fonts-wqy-zenhei
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # fonts-wqy-microhei
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # fonts-wqy-zenhei
     "/usr/share/fonts/truetype/arphic/uming.ttc",  # fonts-arphic-uming
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",  # fonts-droid-fallback
 )
@@ -162,6 +225,13 @@ def _font_setting() -> str:
     if has_app_context() and current_app.config.get("POSTER_FONT"):
         return str(current_app.config["POSTER_FONT"])
     return os.environ.get("QUIZAPP_POSTER_FONT", "")
+
+
+def poster_face(setting: str | None = None):
+    """The loaded TrueType face of poster_font(setting) (None for the CID font): what glyphs it has."""
+    setting = _font_setting() if setting is None else setting
+    poster_font(setting)
+    return _font_cache[setting][1]
 
 
 def poster_font(setting: str | None = None) -> tuple[str, bool]:
@@ -216,17 +286,39 @@ def _page_size(size: str) -> tuple[float, float]:
     return {"A4": A4, "A3": A3}[key]
 
 
-class _Typesetter:
-    """Draws mixed Chinese/Latin lines: Latin-1 in Helvetica, everything else in the Chinese font."""
+def _latin_can_draw(ch: str) -> bool:
+    """True when Helvetica (WinAnsi encoding) has a glyph for ch: Latin-1 and “ ” ‘ ’ … — and a few more."""
+    try:
+        ch.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
 
-    def __init__(self, canvas, cjk_font: str):
+
+class _Typesetter:
+    """Draws mixed Chinese/Latin lines: Latin-1 in Helvetica, everything else in the Chinese font.
+
+    A character the embedded Chinese font has no glyph for (DroidSansFallback has no “ ” …) is
+    drawn in Helvetica when Helvetica has it, instead of vanishing from the page.
+    """
+
+    def __init__(self, canvas, cjk_font: str, face=None):
         self.c = canvas
         self.cjk = cjk_font
+        self.glyphs = getattr(face, "charToGlyph", None)  # None: the CID font, which maps all of GB 18030
+
+    def font_for(self, ch: str) -> str:
+        """The font that draws ch."""
+        if ord(ch) < 0x100:
+            return LATIN_FONT
+        if self.glyphs is not None and ord(ch) not in self.glyphs and _latin_can_draw(ch):
+            return LATIN_FONT
+        return self.cjk
 
     def runs(self, text: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for ch in text:
-            font = LATIN_FONT if ord(ch) < 0x100 else self.cjk
+            font = self.font_for(ch)
             if out and out[-1][0] == font:
                 out[-1] = (font, out[-1][1] + ch)
             else:
@@ -333,7 +425,8 @@ def _draw_steps(ts: _Typesetter, steps: tuple[str, ...], size: float, cx: float,
         x += w + gap
 
 
-def _draw_page(ts: _Typesetter, title: str, target: PosterTarget, width: float, height: float) -> None:
+def _draw_page(ts: _Typesetter, title: str, target: PosterTarget, width: float, height: float, dates: str = "",
+               organiser: str = "") -> None:
     c = ts.c
     k = width / 595.0  # 1 on A4, about 1.41 on A3: the layout scales with the page
     cx = width / 2
@@ -347,11 +440,15 @@ def _draw_page(ts: _Typesetter, title: str, target: PosterTarget, width: float, 
     c.setStrokeColorRGB(1, 1, 1)
     c.setLineWidth(0.5 * k)
     ts.line(KICKER, 13 * k, cx, height - 34 * k)
+    dates_room = 22 * k if dates else 0.0
     size, lines = ts.fit(title, 30 * k, inner, 2, 16 * k)
     leading = size * 1.25
     block = size + (len(lines) - 1) * leading
-    first = height - 44 * k - (band - 44 * k - block) / 2 - size * 0.88
+    first = height - 44 * k - (band - 44 * k - dates_room - block) / 2 - size * 0.88
     ts.block(lines, size, cx, first, leading, bold=True)
+    if dates:
+        dates_size, dates_lines = ts.fit(dates, 13 * k, inner, 1, 9 * k)
+        ts.block(dates_lines, dates_size, cx, height - band + 14 * k, dates_size)
 
     # call to action and slogan
     c.setFillColorRGB(*_DARK)
@@ -384,7 +481,14 @@ def _draw_page(ts: _Typesetter, title: str, target: PosterTarget, width: float, 
     y = ts.block(label_lines, label_size, cx, y - 30 * k, label_size * 1.3)
 
     # how it works: numbered red discs with the three steps, midway between the label and the footer
-    _draw_steps(ts, STEPS, 14 * k, cx, max(96 * k, (y + 56 * k) / 2), inner)
+    # (or the organiser line above it)
+    floor = 56 * k + (26 * k if organiser else 0.0)
+    steps = STEPS_UNIT_SET if target.unit_preselected else STEPS
+    _draw_steps(ts, steps, 14 * k, cx, max(floor + 40 * k, (y + floor) / 2), inner)
+    if organiser:
+        org_size, org_lines = ts.fit(organiser, 12 * k, inner, 1, 8 * k)
+        c.setFillColorRGB(*_GREY)
+        ts.block(org_lines, org_size, cx, 56 * k + 12 * k, org_size)
     c.setFillColorRGB(*_RED)
     c.rect(0, 0, width, 56 * k, stroke=0, fill=1)
     c.setFillColorRGB(1, 1, 1)
@@ -392,11 +496,12 @@ def _draw_page(ts: _Typesetter, title: str, target: PosterTarget, width: float, 
 
 
 def poster_pdf(title: str, targets: list[PosterTarget], size: str = "A4", progress=None, *,
-               font: str | None = None) -> bytes:
-    """A printable PDF, one portrait page per target: title, call to action, QR, link, label.
+               font: str | None = None, dates: str = "", organiser: str = "") -> bytes:
+    """A printable PDF, one portrait page per target: title, dates, call to action, QR, link, label, organiser.
 
     size is "A4" or "A3" (ValueError otherwise, or when targets is empty). progress, if given,
     is called as progress(pages_done, pages_total) after each page. Chinese text uses poster_font(font).
+    dates (see campaign_dates) and organiser (the campaign's organiser line) are printed when given.
     """
     from reportlab.pdfgen import canvas
 
@@ -404,15 +509,16 @@ def poster_pdf(title: str, targets: list[PosterTarget], size: str = "A4", progre
     if not targets:
         raise ValueError("nothing to print: the campaign has no placements or units")
     cjk_font, _embedded = poster_font(font)
+    face = poster_face(font)
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1)
     c.setTitle(f"{title} · 二维码海报")
     c.setSubject(CALL_TO_ACTION)
     c.setCreator("quizapp")
-    ts = _Typesetter(c, cjk_font)
+    ts = _Typesetter(c, cjk_font, face)
     total = len(targets)
     for done, target in enumerate(targets, start=1):
-        _draw_page(ts, title, target, width, height)
+        _draw_page(ts, title, target, width, height, dates, organiser)
         c.showPage()
         if progress is not None:
             progress(done, total)
@@ -423,7 +529,8 @@ def poster_pdf(title: str, targets: list[PosterTarget], size: str = "A4", progre
 def campaign_poster_pdf(campaign, base_url: str, size: str = "A4", org_code: str | None = None,
                         progress=None) -> bytes:
     """poster_pdf for every target of a campaign (see campaign_targets); ValueError when there is none."""
-    return poster_pdf(campaign.title, campaign_targets(campaign, base_url, org_code), size, progress)
+    return poster_pdf(campaign.title, campaign_targets(campaign, base_url, org_code), size, progress,
+                      dates=campaign_dates(campaign), organiser=campaign.organiser_line or "")
 
 
 def wrap_text(width_of, text: str, size: float, width: float) -> list[str]:

@@ -23,6 +23,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext, pgettext
@@ -246,6 +247,65 @@ def run_draw(prize_draw: PrizeDraw, now: dt.datetime | None = None) -> PrizeDraw
 
 # ---------------------------------------------------------------- a participant's view
 
+@dataclass
+class Win:
+    """A prize the participant won: the draw and the winner row (tier, entry code, claim code, claim state)."""
+
+    draw: PrizeDraw
+    winner: DrawWinner
+
+
+def wins_of(participant: Participant | None) -> list[Win]:
+    """Every prize this participant won in their campaign's draws, newest draw first (the winner banner)."""
+    if participant is None:
+        return []
+    rows = db.session.execute(select(PrizeDraw, DrawWinner).join(DrawWinner, DrawWinner.draw_id == PrizeDraw.id)
+                              .where(DrawWinner.participant_id == participant.id, PrizeDraw.drawn_at.is_not(None))
+                              .order_by(PrizeDraw.drawn_at.desc(), PrizeDraw.id.desc())).all()
+    return [Win(d, w) for d, w in rows]
+
+
+def preview_eligibility(campaign: Campaign, data: DrawInput) -> EligibilityReport:
+    """How many people these rules would let in right now, before the draw is created and its rules locked.
+
+    Raises FieldErrors when the rules are bad, like create_draw; writes nothing.
+    """
+    errors, org, _tiers = _validate(campaign, data)
+    errors.pop("title", None)  # a title is not needed to count
+    errors.pop("tiers", None)
+    if errors:
+        raise FieldErrors(errors)
+    rules_only = SimpleNamespace(campaign_id=campaign.id, organisation_id=org.id if org else None,
+                                 min_score=data.min_score or 0)
+    return eligibility_report(rules_only)  # type: ignore[arg-type]
+
+
+def find_winner_by_claim_code(prize_draw: PrizeDraw, code: str) -> DrawWinner:
+    """The draw's winner holding this claim code (spaces, dashes and case ignored); Invalid when none does."""
+    cleaned = re.sub(r"[\s\-]", "", code or "").upper()
+    if not cleaned:
+        raise Invalid("请填写中奖者出示的领奖凭证码", field="claim_code")
+    winner = db.session.scalar(select(DrawWinner).where(DrawWinner.draw_id == prize_draw.id,
+                                                        DrawWinner.claim_code == cleaned[:CLAIM_CODE_CHARS * 2]))
+    if winner is None:
+        raise Invalid(f"本次抽奖没有领奖凭证码为“{cleaned[:20]}”的中奖者，请核对后重试", field="claim_code")
+    return winner
+
+
+def mark_handed_out(prize_draw: PrizeDraw, winner_id: int, organiser_id: int | None,
+                    now: dt.datetime | None = None) -> DrawWinner:
+    """Record that the prize was handed out (核销), once; marking it again changes nothing."""
+    now = now or utcnow()
+    winner = db.session.get(DrawWinner, winner_id)
+    if winner is None or winner.draw_id != prize_draw.id:
+        raise NotFound("找不到这位中奖者", field="winner")
+    with writing() as session:
+        session.execute(update(DrawWinner).where(DrawWinner.id == winner.id, DrawWinner.handed_out_at.is_(None))
+                        .values(handed_out_at=now, handed_out_by=organiser_id))
+    db.session.refresh(winner)
+    return winner
+
+
 def published_rules_text(prize_draw: PrizeDraw) -> list[str]:
     """The rules as published in the draw's document: Simplified Chinese whoever downloads it."""
     with force_locale("zh_Hans"):
@@ -360,12 +420,13 @@ def winner_rows(prize_draw: PrizeDraw, org_id: int | None = None, unmasked: bool
         "position": w.position + 1, "tier": w.tier, "nickname": nickname, "org_code": code, "org_name": name,
         "entry": w.entry, "claim_code": w.claim_code, "claimed": w.claimed_at is not None,
         "phone": (w.phone or "") if unmasked else mask_phone(w.phone), "claimed_at": exports.local_time(w.claimed_at),
+        "id": w.id, "handed_out": w.handed_out_at is not None, "handed_out_at": exports.local_time(w.handed_out_at),
     } for w, nickname, code, name in db.session.execute(query)]
 
 
 WINNER_COLUMNS = (("position", "序号"), ("tier", "奖项"), ("nickname", "昵称"), ("org_code", "单位代码"),
                   ("org_name", "单位名称"), ("entry", "抽奖编号"), ("claim_code", "领奖凭证码"), ("phone", "手机号"),
-                  ("claimed_at", "领奖登记时间(北京时间)"))
+                  ("claimed_at", "领奖登记时间(北京时间)"), ("handed_out_at", "奖品发放(核销)时间(北京时间)"))
 
 
 def winners_csv(prize_draw: PrizeDraw) -> str:

@@ -14,13 +14,14 @@ from markupsafe import Markup
 from quizapp import clock
 from quizapp.boards import leaderboard
 from quizapp.clock import utcnow
+from quizapp.formatting import percent
 from quizapp.printing import posters
 from quizapp.quiz import campaigns
 from quizapp.quiz.campaigns import CampaignRules
 from quizapp.screen import bp
 
 TOP_PLAYERS = 10
-TOP_UNITS = 12  # what fits on a 16:9 screen in large type
+TOP_UNITS = 10  # what fits on a 16:9 screen in large type, names of up to about 60 characters included
 REFRESH_SECONDS = 5
 NOSCRIPT_RELOAD_SECONDS = 30
 
@@ -39,7 +40,8 @@ def board_data(campaign: CampaignRules) -> dict:
     people = leaderboard.public_individual_board(campaign, None, limit=TOP_PLAYERS)
     return {
         "campaign": {"slug": campaign.slug, "title": campaign.title},
-        "orgs": [o.to_dict() for o in orgs[:TOP_UNITS]],
+        # coverage_text: the one rounding rule (formatting.percent), so the screen and the console agree
+        "orgs": [{**o.to_dict(), "coverage_text": percent(o.coverage)} for o in orgs[:TOP_UNITS]],
         "orgs_total": len(orgs),
         "participants": sum(o.participants for o in orgs),
         "people": [p.to_dict(campaign.mask_nicknames) for p in people],

@@ -55,9 +55,9 @@
     data.orgs.forEach(function (o) {
       var li = el("li", "unit");
       li.appendChild(el("span", "rank", o.rank));
-      li.appendChild(el("span", "name", o.name));
+      li.appendChild(el("span", o.name.length > 30 ? "name xlong" : o.name.length > 14 ? "name long" : "name", o.name));
       li.appendChild(meter(o.coverage));
-      li.appendChild(el("span", "pct", (o.coverage * 100).toFixed(1) + "%"));
+      li.appendChild(el("span", "pct", o.coverage_text));
       li.appendChild(el("span", "count", say("count", { participants: o.participants, headcount: o.headcount })));
       items.push(li);
     });
@@ -77,8 +77,9 @@
     data.people.forEach(function (p) {
       var tr = el("tr");
       tr.appendChild(el("td", "rank", p.rank));
-      tr.appendChild(el("td", "nick", p.nickname));
-      tr.appendChild(el("td", "org", p.org_name));
+      var nick = el("td", "nick", p.nickname);
+      nick.appendChild(el("span", "org", p.org_name));
+      tr.appendChild(nick);
       tr.appendChild(el("td", "score", p.score));
       tr.appendChild(el("td", "time", say("seconds", { seconds: p.duration_s })));
       rows.push(tr);
@@ -86,7 +87,7 @@
     if (!rows.length) {
       var tr = el("tr", "empty");
       var td = el("td", null, say("no-people"));
-      td.setAttribute("colspan", "5");
+      td.setAttribute("colspan", "4");
       tr.appendChild(td);
       rows.push(tr);
     }
