@@ -27,6 +27,7 @@ class CampaignRules:
     streak_cap: int
     mask_nicknames: bool
     board_frozen_at: dt.datetime | None
+    screen_subtitle: str  # the big screen's line under the title ("" = the default wording)
 
     def is_open(self, now: dt.datetime) -> bool:
         """True while the campaign accepts attempts and answers."""
@@ -50,7 +51,8 @@ def usable_key(value: object) -> bool:
 
 
 _RULES = ("SELECT id, slug, title, opens_at, closes_at, questions_per_quiz, seconds_per_question, attempts_per_day, "
-          "banks, tags, speed_bonus, streak_step, streak_cap, mask_nicknames, board_frozen_at FROM campaign ")
+          "banks, tags, speed_bonus, streak_step, streak_cap, mask_nicknames, board_frozen_at, screen_subtitle "
+          "FROM campaign ")
 _BY_SLUG = _RULES + "WHERE slug = ?"
 _BY_ID = _RULES + "WHERE id = ?"
 
@@ -59,7 +61,8 @@ def _rules(row: Row) -> CampaignRules:
     conn = raw()
     return CampaignRules(row[0], row[1], row[2], conn.time_of(row[3]), conn.time_of(row[4]), row[5], row[6], row[7],
                          tuple(conn.json_out(row[8]) or ()), tuple(conn.json_out(row[9]) or ()), bool(row[10]),
-                         row[11], row[12], bool(row[13]), conn.time_out(row[14]))
+                         row[11], row[12], bool(row[13]), conn.time_out(row[14]),
+                         row[15] or "")
 
 
 def find(slug: object) -> CampaignRules | None:
