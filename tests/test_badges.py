@@ -12,8 +12,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, play
-from test_pages import join as join_page
-from test_pages import location, page, parse, play_through, public_id_of
 
 from quizapp.extensions import db
 from quizapp.models import Attempt, Participant, ParticipantBadge
@@ -22,7 +20,7 @@ from quizapp.quiz import play as play_loop
 from quizapp.quiz.pool import pool, pool_tags
 from quizapp.quiz.start import start_attempt
 
-from helpers import rules
+from helpers import join_page, location, page, parse, play_through, public_id_of, rules
 
 API = "/api/v1"
 D = dt.date(2025, 3, 1)

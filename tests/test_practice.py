@@ -15,20 +15,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 from test_analytics import ARTICLE_ID, RIGHT, TIMEOUT, answer_all, base_time, import_test_bank, play
-from test_pages import (
-    attempt_row,
-    count,
-    join,
-    location,
-    page,
-    parse,
-    play_through,
-    public_id_of,
-    read_question,
-    right_keys,
-    start,
-    text_of,
-)
 
 from quizapp import engine
 from quizapp.bank.importing import set_question_retired
@@ -48,7 +34,23 @@ from quizapp.quiz import play as play_loop
 from quizapp.quiz.attempts import MIN_ATTEMPT_TTL
 from quizapp.quiz.start import start_attempt
 
-from helpers import campaign_of, items, rules
+from helpers import (
+    attempt_row,
+    campaign_of,
+    count,
+    items,
+    join_page,
+    location,
+    page,
+    parse,
+    play_through,
+    public_id_of,
+    read_question,
+    right_keys,
+    rules,
+    start,
+    text_of,
+)
 
 ALL_RIGHT = {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": RIGHT}
 ALL_WRONG = {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}
@@ -404,7 +406,7 @@ def practice_start(client, slug="c1") -> str:
 
 
 def test_daily_practice_through_the_pages(client, campaign):
-    join(client)
+    join_page(client)
     landing = page(client.get("/q/c1"))
     assert text_of(landing, "card-streak") == "0" and "每日一练" in text_of(landing, "card-to-practice")
     html = page(client.get("/q/c1/practice"))
@@ -439,7 +441,7 @@ def test_daily_practice_through_the_pages(client, campaign):
 
 
 def test_wrong_answer_book_and_retry_through_the_pages(client, campaign):
-    join(client)
+    join_page(client)
     contest = start(client)
     play_through(client, contest, correct=lambda n: n != 1)  # the second question is wrong
     wrong_qid = next(i.version.question_id for i in attempt_row(contest).items if not i.correct)
@@ -469,7 +471,7 @@ def test_wrong_answer_book_and_retry_through_the_pages(client, campaign):
 
 
 def test_retired_question_is_listed_but_not_offered_for_retry(client, campaign):
-    join(client)
+    join_page(client)
     contest = start(client)
     play_through(client, contest, correct=lambda n: n != 0)
     wrong_qid = next(i.version.question_id for i in attempt_row(contest).items if not i.correct)
@@ -487,11 +489,11 @@ def test_practice_pages_refuse_bad_input_and_change_nothing(client, app, campaig
     assert location(client.post("/q/c1/mistakes/retry", data={})).endswith("/q/c1")
     assert count(Attempt) == 0
     page(client.get("/q/nope/practice"), 404)
-    join(client)
+    join_page(client)
     public_id = practice_start(client)
     qid, _name, _keys = read_question(page(client.get(f"/a/{public_id}")))
     stranger = app.test_client()
-    join(stranger, nickname="别人", org="s2")
+    join_page(stranger, nickname="别人", org="s2")
     for url in (f"/a/{public_id}", f"/a/{public_id}/practice", f"/a/{public_id}/feedback/{qid}"):
         assert "这不是你的答题记录" in page(stranger.get(url), 403)
     refused = stranger.post(f"/a/{public_id}/answer", data={"question_id": qid, "choice": "A"})
@@ -503,21 +505,21 @@ def test_practice_pages_refuse_bad_input_and_change_nothing(client, app, campaig
         assert str(certificates.PRACTICE_NO_CERTIFICATE) in page(client.get(url), 409)
     # An unfinished practice summary leads back to the question.
     other = app.test_client()
-    join(other, nickname="小李", org="co")
+    join_page(other, nickname="小李", org="co")
     open_id = practice_start(other)
     assert location(other.get(f"/a/{open_id}/practice")).endswith(f"/a/{open_id}")
     # A closed campaign refuses a new set with its reason.
     with writing():
         campaign.closes_at = base_time() - DAY
     late = app.test_client()
-    join(late, nickname="迟到", org="s1")
+    join_page(late, nickname="迟到", org="s1")
     html = page(late.post("/q/c1/practice/daily", data={}), 409)
     assert "活动未开始或已结束" in text_of(html, "error")
     assert count(Attempt) == 2
 
 
 def test_the_contest_result_page_links_to_practice(client, campaign):
-    join(client)
+    join_page(client)
     contest = start(client)
     play_through(client, contest)
     html = page(client.get(f"/a/{contest}/result"))

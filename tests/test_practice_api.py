@@ -12,12 +12,13 @@ from test_practice import ALL_WRONG, campaign  # noqa: F401  (the fixture)
 from quizapp.extensions import db
 from quizapp.models import Attempt, Participant
 
+from helpers import item_of, right_keys
+
 API = "/api/v1"
 
 
 def play_api(client, attempt_id: str, headers: dict, wrong: bool = False) -> list[dict]:
     """Answer every question through the API (right, or wrong with ALL_WRONG's bank keys); the feedbacks."""
-    from test_pages import item_of, right_keys
 
     from quizapp.quiz import play as play_loop
 
