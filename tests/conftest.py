@@ -128,6 +128,27 @@ def unit_client(app):
     return factory
 
 
+# ---------------------------------------------------------------- campaigns on the three-question test bank (helpers.py)
+
+@pytest.fixture
+def scenario(make_campaign):
+    """helpers.build_scenario's six people in three units, played over three days (a helpers.Scenario)."""
+    from helpers import build_scenario
+
+    return build_scenario(make_campaign)
+
+
+@pytest.fixture
+def practice_campaign(app, make_campaign):
+    """A campaign on the three-question test bank, open ten days either side of base_time()."""
+    from helpers import ARTICLE_ID, base_time, import_test_bank
+
+    import_test_bank()
+    base = base_time()
+    return make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=10),
+                         closes_at=base + dt.timedelta(days=10))
+
+
 # ---------------------------------------------------------------- live servers for the real-browser tests
 
 @contextlib.contextmanager

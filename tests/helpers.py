@@ -2,27 +2,33 @@
 
 Test modules import what they share from here, never from one another (test_layout.py checks that);
 a helper only one module uses stays in that module. Sections: the play loop's view of console-made
-rows; player pages through the test client; a real browser.
+rows; play through operations (the three-question test bank); player pages through the test client; a real browser.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
 
+from quizapp.bank import parse_bank_text
+from quizapp.bank.importing import import_bank
+from quizapp.database import writing
 from quizapp.extensions import db
-from quizapp.models import Attempt, AttemptItem, Campaign, Participant, QuestionVersion
-from quizapp.quiz import campaigns, players
+from quizapp.models import Attempt, AttemptItem, Campaign, Organisation, Participant, QuestionVersion, utcnow
+from quizapp.quiz import attempts, campaigns, players, scans
 from quizapp.quiz import play as play_loop
 from quizapp.quiz.attempts import PlayAttempt
 from quizapp.quiz.campaigns import CampaignRules
 from quizapp.quiz.play import PlayItem
 from quizapp.quiz.players import Player
+from quizapp.quiz.start import start_attempt
 
 # ---------------------------------------------------------------- the play loop's view of console-made rows
 
@@ -46,6 +52,188 @@ def campaign_of(participant: Participant | Player) -> CampaignRules:
 def items(attempt: PlayAttempt | Attempt) -> list[PlayItem]:
     """The attempt's items in order, as the play loop reads them now."""
     return play_loop.items_of(attempt.id)
+
+
+# ---------------------------------------------------------------- play through operations
+# The three-question test bank (single ta-single, multiple ta-multi, judge ta-judge): every attempt of a campaign
+# on it serves all three, so figures are exact. Activity is placed on given days by passing now=; join has no
+# clock, so join_player(when=) sets the join time directly.
+
+ARTICLE_ID = "test-analytics"
+BANK = """
+[article]
+id = "test-analytics"
+title = "测试文章：冒充公检法诈骗"
+publisher = "测试报社"
+date = 2024-01-01
+region = "湖北 武汉"
+
+[[questions]]
+id = "ta-single"
+type = "single"
+stem = "{single_stem}"
+options = ["立即转账", "挂断并拨打110核实", "告诉对方验证码", "下载对方发来的APP"]
+answer = "B"
+explanation = "公检法不会要求转账到安全账户（据测试报社报道）。"
+tags = ["police_impersonation"]
+difficulty = 1
+
+[[questions]]
+id = "ta-multi"
+type = "multiple"
+stem = "以下哪些是冒充公检法诈骗的特征？"
+options = ["要求转账到安全账户", "出示网上通缉令", "到派出所当面办理", "现场出示警官证"]
+answer = ["A", "B"]
+explanation = "安全账户和网上通缉令都是骗局（据测试报社报道）。"
+tags = ["police_impersonation", "three_codes"]
+difficulty = 2
+
+[[questions]]
+id = "ta-judge"
+type = "judge"
+stem = "刷单返利是正规兼职。"
+answer = "B"
+explanation = "刷单就是诈骗（据测试报社报道）。"
+tags = ["order_brushing"]
+difficulty = 1
+"""
+SINGLE_STEM = "接到自称公安的电话要求转账到安全账户，应该怎么做？"
+
+RIGHT = "right"
+TIMEOUT = "timeout"
+
+
+def import_test_bank(single_stem: str = SINGLE_STEM) -> None:
+    """Import (or re-import, making a new version of an edited question) the three-question test bank."""
+    result = parse_bank_text(BANK.format(single_stem=single_stem), "test-analytics.toml")
+    assert not result.problems, [str(p) for p in result.problems]
+    import_bank(result)
+
+
+def base_time() -> dt.datetime:
+    """Yesterday 12:00 China time (04:00 UTC): far from any local midnight, inside the campaign window."""
+    return dt.datetime.combine(utcnow().date() - dt.timedelta(days=1), dt.time(4, 0))
+
+
+def set_joined(participant: Participant, when: dt.datetime) -> None:
+    """join() has no clock: place the participant's join time (test set-up only)."""
+    with writing():
+        db.session.get(Participant, participant.id).created_at = when
+
+
+def join_player(campaign: Campaign, nickname: str, org: str, src: str | None = None, when: dt.datetime | None = None,
+                member_id: str | None = None) -> Participant:
+    participant = players.join(rules(campaign), nickname, org, member_id, src)
+    if when is not None:
+        set_joined(participant, when)
+    return participant
+
+
+def play_answers(campaign: Campaign, participant: Participant, answers: dict[str, object], now: dt.datetime,
+                 src: str | None = None, seconds: float = 0.0) -> Attempt:
+    """Play one attempt through operations at time now.
+
+    answers maps a question id to RIGHT, TIMEOUT (an empty answer after the limit)
+    or a list of bank option keys (a chosen answer, mapped to this attempt's display keys).
+    Each answer arrives `seconds` after its question was served.
+    """
+    attempt, _token = start_attempt(rules(campaign), participant, src, now=now)
+    return answer_all(attempt, answers, now, seconds)
+
+
+def answer_all(attempt: Attempt, answers: dict[str, object], now: dt.datetime, seconds: float = 0.0) -> Attempt:
+    """Answer every question of a started attempt (contest or practice) as play_answers() does, from time now."""
+    t = now
+    while True:
+        item = play_loop.current_item(attempt, t)
+        if item is None:
+            break
+        plan = answers[item.version.question_id]
+        if plan == RIGHT:
+            keys, t = play_loop.to_display_keys(item, item.version.answer), t + dt.timedelta(seconds=seconds)
+        elif plan == TIMEOUT:
+            keys, t = [], t + dt.timedelta(seconds=attempt.seconds_per_question + 1)
+        else:
+            keys, t = play_loop.to_display_keys(item, plan), t + dt.timedelta(seconds=seconds)
+        play_loop.record_answer(attempt, item.version.question_id, keys, now=t)
+    assert attempt.finished_at is not None
+    return attempt
+
+
+ALL_RIGHT = {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": RIGHT}
+ALL_WRONG = {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}
+
+
+@dataclass
+class Scenario:
+    """The played campaign and handles the tests assert against."""
+
+    campaign: Campaign
+    base: dt.datetime
+    orgs: dict[str, int] = field(default_factory=dict)  # code -> id
+    people: dict[str, Participant] = field(default_factory=dict)
+    frank_first_question: str = ""
+
+
+def build_scenario(make_campaign, slug: str = "c1", **overrides) -> Scenario:
+    """Six people in three units, three days of activity, scans from two placements.
+
+    Alice (s1, poster p1)   joins D-3, plays D-2: all right                           450 points
+    Bob   (s1, subway m3)   D: single A (wrong), multi [A] (partial), judge right       150
+    Carol (s2, direct)      D: single A, multi [A, C], judge A (正确)                   0
+    Dave  (s2, poster p1)   D, attempt from ?src=m3: single C, multi right, judge timeout  150 (20 s)
+    Eve   (co, direct)      D: starts an attempt, is never served a question (unfinished)
+    Frank (co, subway m3)   D: sees one question, lets the attempt expire               0
+    """
+    import_test_bank()
+    base = base_time()
+    # No streak bonus: the figures below are 100 + speed bonus per right answer.
+    fields = dict(slug=slug, banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=10),
+                  closes_at=base + dt.timedelta(days=10), streak_step=0)
+    fields.update(overrides)
+    campaign = make_campaign(**fields)
+    orgs = {o.code: o.id for o in db.session.scalars(select(Organisation).where(
+        Organisation.campaign_id == campaign.id))}
+    s = Scenario(campaign, base, orgs)
+    minute = dt.timedelta(minutes=1)
+    s.people["alice"] = join_player(campaign, "Alice", "s1", "p1", when=base - dt.timedelta(days=3))
+    play_answers(campaign, s.people["alice"], ALL_RIGHT, base - dt.timedelta(days=2))
+    s.people["bob"] = join_player(campaign, "Bob", "s1", "m3", when=base)
+    play_answers(campaign, s.people["bob"], {"ta-single": ["A"], "ta-multi": ["A"], "ta-judge": RIGHT}, base + 10 * minute)
+    s.people["carol"] = join_player(campaign, "Carol", "s2", when=base)
+    play_answers(campaign, s.people["carol"], {"ta-single": ["A"], "ta-multi": ["A", "C"], "ta-judge": ["A"]},
+                 base + 20 * minute)
+    s.people["dave"] = join_player(campaign, "Dave", "s2", "p1", when=base)
+    play_answers(campaign, s.people["dave"], {"ta-single": ["C"], "ta-multi": RIGHT, "ta-judge": TIMEOUT},
+                 base + 30 * minute, src="m3")
+    s.people["eve"] = join_player(campaign, "Eve", "co", when=base)
+    start_attempt(rules(campaign), s.people["eve"], now=base + 40 * minute)
+    s.people["frank"] = join_player(campaign, "Frank", "co", "m3", when=base)
+    attempt, _ = start_attempt(rules(campaign), s.people["frank"], now=base + 50 * minute)
+    s.frank_first_question = play_loop.current_item(attempt, base + 50 * minute).version.question_id
+    assert play_loop.current_item(attempt, base + 50 * minute + dt.timedelta(hours=1)) is None  # expired
+    assert attempt.finished_at is not None
+    for org, src, times in ((None, "p1", 3), ("s1", "p1", 1), ("s2", "m3", 2), (None, None, 1),
+                            (None, "bogus", 1)):
+        for _ in range(times):
+            scans.record_scan(rules(campaign), org, src)
+    return s
+
+
+def play_first_right(campaign, nickname, org, right: int, now: dt.datetime, member_id=None, participant=None):
+    """Play one attempt (any campaign) answering the first `right` questions right and the rest wrong; returns it."""
+    participant = participant or players.join(rules(campaign), nickname, org, member_id)
+    attempt, _ = start_attempt(rules(campaign), participant, now=now)
+    for i in range(attempt.total):
+        t = now + dt.timedelta(seconds=2 * i)
+        item = play_loop.current_item(attempt, t)
+        keys = play_loop.to_display_keys(item, item.version.answer)
+        if i >= right:
+            keys = ["A"] if keys != ["A"] else ["B"]
+        play_loop.record_answer(attempt, item.version.question_id, keys, t + dt.timedelta(seconds=1))
+    attempt = attempts.get(attempt.id)
+    assert attempt.finished_at is not None
+    return attempt
 
 
 # ---------------------------------------------------------------- player pages through the test client
