@@ -1,12 +1,19 @@
-"""Shared fixtures: an app on a throwaway SQLite file with the bundled banks, clients, factories."""
+"""Shared fixtures: an app on a throwaway SQLite file with the bundled banks, clients, factories, live servers.
+
+Fixtures used by more than one test module live here, so pytest finds them without imports; shared helper
+functions and constants live in helpers.py.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
@@ -19,6 +26,10 @@ from quizapp.models import Campaign, Organisation, Placement, utcnow
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "console-pass-1"  # console accounts made by the fixtures below
 BANK_DIR = ROOT / "question_bank"
+
+# helpers.py asserts too: pytest rewrites its asserts (detailed failure messages) as it does the test modules'
+# when it is registered before anything imports it, so the fixtures below import from it inside their bodies.
+pytest.register_assert_rewrite("helpers")
 
 
 @pytest.fixture
@@ -114,3 +125,74 @@ def unit_client(app):
         return client
 
     return factory
+
+
+# ---------------------------------------------------------------- campaigns on the three-question test bank (helpers.py)
+
+@pytest.fixture
+def scenario(make_campaign):
+    """helpers.build_scenario's six people in three units, played over three days (a helpers.Scenario)."""
+    from helpers import build_scenario
+
+    return build_scenario(make_campaign)
+
+
+@pytest.fixture
+def practice_campaign(app, make_campaign):
+    """A campaign on the three-question test bank, open ten days either side of base_time()."""
+    from helpers import ARTICLE_ID, base_time, import_test_bank
+
+    import_test_bank()
+    base = base_time()
+    return make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=10),
+                         closes_at=base + dt.timedelta(days=10))
+
+
+# ---------------------------------------------------------------- live servers for the real-browser tests
+
+@contextlib.contextmanager
+def _serve_demo(tmp_path, db_name: str, secret: str):
+    """(base URL, app): the real app (CSRF on) with the demo campaign on a temp SQLite file, served from a thread."""
+    from helpers import require_browser
+
+    require_browser()  # before any set-up, so a skip is cheap
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / db_name}",
+        "SECRET_KEY": secret,
+        "BANK_PATH": str(BANK_DIR),
+    })
+    assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
+
+    from quizapp.console.demo import ensure_demo_campaign
+
+    with app.app_context():
+        db.create_all()
+        import_bank(load_paths([BANK_DIR]))
+        ensure_demo_campaign()
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The base URL of the real app (CSRF on, the demo campaign) served on 127.0.0.1:<free port> from a thread."""
+    with _serve_demo(tmp_path, "browser.db", "browser-test-secret") as (base, _app):
+        yield base
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """(base URL, app): as live_server, with the app for reading its database in the test process."""
+    with _serve_demo(tmp_path, "resume.db", "resume-browser-secret") as served:
+        yield served

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from quizapp.bank.spreadsheet import template_xlsx
 from quizapp.extensions import db
-from quizapp.models import Article, Attempt, AttemptItem, Campaign, Organisation, Placement, Question, QuestionVersion
-from quizapp.quiz import play as play_loop
+from quizapp.models import Article, Campaign, Organisation, Placement, Question, QuestionVersion
 from quizapp.quiz.pool import pool
 
+from helpers import play_api_answers as play
 from helpers import rules
 
 API = "/api/v1"
@@ -55,29 +55,6 @@ def org_codes(campaign: Campaign) -> list[str]:
 
 
 # ---------------------------------------------------------------- playing (through the public API)
-
-def play(client, slug: str, nickname: str, org: str, correct: bool, placement: str | None = None) -> str:
-    """Join and finish one attempt through the API, answering everything right or wrong."""
-    body = {"nickname": nickname, "org": org}
-    if placement:
-        body["placement"] = placement
-    resp = client.post(f"{API}/campaigns/{slug}/attempts", json=body)
-    assert resp.status_code == 201, resp.get_json()
-    data = resp.get_json()
-    attempt_id, headers = data["attempt_id"], {"Authorization": f"Bearer {data['token']}"}
-    while True:
-        state = client.get(f"{API}/attempts/{attempt_id}/question", headers=headers).get_json()
-        if state["done"]:
-            return attempt_id
-        qid = state["question"]["id"]
-        db.session.expire_all()
-        item = db.session.scalar(select(AttemptItem).join(QuestionVersion).join(Attempt).where(
-            Attempt.public_id == attempt_id, QuestionVersion.question_id == qid))
-        right = play_loop.to_display_keys(item, item.version.answer)
-        keys = right if correct else [next(k for k in "ABCDEF"[: len(item.option_order)] if k not in right)]
-        resp = client.post(f"{API}/attempts/{attempt_id}/answers", headers=headers,
-                           json={"question_id": qid, "choices": keys})
-        assert resp.status_code == 200, resp.get_json()
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_browser import _missing_browser_reason, browser_page  # one browser check and launch for all
 from werkzeug.serving import make_server
 
 from quizapp import create_app
@@ -37,11 +36,13 @@ from quizapp.bank import load_paths
 from quizapp.bank.importing import import_bank
 from quizapp.extensions import db
 
+from helpers import browser_page  # one browser check and launch for all
+from helpers import require_console_tools as _require_tools
+
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"
 DESKTOP = dict(viewport={"width": 1366, "height": 900}, locale="zh-CN", accept_downloads=True)
 TIMEOUT_MS = 10_000
-TOOLS = ("pdftoppm", "pdftotext", "zbarimg")
 CHINA = dt.timezone(dt.timedelta(hours=8))
 
 USERNAME = "fanzha-admin"
@@ -52,29 +53,8 @@ UNIT = {"code": "jhsy", "name": "江汉实验小学", "kind": "school", "headcou
 SUBWAY = {"code": "l2c5", "line": "2", "carriage": "5", "label": "2号线 5车厢"}
 
 
-def _missing_reason() -> str | None:
-    """Why this test cannot run here (browser or PDF/QR tools missing), or None when it can."""
-    reason = _missing_browser_reason()
-    if reason:
-        return reason
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        return f"{', '.join(missing)} not installed (Debian packages poppler-utils and zbar-tools)"
-    return None
-
-
-def _require_tools() -> None:
-    """Skip when something is missing; under CI=true a missing browser or tool is a failure."""
-    reason = _missing_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"console browser test cannot run under CI: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture
-def live_server(tmp_path, monkeypatch):
+def console_server(tmp_path, monkeypatch):
     """The real app (CSRF on) on a temp SQLite file, with one administrator, served from a thread.
 
     The socket is bound first so its address can go into QUIZAPP_PUBLIC_URL before the app reads
@@ -142,7 +122,7 @@ def _china_input(value: dt.datetime) -> str:
     return value.astimezone(CHINA).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_path):
+def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(console_server, tmp_path):
     """Log in, create a campaign with a school and a subway carriage, print posters, scan the carriage's QR."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -151,7 +131,7 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         context = page.context
 
         # 1. The console needs a login: /admin/ sends to the login page.
-        page.goto(f"{live_server}/admin/")
+        page.goto(f"{console_server}/admin/")
         page.wait_for_url(re.compile(r"/admin/login"))
         expect(page.locator("h1")).to_have_text("组织者登录")
         token = page.locator("form input[name=csrf_token]")
@@ -170,7 +150,7 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         page.locator("#username").fill(USERNAME)
         page.locator("#password").fill(PASSWORD)
         page.locator("#login").click()
-        page.wait_for_url(f"{live_server}/admin/")
+        page.wait_for_url(f"{console_server}/admin/")
         expect(page.locator("h1")).to_have_text("竞赛活动")
         expect(page.locator(".admin-nav .who")).to_contain_text(USERNAME)
         expect(page.locator(".admin-nav .who")).to_contain_text("管理员")
@@ -190,12 +170,12 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         page.locator("#attempts_per_day").fill("2")
         expect(page.locator("#speed_bonus")).to_be_checked()
         page.locator("#save-campaign").click()
-        page.wait_for_url(f"{live_server}/admin/campaigns/{SLUG}")
+        page.wait_for_url(f"{console_server}/admin/campaigns/{SLUG}")
         expect(page.get_by_role("status").filter(has_text="活动已创建")).to_be_visible()
         expect(page.locator("h1")).to_have_text(TITLE)
         expect(page.locator("#settings")).to_contain_text("每轮 8 题，每题 25 秒，每人每天 2 轮")
         expect(page.locator("#settings")).to_contain_text("进行中")
-        expect(page.locator("#campaign-url")).to_have_text(f"{live_server}/q/{SLUG}")
+        expect(page.locator("#campaign-url")).to_have_text(f"{console_server}/q/{SLUG}")
 
         # 5. Add a school with its headcount.
         page.locator("#new-unit").click()
@@ -205,7 +185,7 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         page.locator("#kind").select_option(UNIT["kind"])
         page.locator("#headcount").fill(UNIT["headcount"])
         page.locator("#save-unit").click()
-        page.wait_for_url(f"{live_server}/admin/campaigns/{SLUG}")
+        page.wait_for_url(f"{console_server}/admin/campaigns/{SLUG}")
         expect(page.get_by_role("status").filter(has_text=f"已添加单位 {UNIT['name']}")).to_be_visible()
 
         # 6. Add a subway carriage: line + carriage number, the label is composed.
@@ -216,7 +196,7 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         page.locator("#line").fill(SUBWAY["line"])
         page.locator("#carriage").fill(SUBWAY["carriage"])
         page.locator("#save-placement").click()
-        page.wait_for_url(f"{live_server}/admin/campaigns/{SLUG}")
+        page.wait_for_url(f"{console_server}/admin/campaigns/{SLUG}")
         expect(page.get_by_role("status").filter(has_text=f"已添加投放位置 {SUBWAY['label']}")).to_be_visible()
 
         # 7. The overview lists the unit (0 / headcount) and the placement with its permanent link.
@@ -226,14 +206,14 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         expect(unit_row.locator("td").nth(2)).to_have_text("学校")
         expect(unit_row.locator("td").nth(3)).to_have_text(f"0 / {UNIT['headcount']}")
         expect(unit_row.locator(".link-cell a").first).to_have_text(
-            f"{live_server}/q/{SLUG}?org={UNIT['code']}")
+            f"{console_server}/q/{SLUG}?org={UNIT['code']}")
         placement_row = page.locator(f"#placements tr[data-placement='{SUBWAY['code']}']")
         expect(placement_row).to_have_count(1)
         expect(placement_row.locator("td").nth(0)).to_have_text(SUBWAY["label"])
         expect(placement_row.locator("td").nth(2)).to_have_text("地铁车厢")
         link = placement_row.locator(".link-cell a").first
         overview_link = link.inner_text().strip()
-        assert overview_link == f"{live_server}/q/{SLUG}?src={SUBWAY['code']}"
+        assert overview_link == f"{console_server}/q/{SLUG}?src={SUBWAY['code']}"
         assert link.get_attribute("href") == overview_link
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
@@ -261,7 +241,7 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         assert TITLE in subway_page["text"]
         assert SUBWAY["label"] in subway_page["text"]
         unit_page = next(p for p in pages if p is not subway_page)
-        assert unit_page["codes"] == [f"{live_server}/q/{SLUG}?org={UNIT['code']}"]
+        assert unit_page["codes"] == [f"{console_server}/q/{SLUG}?org={UNIT['code']}"]
         assert re.findall(r"https?://\S+", unit_page["text"]) == unit_page["codes"]
 
         # 10. The decoded link opens the player's landing page of the new campaign.
@@ -285,7 +265,7 @@ def test_organiser_sets_up_campaign_and_printed_qr_scans_to_it(live_server, tmp_
         page.wait_for_url(re.compile(r"/admin/login"))
         expect(page.get_by_role("status").filter(has_text="已退出登录")).to_be_visible()
         expect(page.locator("#logout")).to_have_count(0)
-        page.goto(f"{live_server}/admin/campaigns/{SLUG}")
+        page.goto(f"{console_server}/admin/campaigns/{SLUG}")
         page.wait_for_url(re.compile(r"/admin/login"))
         expect(page.locator("h1")).to_have_text("组织者登录")
         assert not errors, f"JavaScript errors: {errors}"

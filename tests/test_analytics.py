@@ -1,6 +1,6 @@
 """Organiser analytics (quizapp.analytics) and SVG charts (quizapp.charts) on data played through operations.
 
-The campaign draws from a three-question test bank (single, multiple, judge),
+The campaign draws from the three-question test bank of helpers.py (single, multiple, judge),
 so every attempt serves all three and each figure below is exact. Activity is
 placed on given days by passing now= to the operations functions; join has no
 clock, so the tests set participants' join times directly.
@@ -10,191 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import select
 
-from quizapp.bank import parse_bank_text
-from quizapp.bank.importing import import_bank
 from quizapp.clock import china_day
 from quizapp.console import analytics, charts
-from quizapp.database import writing
 from quizapp.extensions import db
-from quizapp.models import Attempt, Campaign, Organisation, Participant, utcnow
 from quizapp.quiz import play as play_loop
-from quizapp.quiz import players, scans
+from quizapp.quiz import scans
 from quizapp.quiz.start import start_attempt
 
-from helpers import rules
-
-ARTICLE_ID = "test-analytics"
-BANK = """
-[article]
-id = "test-analytics"
-title = "测试文章：冒充公检法诈骗"
-publisher = "测试报社"
-date = 2024-01-01
-region = "湖北 武汉"
-
-[[questions]]
-id = "ta-single"
-type = "single"
-stem = "{single_stem}"
-options = ["立即转账", "挂断并拨打110核实", "告诉对方验证码", "下载对方发来的APP"]
-answer = "B"
-explanation = "公检法不会要求转账到安全账户（据测试报社报道）。"
-tags = ["police_impersonation"]
-difficulty = 1
-
-[[questions]]
-id = "ta-multi"
-type = "multiple"
-stem = "以下哪些是冒充公检法诈骗的特征？"
-options = ["要求转账到安全账户", "出示网上通缉令", "到派出所当面办理", "现场出示警官证"]
-answer = ["A", "B"]
-explanation = "安全账户和网上通缉令都是骗局（据测试报社报道）。"
-tags = ["police_impersonation", "three_codes"]
-difficulty = 2
-
-[[questions]]
-id = "ta-judge"
-type = "judge"
-stem = "刷单返利是正规兼职。"
-answer = "B"
-explanation = "刷单就是诈骗（据测试报社报道）。"
-tags = ["order_brushing"]
-difficulty = 1
-"""
-SINGLE_STEM = "接到自称公安的电话要求转账到安全账户，应该怎么做？"
-
-RIGHT = "right"
-TIMEOUT = "timeout"
-
-
-def import_test_bank(single_stem: str = SINGLE_STEM) -> None:
-    """Import (or re-import, making a new version of an edited question) the three-question test bank."""
-    result = parse_bank_text(BANK.format(single_stem=single_stem), "test-analytics.toml")
-    assert not result.problems, [str(p) for p in result.problems]
-    import_bank(result)
-
-
-def base_time() -> dt.datetime:
-    """Yesterday 12:00 China time (04:00 UTC): far from any local midnight, inside the campaign window."""
-    return dt.datetime.combine(utcnow().date() - dt.timedelta(days=1), dt.time(4, 0))
+from helpers import ALL_RIGHT, ARTICLE_ID, RIGHT, SINGLE_STEM, base_time, import_test_bank, join_player, play_answers, rules
 
 
 def local(day: dt.datetime) -> str:
     return china_day(day)
-
-
-def set_joined(participant: Participant, when: dt.datetime) -> None:
-    """join() has no clock: place the participant's join time (test set-up only)."""
-    with writing():
-        db.session.get(Participant, participant.id).created_at = when
-
-
-def join(campaign: Campaign, nickname: str, org: str, src: str | None = None, when: dt.datetime | None = None,
-         member_id: str | None = None) -> Participant:
-    participant = players.join(rules(campaign), nickname, org, member_id, src)
-    if when is not None:
-        set_joined(participant, when)
-    return participant
-
-
-def play(campaign: Campaign, participant: Participant, answers: dict[str, object], now: dt.datetime,
-         src: str | None = None, seconds: float = 0.0) -> Attempt:
-    """Play one attempt through operations at time now.
-
-    answers maps a question id to RIGHT, TIMEOUT (an empty answer after the limit)
-    or a list of bank option keys (a chosen answer, mapped to this attempt's display keys).
-    Each answer arrives `seconds` after its question was served.
-    """
-    attempt, _token = start_attempt(rules(campaign), participant, src, now=now)
-    return answer_all(attempt, answers, now, seconds)
-
-
-def answer_all(attempt: Attempt, answers: dict[str, object], now: dt.datetime, seconds: float = 0.0) -> Attempt:
-    """Answer every question of a started attempt (contest or practice) as play() does, from time now."""
-    t = now
-    while True:
-        item = play_loop.current_item(attempt, t)
-        if item is None:
-            break
-        plan = answers[item.version.question_id]
-        if plan == RIGHT:
-            keys, t = play_loop.to_display_keys(item, item.version.answer), t + dt.timedelta(seconds=seconds)
-        elif plan == TIMEOUT:
-            keys, t = [], t + dt.timedelta(seconds=attempt.seconds_per_question + 1)
-        else:
-            keys, t = play_loop.to_display_keys(item, plan), t + dt.timedelta(seconds=seconds)
-        play_loop.record_answer(attempt, item.version.question_id, keys, now=t)
-    assert attempt.finished_at is not None
-    return attempt
-
-
-ALL_RIGHT = {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": RIGHT}
-
-
-@dataclass
-class Scenario:
-    """The played campaign and handles the tests assert against."""
-
-    campaign: Campaign
-    base: dt.datetime
-    orgs: dict[str, int] = field(default_factory=dict)  # code -> id
-    people: dict[str, Participant] = field(default_factory=dict)
-    frank_first_question: str = ""
-
-
-def build_scenario(make_campaign, slug: str = "c1", **overrides) -> Scenario:
-    """Six people in three units, three days of activity, scans from two placements.
-
-    Alice (s1, poster p1)   joins D-3, plays D-2: all right                           450 points
-    Bob   (s1, subway m3)   D: single A (wrong), multi [A] (partial), judge right       150
-    Carol (s2, direct)      D: single A, multi [A, C], judge A (正确)                   0
-    Dave  (s2, poster p1)   D, attempt from ?src=m3: single C, multi right, judge timeout  150 (20 s)
-    Eve   (co, direct)      D: starts an attempt, is never served a question (unfinished)
-    Frank (co, subway m3)   D: sees one question, lets the attempt expire               0
-    """
-    import_test_bank()
-    base = base_time()
-    # No streak bonus: the figures below are 100 + speed bonus per right answer.
-    fields = dict(slug=slug, banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=10),
-                  closes_at=base + dt.timedelta(days=10), streak_step=0)
-    fields.update(overrides)
-    campaign = make_campaign(**fields)
-    orgs = {o.code: o.id for o in db.session.scalars(select(Organisation).where(
-        Organisation.campaign_id == campaign.id))}
-    s = Scenario(campaign, base, orgs)
-    minute = dt.timedelta(minutes=1)
-    s.people["alice"] = join(campaign, "Alice", "s1", "p1", when=base - dt.timedelta(days=3))
-    play(campaign, s.people["alice"], ALL_RIGHT, base - dt.timedelta(days=2))
-    s.people["bob"] = join(campaign, "Bob", "s1", "m3", when=base)
-    play(campaign, s.people["bob"], {"ta-single": ["A"], "ta-multi": ["A"], "ta-judge": RIGHT}, base + 10 * minute)
-    s.people["carol"] = join(campaign, "Carol", "s2", when=base)
-    play(campaign, s.people["carol"], {"ta-single": ["A"], "ta-multi": ["A", "C"], "ta-judge": ["A"]},
-         base + 20 * minute)
-    s.people["dave"] = join(campaign, "Dave", "s2", "p1", when=base)
-    play(campaign, s.people["dave"], {"ta-single": ["C"], "ta-multi": RIGHT, "ta-judge": TIMEOUT},
-         base + 30 * minute, src="m3")
-    s.people["eve"] = join(campaign, "Eve", "co", when=base)
-    start_attempt(rules(campaign), s.people["eve"], now=base + 40 * minute)
-    s.people["frank"] = join(campaign, "Frank", "co", "m3", when=base)
-    attempt, _ = start_attempt(rules(campaign), s.people["frank"], now=base + 50 * minute)
-    s.frank_first_question = play_loop.current_item(attempt, base + 50 * minute).version.question_id
-    assert play_loop.current_item(attempt, base + 50 * minute + dt.timedelta(hours=1)) is None  # expired
-    assert attempt.finished_at is not None
-    for org, src, times in ((None, "p1", 3), ("s1", "p1", 1), ("s2", "m3", 2), (None, None, 1),
-                            (None, "bogus", 1)):
-        for _ in range(times):
-            scans.record_scan(rules(campaign), *scans.link_codes(rules(campaign), org, src))
-    return s
-
-
-@pytest.fixture
-def scenario(make_campaign) -> Scenario:
-    return build_scenario(make_campaign)
 
 
 # ---------------------------------------------------------------- participation and coverage
@@ -225,9 +55,9 @@ def test_day_buckets_follow_china_midnight(make_campaign):
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=10))
     evening_utc = dt.datetime.combine(base.date() - dt.timedelta(days=2), dt.time(15, 30))  # 23:30 China
     after_midnight = evening_utc + dt.timedelta(hours=1)  # 00:30 China, next day
-    p = join(campaign, "夜猫子", "s1", when=evening_utc)
-    play(campaign, p, ALL_RIGHT, evening_utc)
-    play(campaign, p, ALL_RIGHT, after_midnight)
+    p = join_player(campaign, "夜猫子", "s1", when=evening_utc)
+    play_answers(campaign, p, ALL_RIGHT, evening_utc)
+    play_answers(campaign, p, ALL_RIGHT, after_midnight)
     first = (evening_utc.date()).isoformat()
     second = (evening_utc.date() + dt.timedelta(days=1)).isoformat()
     assert analytics.participation_over_time(campaign) == [
@@ -261,7 +91,7 @@ def test_coverage_is_zero_without_headcount(make_campaign):
     import_test_bank()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, orgs=(("x", "无人数单位", "community", 0),),
                              opens_at=base_time() - dt.timedelta(days=1))
-    play(campaign, join(campaign, "甲", "x"), ALL_RIGHT, base_time())
+    play_answers(campaign, join_player(campaign, "甲", "x"), ALL_RIGHT, base_time())
     assert analytics.coverage_by_unit(campaign) == [
         {"code": "x", "name": "无人数单位", "kind": "community", "participants": 1, "headcount": 0, "coverage": 0}]
 
@@ -296,12 +126,12 @@ def test_question_stats_top_three_wrong_answers(make_campaign):
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1),
                              attempts_per_day=10)
-    p = join(campaign, "甲", "s1")
+    p = join_player(campaign, "甲", "s1")
     for i, keys in enumerate((["A"], ["A"], ["A"], ["C"], ["C"], ["D"], ["D"], ["B"])):
         # a multiple question offers more wrong sets than are shown
         multi = {"A": ["C"], "C": ["D"], "D": ["A", "C", "D"], "B": RIGHT}[keys[0]]
-        play(campaign, p, {"ta-single": keys, "ta-multi": multi, "ta-judge": RIGHT},
-             base + dt.timedelta(minutes=i))
+        play_answers(campaign, p, {"ta-single": keys, "ta-multi": multi, "ta-judge": RIGHT},
+                     base + dt.timedelta(minutes=i))
     single = next(r for r in analytics.question_stats(campaign) if r["question_id"] == "ta-single")
     assert (single["answered"], single["correct"], single["facility"]) == (8, 1, 0.125)
     assert single["wrong_answers"] == [{"text": "立即转账", "keys": "A", "count": 3},
@@ -313,9 +143,9 @@ def test_question_stats_group_by_version(make_campaign):
     import_test_bank()
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
-    play(campaign, join(campaign, "旧版", "s1"), {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}, base)
+    play_answers(campaign, join_player(campaign, "旧版", "s1"), {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}, base)
     import_test_bank("（修订）接到自称公安的电话要求转账，应该？")  # edited: a new version
-    play(campaign, join(campaign, "新版", "s1"), ALL_RIGHT, base + dt.timedelta(minutes=5))
+    play_answers(campaign, join_player(campaign, "新版", "s1"), ALL_RIGHT, base + dt.timedelta(minutes=5))
     singles = sorted((r["version"], r["stem"], r["answered"], r["facility"])
                      for r in analytics.question_stats(campaign) if r["question_id"] == "ta-single")
     assert singles == [(1, SINGLE_STEM, 1, 0.0), (2, "（修订）接到自称公安的电话要求转账，应该？", 1, 1.0)]
@@ -327,7 +157,7 @@ def test_question_listed_once_shown_with_no_facility_until_answered(make_campaig
     import_test_bank()
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
-    attempt, _ = start_attempt(rules(campaign), join(campaign, "甲", "s1"), now=base)
+    attempt, _ = start_attempt(rules(campaign), join_player(campaign, "甲", "s1"), now=base)
     assert analytics.question_stats(campaign) == []  # drawn but not shown yet: not listed
     first = play_loop.current_item(attempt, base)
     stats = analytics.question_stats(campaign)
@@ -335,7 +165,7 @@ def test_question_listed_once_shown_with_no_facility_until_answered(make_campaig
         (first.version.question_id, 1, 0, 0, None)]
     assert analytics.tag_stats(campaign) == []
     # another player answers everything wrong
-    play(campaign, join(campaign, "乙", "s1"), {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}, base)
+    play_answers(campaign, join_player(campaign, "乙", "s1"), {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}, base)
     stats = analytics.question_stats(campaign)
     assert [r["facility"] for r in stats] == [0.0, 0.0, 0.0]
     assert sum(r["answered"] for r in stats) == 3
@@ -347,9 +177,9 @@ def test_question_version_shown_but_never_answered_sorts_last(make_campaign):
     import_test_bank()
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
-    play(campaign, join(campaign, "甲", "s1"), ALL_RIGHT, base)
+    play_answers(campaign, join_player(campaign, "甲", "s1"), ALL_RIGHT, base)
     import_test_bank("（修订）接到自称公安的电话要求转账，应该？")
-    attempt, _ = start_attempt(rules(campaign), join(campaign, "乙", "s1"), now=base)
+    attempt, _ = start_attempt(rules(campaign), join_player(campaign, "乙", "s1"), now=base)
     while (item := play_loop.current_item(attempt, base)).version.question_id != "ta-single":
         play_loop.record_answer(attempt, item.version.question_id,
                                  play_loop.to_display_keys(item, item.version.answer), now=base)
@@ -427,8 +257,8 @@ def test_summary(scenario):
 def test_other_campaigns_are_not_counted(scenario, make_campaign):
     other = make_campaign(slug="other", banks=[ARTICLE_ID], questions_per_quiz=3,
                           opens_at=scenario.base - dt.timedelta(days=1))
-    play(other, join(other, "别的活动", "s1"), {"ta-single": ["D"], "ta-multi": ["C"], "ta-judge": ["A"]},
-         scenario.base)
+    play_answers(other, join_player(other, "别的活动", "s1"), {"ta-single": ["D"], "ta-multi": ["C"], "ta-judge": ["A"]},
+                 scenario.base)
     scans.record_scan(rules(other), *scans.link_codes(rules(other), None, "p1"))
     assert analytics.summary(scenario.campaign)["answers"] == 12
     assert analytics.summary(other) == {"participants": 1, "joined": 1, "attempts": 1, "completed": 1,
@@ -458,8 +288,8 @@ def test_queries_do_not_grow_with_participants(scenario, make_campaign):
              analytics.tag_stats, analytics.placement_funnel, analytics.summary]
     before = [count_selects(lambda f=f: f(scenario.campaign)) for f in calls]
     for i in range(4):
-        play(scenario.campaign, join(scenario.campaign, f"新人{i}", "s1"), ALL_RIGHT,
-             scenario.base + dt.timedelta(hours=2, minutes=i))
+        play_answers(scenario.campaign, join_player(scenario.campaign, f"新人{i}", "s1"), ALL_RIGHT,
+                     scenario.base + dt.timedelta(hours=2, minutes=i))
     db.session.expire_all()
     after = [count_selects(lambda f=f: f(scenario.campaign)) for f in calls]
     assert before == after

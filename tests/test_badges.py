@@ -1,7 +1,7 @@
 """Badges (徽章): pure rules on plain data, awarding at finalize, the result page, the personal page, the API.
 
 Attempts are played through operations on the three-question test bank of
-test_analytics (single: police_impersonation; multiple: police_impersonation +
+helpers.py (single: police_impersonation; multiple: police_impersonation +
 three_codes; judge: order_brushing), with now= placing them on given days.
 """
 
@@ -11,9 +11,6 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, play
-from test_pages import join as join_page
-from test_pages import location, page, parse, play_through, public_id_of
 
 from quizapp.extensions import db
 from quizapp.models import Attempt, Participant, ParticipantBadge
@@ -22,11 +19,25 @@ from quizapp.quiz import play as play_loop
 from quizapp.quiz.pool import pool, pool_tags
 from quizapp.quiz.start import start_attempt
 
-from helpers import rules
+from helpers import (
+    ALL_RIGHT,
+    ALL_WRONG,
+    ARTICLE_ID,
+    RIGHT,
+    base_time,
+    import_test_bank,
+    join_page,
+    location,
+    page,
+    parse,
+    play_answers,
+    play_through,
+    public_id_of,
+    rules,
+)
 
 API = "/api/v1"
 D = dt.date(2025, 3, 1)
-ALL_WRONG = {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}
 
 
 # ---------------------------------------------------------------- catalogue and pure rules
@@ -107,12 +118,12 @@ def earned_by(attempt) -> list[str]:
 def test_first_quiz_with_full_marks(campaign):
     base = base_time()
     person = players.join(rules(campaign), "甲", "s1")
-    attempt = play(campaign, person, ALL_RIGHT, base, seconds=3)
+    attempt = play_answers(campaign, person, ALL_RIGHT, base, seconds=3)
     assert earned_by(attempt) == ["all_types", "first_attempt", "first_in_unit", "full_marks"]
     row = db.session.scalar(select(ParticipantBadge).where(ParticipantBadge.code == "full_marks"))
     assert row.awarded_at == attempt.finished_at and row.attempt_id == attempt.id
     # Playing again earns none of them twice.
-    again = play(campaign, person, ALL_RIGHT, base + dt.timedelta(hours=1), seconds=3)
+    again = play_answers(campaign, person, ALL_RIGHT, base + dt.timedelta(hours=1), seconds=3)
     assert earned_by(again) == []
     assert codes_of(person) == ["all_types", "first_attempt", "first_in_unit", "full_marks"]
     assert db.session.scalar(select(func.count(ParticipantBadge.id))) == 4
@@ -120,7 +131,7 @@ def test_first_quiz_with_full_marks(campaign):
 
 def test_no_full_marks_with_one_wrong_answer(campaign):
     person = players.join(rules(campaign), "甲", "s1")
-    attempt = play(campaign, person, {**ALL_RIGHT, "ta-judge": ["A"]}, base_time())
+    attempt = play_answers(campaign, person, {**ALL_RIGHT, "ta-judge": ["A"]}, base_time())
     assert "full_marks" not in earned_by(attempt)
     assert "first_attempt" in earned_by(attempt)
 
@@ -128,10 +139,10 @@ def test_no_full_marks_with_one_wrong_answer(campaign):
 def test_all_types_accumulates_across_attempts(campaign):
     base = base_time()
     person = players.join(rules(campaign), "甲", "s1")
-    first = play(campaign, person, {"ta-single": RIGHT, "ta-multi": ["A"], "ta-judge": RIGHT}, base)
+    first = play_answers(campaign, person, {"ta-single": RIGHT, "ta-multi": ["A"], "ta-judge": RIGHT}, base)
     assert "all_types" not in earned_by(first)  # three_codes only appears on the multiple-choice question
-    second = play(campaign, person, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": ["A"]},
-                  base + dt.timedelta(hours=1))
+    second = play_answers(campaign, person, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": ["A"]},
+                          base + dt.timedelta(hours=1))
     assert "all_types" in earned_by(second)
     assert "full_marks" not in codes_of(person)
 
@@ -141,7 +152,7 @@ def test_all_types_counts_the_campaigns_types_only(app, make_campaign):
     campaign = make_campaign(banks=[ARTICLE_ID], tags=["order_brushing"], questions_per_quiz=3,
                              opens_at=base_time() - dt.timedelta(days=1))
     person = players.join(rules(campaign), "甲", "s1")
-    attempt = play(campaign, person, {"ta-judge": RIGHT}, base_time())  # the pool is the judge question alone
+    attempt = play_answers(campaign, person, {"ta-judge": RIGHT}, base_time())  # the pool is the judge question alone
     assert attempt.total == 1
     assert "all_types" in earned_by(attempt)
 
@@ -161,7 +172,7 @@ def test_consecutive_days(campaign):
     days = [-9, -7, -6, -5, -4, -3, -2, -1, 0]  # a gap after the first day, then 8 days in a row
     awarded = {}
     for n in days:
-        attempt = play(campaign, person, {**ALL_WRONG, "ta-judge": RIGHT}, base + dt.timedelta(days=n))
+        attempt = play_answers(campaign, person, {**ALL_WRONG, "ta-judge": RIGHT}, base + dt.timedelta(days=n))
         for code in earned_by(attempt):
             awarded[code] = n
     assert awarded["days_3"] == -5  # the third day of the run (-7, -6, -5)
@@ -172,7 +183,7 @@ def test_two_attempts_on_one_day_are_one_day(campaign):
     base = base_time()
     person = players.join(rules(campaign), "甲", "s1")
     for when in (base - dt.timedelta(days=1), base, base + dt.timedelta(hours=2)):
-        play(campaign, person, ALL_WRONG, when)
+        play_answers(campaign, person, ALL_WRONG, when)
     assert "days_3" not in codes_of(person)
 
 
@@ -182,28 +193,28 @@ def test_days_are_china_days(campaign):
     # (UTC sees 15:30, 16:30 and 11:00 of two days).
     first = dt.datetime.combine(base_time().date() - dt.timedelta(days=3), dt.time(15, 30))
     for when in (first, first + dt.timedelta(hours=1), first + dt.timedelta(hours=19, minutes=30)):
-        play(campaign, person, ALL_WRONG, when)
+        play_answers(campaign, person, ALL_WRONG, when)
     assert "days_3" not in codes_of(person)
-    play(campaign, person, ALL_WRONG, first + dt.timedelta(days=1, hours=19))
+    play_answers(campaign, person, ALL_WRONG, first + dt.timedelta(days=1, hours=19))
     assert "days_3" in codes_of(person)
 
 
 def test_first_in_unit(campaign):
     base = base_time()
     alice = players.join(rules(campaign), "Alice", "s1")
-    play(campaign, alice, ALL_RIGHT, base, seconds=5)
+    play_answers(campaign, alice, ALL_RIGHT, base, seconds=5)
     assert "first_in_unit" in codes_of(alice)
     bob = players.join(rules(campaign), "Bob", "s1")
-    play(campaign, bob, {**ALL_RIGHT, "ta-judge": ["A"]}, base + dt.timedelta(minutes=5))
+    play_answers(campaign, bob, {**ALL_RIGHT, "ta-judge": ["A"]}, base + dt.timedelta(minutes=5))
     assert "first_in_unit" not in codes_of(bob)  # second in the unit
     carol = players.join(rules(campaign), "Carol", "s2")
-    play(campaign, carol, {**ALL_RIGHT, "ta-judge": ["A"]}, base + dt.timedelta(minutes=6))
+    play_answers(campaign, carol, {**ALL_RIGHT, "ta-judge": ["A"]}, base + dt.timedelta(minutes=6))
     assert "first_in_unit" in codes_of(carol)  # first of another unit
-    play(campaign, bob, ALL_RIGHT, base + dt.timedelta(minutes=10), seconds=0)  # same score, faster: now first
+    play_answers(campaign, bob, ALL_RIGHT, base + dt.timedelta(minutes=10), seconds=0)  # same score, faster: now first
     assert "first_in_unit" in codes_of(bob)
     assert "first_in_unit" in codes_of(alice)  # a badge is never taken back
     dave = players.join(rules(campaign), "Dave", "co")
-    play(campaign, dave, ALL_WRONG, base + dt.timedelta(minutes=11))
+    play_answers(campaign, dave, ALL_WRONG, base + dt.timedelta(minutes=11))
     assert codes_of(dave) == ["first_attempt"]  # alone in the unit but with 0 points
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from test_leaderboard import play
 
 from quizapp import engine
 from quizapp.boards import leaderboard
@@ -20,7 +19,7 @@ from quizapp.models import BoardScoreCount, BoardTimeCount, BoardUnitTotal, Part
 from quizapp.quiz import players
 from quizapp.quiz.players import Player
 
-from helpers import player
+from helpers import play_first_right, player
 
 QUIZAPP = Path(__file__).resolve().parent.parent / "quizapp"
 T0 = dt.datetime(2026, 5, 1, 8)
@@ -154,11 +153,11 @@ def test_played_quizzes_keep_counts_and_unit_board_equal_to_group_by(app, make_c
     people = {}
     for i in range(14):
         org = "abc"[i % 3]
-        first = play(campaign, f"玩家{i}", org, rng.randrange(4), now + dt.timedelta(minutes=i))
+        first = play_first_right(campaign, f"玩家{i}", org, rng.randrange(4), now + dt.timedelta(minutes=i))
         people[first.participant_id] = players.find(first.participant_id)
         if i % 3 == 0:  # a second go: better, equal or worse
-            play(campaign, f"玩家{i}", org, rng.randrange(4), now + dt.timedelta(minutes=i, seconds=30),
-                 participant=people[first.participant_id])
+            play_first_right(campaign, f"玩家{i}", org, rng.randrange(4), now + dt.timedelta(minutes=i, seconds=30),
+                             participant=people[first.participant_id])
     assert leaderboard.count_differences(campaign.id) == []
     db.session.expire_all()
     persons = db.session.scalars(select(Participant).where(Participant.campaign_id == campaign.id)).all()

@@ -19,153 +19,15 @@ CI=true that is a failure instead.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
+from helpers import PHONE, TIMEOUT_MS, assert_fits_phone, browser_page
+from helpers import answer_current_question as _answer_current_question
 
-from quizapp import create_app
-from quizapp.bank import load_paths
-from quizapp.bank.importing import import_bank
-from quizapp.extensions import db
-
-ROOT = Path(__file__).resolve().parent.parent
-BANK_DIR = ROOT / "question_bank"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
-]
-WECHAT_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-             "Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN")
-PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
-             user_agent=WECHAT_UA, locale="zh-CN")
-TIMEOUT_MS = 10_000
 NICKNAME = "反诈小卫士"
-
-
-def _missing_browser_reason() -> str | None:
-    """Why the browser test cannot run here, or None when it can."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError as exc:
-        return f"the Playwright Python package is not installed ({exc}); install the test extras"
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium)"
-    return None
-
-
-def _require_browser() -> None:
-    """Skip when the browser is missing; under CI=true a missing browser is a failure."""
-    reason = _missing_browser_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"browser test cannot run under CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def live_server(tmp_path):
-    """The real app (CSRF on) on a temp SQLite file, served on 127.0.0.1:<free port> from a thread."""
-    _require_browser()  # before any set-up, so a skip is cheap
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
-        "SECRET_KEY": "browser-test-secret",
-        "BANK_PATH": str(BANK_DIR),
-    })
-    assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
-
-    from quizapp.console.demo import ensure_demo_campaign
-
-    with app.app_context():
-        db.create_all()
-        import_bank(load_paths([BANK_DIR]))
-        ensure_demo_campaign()
-        db.session.remove()
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
-
-
-def _assert_fits_phone(page) -> None:
-    """Nothing on the page is wider than the phone's screen (no sideways scrolling)."""
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px on a 390px-wide phone"
-
-
-@contextlib.contextmanager
-def browser_page(pw, options: dict = PHONE):
-    """A page in a fresh context (a WeChat phone by default) of a launched Chromium, collecting its script errors.
-
-    Yields (page, errors); the browser is closed afterwards.
-    """
-    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=30_000)
-    try:
-        context = browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page, errors
-    finally:
-        browser.close()
-
-
-def _answer_current_question(page, expect) -> dict:
-    """Tap the first option of the question on screen, submit, and check the feedback page.
-
-    Returns what the feedback said: correct, points, the chosen key and the correct keys.
-    """
-    options = page.locator("#answer-form .options li label")
-    expect(options.first).to_be_visible()
-    assert options.count() >= 2
-    first_input = options.first.locator("input")
-    chosen_key = first_input.get_attribute("value")
-    options.first.tap()
-    expect(first_input).to_be_checked()
-    page.locator("#submit-answer").click()
-
-    page.wait_for_url(re.compile(r"/a/[^/]+/feedback/"))
-    verdict = page.locator("#verdict")
-    expect(verdict).to_be_visible()
-    text = verdict.inner_text()
-    assert "回答正确" in text or "回答错误" in text, f"unexpected verdict {text!r}"
-    correct_keys = [k for k in page.locator("#correct-answer").inner_text().split("、") if k]
-    assert correct_keys, "the feedback page must show the correct answer"
-    correct = "回答正确" in text
-    assert correct == (correct_keys == [chosen_key]), (
-        f"verdict {text!r} disagrees with chosen {chosen_key} / correct {correct_keys}")
-    # The explanation and the source article are shown.
-    explain = page.locator(".explain")
-    expect(explain).to_contain_text("解析")
-    assert len(explain.inner_text().replace("解析", "").strip()) >= 10, "explanation is empty"
-    expect(page.locator(".source")).to_contain_text(re.compile(r"出处：《.+》，.+，\d{4}-\d{2}-\d{2}"))
-    # The right options are marked; a wrong choice is flagged as the person's own.
-    expect(page.locator(".options li.answer")).to_have_count(len(correct_keys))
-    if chosen_key not in correct_keys:
-        expect(page.locator(".options li.chosen")).to_contain_text("你的选择")
-    points = int(re.search(r"\+(\d+) 分", text).group(1)) if correct else 0
-    if correct:
-        # 100 + up to 50 for speed, plus the streak bonus shown as "连对 N 题 +X 分" from the 2nd in a row.
-        streak = page.locator("#streak")
-        bonus = int(re.search(r"连对 \d+ 题 \+(\d+) 分", streak.inner_text()).group(1)) if streak.count() else 0
-        assert 100 + bonus <= points <= 150 + bonus
-    return {"correct": correct, "points": points}
 
 
 def test_phone_plays_whole_quiz_from_qr_code_to_leaderboard(live_server, tmp_path):
@@ -194,7 +56,7 @@ def test_phone_plays_whole_quiz_from_qr_code_to_leaderboard(live_server, tmp_pat
                                       form={"nickname": "伪造", "org": "hbdx"}, max_redirects=0)
         assert forged.status == 400
         assert "页面已过期" in forged.text()
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
 
         # 2. Join with a nickname: back on the landing page, greeted with the unit.
         page.locator("#nickname").fill(NICKNAME)
@@ -220,14 +82,14 @@ def test_phone_plays_whole_quiz_from_qr_code_to_leaderboard(live_server, tmp_pat
             assert 0 < countdown <= 20
             html = page.content()
             assert "正确答案：" not in html and "✔" not in html, "the answer key must not reach the question page"
-            _assert_fits_phone(page)
+            assert_fits_phone(page)
             if index == 1:
                 page.screenshot(path=str(tmp_path / "question.png"), full_page=True)
                 # JavaScript only adds a visible countdown; it ticks down from the server's figure.
                 expect(page.locator("#countdown")).not_to_have_text(str(countdown), timeout=3000)
             outcomes.append(_answer_current_question(page, expect))
             expect(page.locator(".progress")).to_contain_text(f"第 {index} / {total} 题")
-            _assert_fits_phone(page)
+            assert_fits_phone(page)
             if index == 1:
                 page.screenshot(path=str(tmp_path / "feedback.png"), full_page=True)
             nxt = page.locator("#next")
@@ -251,7 +113,7 @@ def test_phone_plays_whole_quiz_from_qr_code_to_leaderboard(live_server, tmp_pat
         expect(page.locator("#rank-org")).to_have_text("1")
         expect(page.locator("#rank-overall")).to_have_text("1")
         expect(page.get_by_text("单位内排名")).to_contain_text("湖北某大学")
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "result.png"), full_page=True)
 
         # 5. Leaderboard: the unit's board lists the nickname; the unit-vs-unit board has the unit.
@@ -267,7 +129,7 @@ def test_phone_plays_whole_quiz_from_qr_code_to_leaderboard(live_server, tmp_pat
             [re.compile(r"^\d$"), "湖北某大学", "1/8000", re.compile(r"^<?\d+(\.\d+)?%$"), f"{score:.1f}"])
         expect(page.locator("#org-board tbody tr")).to_have_count(3)
         expect(page.locator("#org-board")).to_contain_text("光谷某科技公司")
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "board.png"), full_page=True)
         assert not errors, f"JavaScript errors: {errors}"
         context.close()

@@ -19,9 +19,6 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from test_admin import play as api_play
-from test_prizes import as_player, new_draw
-from test_prizes import play as quick_play
 
 from quizapp.console import accounts as auth
 from quizapp.console import charts
@@ -40,6 +37,10 @@ from quizapp.models import (
 )
 from quizapp.printing import posters
 from quizapp.prizes import draws as prizes
+
+from helpers import as_player, new_draw
+from helpers import play_api_answers as api_play
+from helpers import play_participant as quick_play
 
 PASSWORD = "console-pass-1"
 BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
@@ -172,7 +173,7 @@ def test_campaign_page_warns_loudly_about_a_private_address(app, admin_client, m
 
 
 def _need(*tools: str) -> None:
-    from test_posters import need
+    from helpers import need_tools as need
 
     need(*tools)
 
@@ -187,7 +188,8 @@ def _pdf_text(tmp_path: Path, data: bytes, name: str) -> str:
 
 def test_one_poster_per_download_with_dates_organiser_and_no_unit_choice(app, admin_client, make_campaign,
                                                                          tmp_path):
-    from test_posters import render_page, zbar
+    from helpers import render_pdf_page as render_page
+    from helpers import zbar_png as zbar
 
     app.config["PUBLIC_URL"] = "https://quiz.example.cn"
     import datetime as dt

@@ -27,13 +27,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_admin_browser import _require_tools
-from test_browser import _answer_current_question, browser_page
 from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
 from quizapp.extensions import db
+
+from helpers import answer_current_question as _answer_current_question
+from helpers import browser_page
+from helpers import require_console_tools as _require_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"

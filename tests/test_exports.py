@@ -1,7 +1,7 @@
 """Exports for prizes and review (quizapp.exports): participant rows, CSV, XLSX, question statistics CSV.
 
 Data is played through operations with the three-question test bank of
-test_analytics, so ranks, scores, times and counts are exact.
+helpers.py, so ranks, scores, times and counts are exact.
 """
 
 from __future__ import annotations
@@ -12,17 +12,13 @@ import io
 
 import pytest
 from openpyxl import load_workbook
-from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, build_scenario, import_test_bank, join, play
 
 from quizapp.console import exports
 
+from helpers import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, join_player, play_answers
+
 HEADERS = ["名次", "昵称", "单位代码", "单位名称", "最高分", "答对题数", "题数", "用时(秒)", "答题次数",
            "完成时间(北京时间)", "来源"]
-
-
-@pytest.fixture
-def scenario(make_campaign):
-    return build_scenario(make_campaign)
 
 
 def china(t: dt.datetime) -> str:
@@ -70,17 +66,17 @@ def test_best_attempt_counts_and_ties_share_a_rank(make_campaign):
     import_test_bank()
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
-    again = join(campaign, "再来一次", "s1")
-    play(campaign, again, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}, base, seconds=2)
-    play(campaign, again, ALL_RIGHT, base + dt.timedelta(hours=1), seconds=4)  # better score, slower: counts
-    play(campaign, again, {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}, base + dt.timedelta(hours=2))
+    again = join_player(campaign, "再来一次", "s1")
+    play_answers(campaign, again, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}, base, seconds=2)
+    play_answers(campaign, again, ALL_RIGHT, base + dt.timedelta(hours=1), seconds=4)  # better score, slower: counts
+    play_answers(campaign, again, {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}, base + dt.timedelta(hours=2))
     for name in ("并列甲", "并列乙"):
-        play(campaign, join(campaign, name, "s2"), ALL_RIGHT, base + dt.timedelta(hours=1), seconds=4)
+        play_answers(campaign, join_player(campaign, name, "s2"), ALL_RIGHT, base + dt.timedelta(hours=1), seconds=4)
     rows = exports.participant_rows(campaign)
     assert [(r["rank"], r["nickname"]) for r in rows] == [(1, "再来一次"), (1, "并列甲"), (1, "并列乙")]
     assert (rows[0]["best_score"], rows[0]["correct_count"], rows[0]["duration_s"], rows[0]["attempts"]) == (
         3 * (100 + 40) + 10 + 20, 3, 12.0, 3)  # 4 s of 20 left 80%: 40 bonus points each; streak +10, +20
-    play(campaign, join(campaign, "快手", "co"), ALL_RIGHT, base + dt.timedelta(hours=3))
+    play_answers(campaign, join_player(campaign, "快手", "co"), ALL_RIGHT, base + dt.timedelta(hours=3))
     assert [(r["rank"], r["nickname"]) for r in exports.participant_rows(campaign)] == [
         (1, "快手"), (2, "再来一次"), (2, "并列甲"), (2, "并列乙")]
 
@@ -106,7 +102,7 @@ def test_csv_injection_is_neutralised(make_campaign):
                              orgs=(("s1", "=cmd|' /C calc'!A0", "school", 10),))
     names = ['=HYPERLINK("x.cn")', "+1+1", "-2+3", "@SUM(A1)", "普通-名字"]
     for i, name in enumerate(names):
-        play(campaign, join(campaign, name, "s1"), ALL_RIGHT, base + dt.timedelta(minutes=i))
+        play_answers(campaign, join_player(campaign, name, "s1"), ALL_RIGHT, base + dt.timedelta(minutes=i))
     rows = read_csv(exports.participants_csv(campaign))
     assert [r[1] for r in rows[1:]] == ["'" + n for n in names[:4]] + ["普通-名字"]
     assert {r[3] for r in rows[1:]} == {"'=cmd|' /C calc'!A0"}

@@ -24,7 +24,6 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
-from test_pages import join, location, page, play_through, read_question, right_keys, start, submit
 
 from quizapp import i18n
 from quizapp.drafting.convert import to_traditional
@@ -35,7 +34,7 @@ from quizapp.printing import certificates
 from quizapp.prizes import draws as prizes
 from quizapp.quiz import attempts, players
 
-from helpers import campaign_of, items
+from helpers import campaign_of, items, join_page, location, page, play_through, read_question, right_keys, start, submit
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "quizapp" / "translations"
@@ -99,7 +98,7 @@ def allowed_texts(lang: str, public_ids) -> set[str]:
 def played(app, client, make_campaign):
     """A player who finished a round, has a second one in play, won the campaign's draw and has a certificate."""
     campaign = make_campaign(questions_per_quiz=2)
-    join(client, nickname=NICKNAME)
+    join_page(client, nickname=NICKNAME)
     finished = start(client)
     feedbacks = play_through(client, finished, correct=lambda n: False)  # instant right answers would be flagged
     assert len(feedbacks) == 2
@@ -609,7 +608,7 @@ def test_empty_answer_error_in_english(app, make_campaign):
 def test_plural_in_english_only(app, make_campaign):
     make_campaign(attempts_per_day=2)
     client = app.test_client()
-    join(client)
+    join_page(client)
     assert "2</strong> rounds left today." in get(client, "/q/c1", "en")
     assert "今天還可以 <strong id=\"left-today\">2</strong> 輪。" in get(client, "/q/c1", "zh_Hant")
     db.session.execute(Campaign.__table__.update().values(attempts_per_day=1))

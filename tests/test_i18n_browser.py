@@ -17,14 +17,14 @@ import re
 import shutil
 from pathlib import Path
 
-from test_browser import TIMEOUT_MS, _assert_fits_phone, browser_page, live_server  # noqa: F401 (a fixture)
-
 from quizapp.drafting.convert import to_traditional
+
+from helpers import TIMEOUT_MS, assert_fits_phone, browser_page
 
 NICKNAME = "语言小卫士"
 
 
-def test_phone_switches_the_question_page_to_english_and_traditional(live_server, tmp_path):  # noqa: F811
+def test_phone_switches_the_question_page_to_english_and_traditional(live_server, tmp_path):
     """Switch languages on a question page; English keeps the question in Chinese, 繁體 converts it."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -51,7 +51,7 @@ def test_phone_switches_the_question_page_to_english_and_traditional(live_server
         expect(page.locator("#lang-note")).to_have_text("Questions and explanations are shown in Chinese.")
         expect(page.locator("#stem")).to_have_text(stem)
         expect(page.locator("footer")).to_contain_text("Call 110")
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "question-en.png"), full_page=True)
 
         # 繁體: the interface from the Traditional catalog, the question converted from the bank.
@@ -65,7 +65,7 @@ def test_phone_switches_the_question_page_to_english_and_traditional(live_server
         assert to_traditional(stem) != stem
         traditional_options = page.locator("#answer-form .options li label").all_inner_texts()
         assert [o.strip() for o in traditional_options] == [to_traditional(o).strip() for o in options]
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "question-zh-Hant.png"), full_page=True)
 
         # The choice sticks: answering leads to a Traditional feedback page.
@@ -75,7 +75,7 @@ def test_phone_switches_the_question_page_to_english_and_traditional(live_server
         expect(page.locator("#verdict")).to_contain_text(re.compile("回答正確|回答錯誤"))
         expect(page.locator(".explain h3")).to_have_text("解析")
         expect(page.locator("#next")).to_have_text("下一題")
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "feedback-zh-Hant.png"), full_page=True)
         assert not errors, errors
 

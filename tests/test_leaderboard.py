@@ -9,33 +9,15 @@ from quizapp.boards import leaderboard
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Attempt, Campaign, utcnow
-from quizapp.quiz import attempts, players
-from quizapp.quiz import play as play_loop
-from quizapp.quiz.start import start_attempt
+from quizapp.quiz import players
 
-from helpers import rules
-
-
-def play(campaign, nickname, org, right: int, now: dt.datetime, member_id=None, participant=None):
-    """Play one attempt answering the first `right` questions right and the rest wrong; returns it."""
-    participant = participant or players.join(rules(campaign), nickname, org, member_id)
-    attempt, _ = start_attempt(rules(campaign), participant, now=now)
-    for i in range(attempt.total):
-        t = now + dt.timedelta(seconds=2 * i)
-        item = play_loop.current_item(attempt, t)
-        keys = play_loop.to_display_keys(item, item.version.answer)
-        if i >= right:
-            keys = ["A"] if keys != ["A"] else ["B"]
-        play_loop.record_answer(attempt, item.version.question_id, keys, t + dt.timedelta(seconds=1))
-    attempt = attempts.get(attempt.id)
-    assert attempt.finished_at is not None
-    return attempt
+from helpers import play_first_right
 
 
 def test_board_order_matches_engine_rank(app, make_campaign):
     campaign = make_campaign(questions_per_quiz=4)
     now = utcnow()
-    attempts = [play(campaign, f"玩家{i}", ("s1", "s2", "co")[i % 3], i % 5, now + dt.timedelta(minutes=i))
+    attempts = [play_first_right(campaign, f"玩家{i}", ("s1", "s2", "co")[i % 3], i % 5, now + dt.timedelta(minutes=i))
                 for i in range(12)]
     board = leaderboard.individual_board(campaign.id, limit=50)
     expected = engine.rank([engine.Result(a.score, a.duration_ms, a.finished_at, a.participant_id) for a in attempts])
@@ -48,8 +30,8 @@ def test_board_order_matches_engine_rank(app, make_campaign):
 def test_best_attempt_counts_and_worse_attempt_does_not_lower_it(app, make_campaign):
     campaign = make_campaign(questions_per_quiz=4)
     now = utcnow()
-    first = play(campaign, "甲", "s1", 4, now)
-    play(campaign, "甲", "s1", 1, now + dt.timedelta(minutes=5), participant=players.find(first.participant_id))
+    first = play_first_right(campaign, "甲", "s1", 4, now)
+    play_first_right(campaign, "甲", "s1", 1, now + dt.timedelta(minutes=5), participant=players.find(first.participant_id))
     board = leaderboard.individual_board(campaign.id)
     assert [(e.nickname, e.score) for e in board] == [("甲", first.score)]
 
@@ -59,7 +41,7 @@ def test_cache_is_invalidated_when_a_result_lands(app, make_campaign):
     now = utcnow()
     assert leaderboard.individual_board(campaign.id) == []
     assert leaderboard.organisation_board(campaign.id)[0].participants == 0
-    play(campaign, "乙", "s2", 3, now)
+    play_first_right(campaign, "乙", "s2", 3, now)
     assert [e.nickname for e in leaderboard.individual_board(campaign.id)] == ["乙"]
     orgs = {o.code: o for o in leaderboard.organisation_board(campaign.id)}
     assert orgs["s2"].participants == 1 and orgs["s2"].coverage == 1 / 50
@@ -68,11 +50,11 @@ def test_cache_is_invalidated_when_a_result_lands(app, make_campaign):
 def test_frozen_board_ignores_results_after_the_freeze(app, make_campaign):
     campaign = make_campaign(questions_per_quiz=3)
     t0 = utcnow() - dt.timedelta(minutes=30)
-    early = play(campaign, "早", "s1", 2, t0)
+    early = play_first_right(campaign, "早", "s1", 2, t0)
     with writing():
         db.session.get(Campaign, campaign.id).board_frozen_at = t0 + dt.timedelta(minutes=10)
-    improved = play(campaign, "早", "s1", 3, t0 + dt.timedelta(minutes=20), participant=players.find(early.participant_id))
-    late = play(campaign, "晚", "s2", 3, t0 + dt.timedelta(minutes=21))
+    improved = play_first_right(campaign, "早", "s1", 3, t0 + dt.timedelta(minutes=20), participant=players.find(early.participant_id))
+    late = play_first_right(campaign, "晚", "s2", 3, t0 + dt.timedelta(minutes=21))
     leaderboard.invalidate_campaign(campaign.id)
     campaign = db.session.get(Campaign, campaign.id)
     public = leaderboard.public_individual_board(campaign)
@@ -89,9 +71,9 @@ def test_org_board_ranks_by_coverage_then_average(app, make_campaign):
     campaign = make_campaign(questions_per_quiz=3, orgs=(("a", "甲校", "school", 10), ("b", "乙校", "school", 4),
                                                         ("c", "丙司", "company", 0)))
     now = utcnow()
-    play(campaign, "a1", "a", 3, now)
-    play(campaign, "b1", "b", 1, now)
-    play(campaign, "c1", "c", 3, now)
+    play_first_right(campaign, "a1", "a", 3, now)
+    play_first_right(campaign, "b1", "b", 1, now)
+    play_first_right(campaign, "c1", "c", 3, now)
     board = leaderboard.organisation_board(campaign.id)
     assert [o.code for o in board] == ["b", "a", "c"]  # 25% > 10% > 0% (no headcount)
     assert board[0].coverage == 0.25

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from quizapp.bank.importing import set_question_retired
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import (
     Attempt,
-    AttemptItem,
     Campaign,
     Organisation,
     Participant,
@@ -29,98 +27,25 @@ from quizapp.models import (
     Scan,
     utcnow,
 )
-from quizapp.quiz import play as play_loop
 
-# ---------------------------------------------------------------- HTML helpers
+from helpers import (
+    attempt_row,
+    count,
+    inputs,
+    item_of,
+    join_page,
+    location,
+    page,
+    parse,
+    play_through,
+    read_question,
+    right_keys,
+    start,
+    submit,
+    text_of,
+)
 
-class _Collector(HTMLParser):
-    """Collects tags with their attributes, and the text inside elements with an id."""
-
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-        self.text_by_id: dict[str, str] = {}
-        self._open: list[tuple[str, str | None]] = []
-        self._buffers: dict[str, list[str]] = {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: (v if v is not None else "") for k, v in attrs}
-        self.tags.append((tag, attrs))
-        if tag in ("input", "meta", "link", "br", "img"):
-            return
-        ident = attrs.get("id")
-        self._open.append((tag, ident))
-        if ident:
-            self._buffers[ident] = []
-
-    def handle_endtag(self, tag):
-        while self._open:
-            open_tag, ident = self._open.pop()
-            if ident:
-                self.text_by_id[ident] = "".join(self._buffers.pop(ident)).strip()
-            if open_tag == tag:
-                break
-
-    def handle_data(self, data):
-        for buf in self._buffers.values():
-            buf.append(data)
-
-
-def parse(html: str) -> _Collector:
-    collector = _Collector()
-    collector.feed(html)
-    return collector
-
-
-def inputs(html: str, **match) -> list[dict]:
-    """Attributes of every <input> whose attributes include `match`."""
-    return [a for t, a in parse(html).tags if t == "input" and all(a.get(k) == v for k, v in match.items())]
-
-
-def text_of(html: str, ident: str) -> str:
-    return parse(html).text_by_id[ident]
-
-
-def page(resp, status: int = 200) -> str:
-    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:2000])
-    assert resp.mimetype == "text/html"
-    html = resp.get_data(as_text=True)
-    assert "Traceback" not in html
-    return html
-
-
-def location(resp) -> str:
-    assert resp.status_code in (302, 303), (resp.status_code, resp.get_data(as_text=True)[:2000])
-    return resp.headers["Location"]
-
-
-# ---------------------------------------------------------------- data helpers
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def attempt_row(public_id: str) -> Attempt:
-    db.session.expire_all()
-    return db.session.scalar(select(Attempt).where(Attempt.public_id == public_id))
-
-
-def item_of(public_id: str, question_id: str) -> AttemptItem:
-    db.session.expire_all()
-    return db.session.scalar(select(AttemptItem).join(QuestionVersion).join(Attempt).where(
-        Attempt.public_id == public_id, QuestionVersion.question_id == question_id))
-
-
-def right_keys(public_id: str, question_id: str) -> list[str]:
-    item = item_of(public_id, question_id)
-    return play_loop.to_display_keys(item, item.version.answer)
-
-
-def public_id_of(url: str) -> str:
-    match = re.search(r"/a/([0-9a-f]+)", url)
-    assert match, url
-    return match.group(1)
-
+# ---------------------------------------------------------------- one-question campaigns (the page helpers are in helpers.py)
 
 def pick_question(qtype: str) -> QuestionVersion:
     return db.session.scalars(
@@ -140,54 +65,6 @@ def solo_campaign(make_campaign, version: QuestionVersion, slug: str = "c1", **o
     return make_campaign(slug=slug, **fields)
 
 
-# ---------------------------------------------------------------- flow helpers
-
-def join(client, slug="c1", nickname="小明", org="s1", member_id=""):
-    resp = client.post(f"/q/{slug}/join", data={"nickname": nickname, "org": org, "member_id": member_id})
-    assert location(resp).endswith(f"/q/{slug}")
-    return resp
-
-
-def start(client, slug="c1") -> str:
-    """Press the start button; returns the attempt's public id."""
-    return public_id_of(location(client.post(f"/q/{slug}/start", data={})))
-
-
-def read_question(html: str) -> tuple[str, str, list[str]]:
-    """(question_id, input name, option keys) from a question page."""
-    hidden = inputs(html, name="question_id")
-    assert len(hidden) == 1 and hidden[0]["type"] == "hidden"
-    radios = inputs(html, name="choice", type="radio")
-    boxes = inputs(html, name="choices", type="checkbox")
-    assert bool(radios) != bool(boxes), "a question shows either radio buttons or checkboxes"
-    options = radios or boxes
-    return hidden[0]["value"], ("choice" if radios else "choices"), [o["value"] for o in options]
-
-
-def submit(client, public_id: str, question_id: str, name: str, keys: list[str]):
-    return client.post(f"/a/{public_id}/answer", data={"question_id": question_id, name: keys})
-
-
-def play_through(client, public_id: str, correct=lambda n: True) -> list[str]:
-    """Answer every question through the HTML forms; returns the feedback pages' HTML."""
-    feedbacks = []
-    url = f"/a/{public_id}"
-    for n in range(50):
-        resp = client.get(url)
-        if resp.status_code in (302, 303):
-            assert location(resp).endswith(f"/a/{public_id}/result")
-            return feedbacks
-        html = page(resp)
-        qid, name, keys = read_question(html)
-        right = right_keys(public_id, qid)
-        chosen = right if correct(n) else [next(k for k in keys if k not in right)]
-        assert set(chosen) <= set(keys)
-        feedback_url = location(submit(client, public_id, qid, name, chosen if name == "choices" else chosen[:1]))
-        assert feedback_url.endswith(f"/a/{public_id}/feedback/{qid}")
-        feedbacks.append(page(client.get(feedback_url)))
-    raise AssertionError("the quiz never ended")
-
-
 # ---------------------------------------------------------------- landing and joining
 
 def test_landing_preselects_unit_and_records_scan(client, make_campaign):
@@ -203,7 +80,7 @@ def test_landing_preselects_unit_and_records_scan(client, make_campaign):
     assert db.session.get(Placement, scans[0].placement_id).code == "m3"
     assert db.session.get(Organisation, scans[0].organisation_id).code == "s2"
     # The placement follows the person into the participant and the attempt.
-    join(client, org="s2")
+    join_page(client, org="s2")
     public_id = start(client)
     attempt = attempt_row(public_id)
     assert db.session.get(Placement, attempt.placement_id).code == "m3"
@@ -224,7 +101,7 @@ def test_landing_without_parameters_and_with_unknown_ones(client, app, make_camp
 def test_coming_back_after_joining_is_not_a_direct_scan(client, make_campaign):
     make_campaign()
     page(client.get("/q/c1?src=p1"))
-    join(client)  # redirects to /q/c1 without the link's codes
+    join_page(client)  # redirects to /q/c1 without the link's codes
     page(client.get("/q/c1"))
     page(client.get("/q/c1?org=s1"))  # a unit poster's link counts for that unit
     scans = db.session.scalars(select(Scan).order_by(Scan.id)).all()
@@ -301,7 +178,7 @@ def test_join_errors_rerender_in_chinese_and_create_nothing(client, make_campaig
 
 def test_join_then_landing_greets_and_offers_start(client, make_campaign):
     make_campaign()
-    join(client, nickname="小明", org="co")
+    join_page(client, nickname="小明", org="co")
     html = page(client.get("/q/c1"))
     assert "小明" in html and "某公司" in html
     assert not inputs(html, name="nickname")
@@ -312,11 +189,11 @@ def test_join_then_landing_greets_and_offers_start(client, make_campaign):
 
 def test_join_with_member_id_finds_the_same_person(client, app, make_campaign):
     make_campaign()
-    join(client, nickname="小明", org="s1", member_id="2023001")
+    join_page(client, nickname="小明", org="s1", member_id="2023001")
     other_phone = app.test_client()
-    join(other_phone, nickname="明明", org="s1", member_id="2023001")
+    join_page(other_phone, nickname="明明", org="s1", member_id="2023001")
     assert count(Participant) == 1
-    join(app.test_client(), nickname="小明", org="s2", member_id="2023001")  # another unit: another person
+    join_page(app.test_client(), nickname="小明", org="s2", member_id="2023001")  # another unit: another person
     assert count(Participant) == 2
 
 
@@ -325,7 +202,7 @@ def test_join_with_member_id_finds_the_same_person(client, app, make_campaign):
 def test_full_quiz_through_the_forms(client, make_campaign):
     make_campaign(questions_per_quiz=4)
     page(client.get("/q/c1?org=s1&src=p1"))
-    join(client, nickname="小明", org="s1")
+    join_page(client, nickname="小明", org="s1")
     public_id = start(client)
     feedbacks = play_through(client, public_id, correct=lambda n: n != 1)  # the 2nd answer is wrong
     assert len(feedbacks) == 4
@@ -363,7 +240,7 @@ def test_full_quiz_through_the_forms(client, make_campaign):
 def test_feedback_page_teaches_the_answer(client, make_campaign):
     version = pick_question("single")
     solo_campaign(make_campaign, version)
-    join(client)
+    join_page(client)
     public_id = start(client)
     html = page(client.get(f"/a/{public_id}"))
     qid, name, keys = read_question(html)
@@ -384,7 +261,7 @@ def test_multiple_choice_question_through_checkboxes(client, make_campaign):
         .where(QuestionVersion.type == "multiple")).all()
     version = next(v for v in version if len(v.answer) >= 2)
     solo_campaign(make_campaign, version, questions_per_quiz=1)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, keys = read_question(page(client.get(f"/a/{public_id}")))
     assert name == "choices" and len(keys) == len(version.options)
@@ -396,7 +273,7 @@ def test_multiple_choice_question_through_checkboxes(client, make_campaign):
 
 def test_empty_answer_in_time_rerenders_the_question(client, make_campaign):
     make_campaign(questions_per_quiz=2)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
     html = page(client.post(f"/a/{public_id}/answer", data={"question_id": qid}), 400)
@@ -407,7 +284,7 @@ def test_empty_answer_in_time_rerenders_the_question(client, make_campaign):
 
 def test_late_answer_on_the_page_scores_nothing(client, make_campaign):
     make_campaign(questions_per_quiz=2, seconds_per_question=20)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
     item = item_of(public_id, qid)
@@ -420,7 +297,7 @@ def test_late_answer_on_the_page_scores_nothing(client, make_campaign):
 
 def test_seconds_left_is_the_servers(client, make_campaign):
     make_campaign(questions_per_quiz=2, seconds_per_question=20)
-    join(client)
+    join_page(client)
     public_id = start(client)
     html = page(client.get(f"/a/{public_id}"))
     assert 19 <= int(text_of(html, "countdown")) <= 20
@@ -437,7 +314,7 @@ def test_seconds_left_is_the_servers(client, make_campaign):
 
 def test_answer_key_not_in_question_page(client, make_campaign):
     make_campaign(questions_per_quiz=6)
-    join(client)
+    join_page(client)
     public_id = start(client)
     for _ in range(6):
         html = page(client.get(f"/a/{public_id}"))
@@ -471,7 +348,7 @@ def test_answer_key_not_in_question_page(client, make_campaign):
 
 def test_other_device_cannot_reach_an_attempt(client, app, make_campaign):
     make_campaign(questions_per_quiz=2)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
     stranger = app.test_client()
@@ -481,7 +358,7 @@ def test_other_device_cannot_reach_an_attempt(client, app, make_campaign):
     page(stranger.post(f"/a/{public_id}/answer", data={"question_id": qid, name: ["A"]}), 403)
     assert item_of(public_id, qid).answered_at is None
     # Someone else who joined the same campaign is not the owner either.
-    join(stranger, nickname="小红")
+    join_page(stranger, nickname="小红")
     page(stranger.get(f"/a/{public_id}"), 403)
     page(stranger.post(f"/a/{public_id}/answer", data={"question_id": qid, name: ["A"]}), 403)
     assert item_of(public_id, qid).answered_at is None
@@ -495,7 +372,7 @@ def test_other_device_cannot_reach_an_attempt(client, app, make_campaign):
 
 def test_refreshing_feedback_does_not_rescore(client, make_campaign):
     make_campaign(questions_per_quiz=2)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, keys = read_question(page(client.get(f"/a/{public_id}")))
     right = right_keys(public_id, qid)
@@ -518,7 +395,7 @@ def test_refreshing_feedback_does_not_rescore(client, make_campaign):
 
 def test_feedback_for_an_unanswered_question_leads_back_to_it(client, make_campaign):
     make_campaign(questions_per_quiz=2)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, _, _ = read_question(page(client.get(f"/a/{public_id}")))
     assert location(client.get(f"/a/{public_id}/feedback/{qid}")).endswith(f"/a/{public_id}")
@@ -527,7 +404,7 @@ def test_feedback_for_an_unanswered_question_leads_back_to_it(client, make_campa
 
 def test_answer_to_a_question_not_in_the_attempt(client, make_campaign):
     make_campaign(questions_per_quiz=1)
-    join(client)
+    join_page(client)
     public_id = start(client)
     page(client.get(f"/a/{public_id}"))
     page(client.post(f"/a/{public_id}/answer", data={"question_id": "no-such", "choice": "A"}), 400)
@@ -536,7 +413,7 @@ def test_answer_to_a_question_not_in_the_attempt(client, make_campaign):
 
 def test_answer_after_the_attempt_expired_is_refused(client, make_campaign):
     make_campaign(questions_per_quiz=2)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
     with writing():
@@ -549,7 +426,7 @@ def test_answer_after_the_attempt_expired_is_refused(client, make_campaign):
 
 def test_answer_after_the_campaign_closed_is_refused(client, make_campaign):
     campaign = make_campaign(questions_per_quiz=2)
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, _ = read_question(page(client.get(f"/a/{public_id}")))
     with writing() as session:
@@ -568,7 +445,7 @@ def test_attempts_per_day_shown_and_enforced(client, make_campaign):
     make_campaign(questions_per_quiz=1, attempts_per_day=2)
     html = page(client.get("/q/c1"))
     assert "每人每天可答 2 轮" in html
-    join(client)
+    join_page(client)
     assert text_of(page(client.get("/q/c1")), "left-today") == "2"
     first = start(client)
     assert text_of(page(client.get("/q/c1")), "left-today") == "1"
@@ -590,10 +467,10 @@ def test_attempts_per_day_shown_and_enforced(client, make_campaign):
 
 def test_daily_limit_cannot_be_dodged_by_rejoining_with_member_id(client, app, make_campaign):
     make_campaign(questions_per_quiz=1, attempts_per_day=1)
-    join(client, member_id="2023001")
+    join_page(client, member_id="2023001")
     first = start(client)
     other_phone = app.test_client()
-    join(other_phone, nickname="换个名字", member_id="2023001")
+    join_page(other_phone, nickname="换个名字", member_id="2023001")
     assert text_of(page(other_phone.get("/q/c1")), "left-today") == "0"
     # The same person's attempt still in play is resumed on the other phone; nothing new is started...
     assert start(other_phone) == first
@@ -616,7 +493,7 @@ def test_board_page_unit_and_units(client, app, make_campaign):
     players = {}
     for nickname, org, right in [("甲", "s1", True), ("乙", "s2", True), ("丙", "s1", False)]:
         phone = app.test_client()
-        join(phone, nickname=nickname, org=org)
+        join_page(phone, nickname=nickname, org=org)
         public_id = start(phone)
         play_through(phone, public_id, correct=lambda n, right=right: right)
         players[nickname] = (phone, public_id)
@@ -642,7 +519,7 @@ def test_board_page_unit_and_units(client, app, make_campaign):
 
 def test_board_masks_nicknames_when_asked(client, make_campaign):
     make_campaign(questions_per_quiz=1, mask_nicknames=True)
-    join(client, nickname="张小明")
+    join_page(client, nickname="张小明")
     play_through(client, start(client))
     people = page(client.get("/q/c1/board")).split('id="people-board"')[1].split("</table>")[0]
     assert "张**" in people and "张小明" not in people

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -34,34 +32,12 @@ from quizapp.printing.posters import (
     qr_svg,
 )
 
+from helpers import need_tools as need
+from helpers import render_pdf_page as render_page
+from helpers import zbar_png as zbar
+
 BASE = "https://quiz.example.cn"
 PAGE_POINTS = {"A4": (595.3, 841.9), "A3": (841.9, 1190.6)}
-
-
-def need(*tools: str) -> None:
-    """Skip (or fail under CI) when a command-line tool is missing."""
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        reason = f"{', '.join(missing)} not installed (Debian packages poppler-utils and zbar-tools)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
-def zbar(png: Path) -> list[str]:
-    """Every QR/barcode payload zbarimg finds in an image (stdout only: zbar may chatter on stderr)."""
-    need("zbarimg")
-    proc = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True, timeout=60)
-    assert proc.returncode in (0, 4), proc.stderr  # 4 = nothing found
-    return proc.stdout.splitlines()
-
-
-def render_page(pdf: Path, page: int, out_dir: Path) -> Path:
-    need("pdftoppm")
-    prefix = out_dir / f"{pdf.stem}-p{page}"
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", "-f", str(page), "-l", str(page),
-                    str(pdf), str(prefix)], check=True, capture_output=True, timeout=120)
-    return prefix.with_suffix(".png")
 
 
 def page_text(pdf: Path, page: int) -> str:

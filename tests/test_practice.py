@@ -2,7 +2,7 @@
 what practice must never change.
 
 Most attempts are played through operations on the three-question test bank
-of test_analytics (single ta-single, multiple ta-multi, judge ta-judge), so a
+of helpers.py (single ta-single, multiple ta-multi, judge ta-judge), so a
 daily set is exactly those three questions; now= places them on given days.
 The pure rules are in test_practice_engine.py, the API in test_practice_api.py.
 """
@@ -14,21 +14,6 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
-from test_analytics import ARTICLE_ID, RIGHT, TIMEOUT, answer_all, base_time, import_test_bank, play
-from test_pages import (
-    attempt_row,
-    count,
-    join,
-    location,
-    page,
-    parse,
-    play_through,
-    public_id_of,
-    read_question,
-    right_keys,
-    start,
-    text_of,
-)
 
 from quizapp import engine
 from quizapp.bank.importing import set_question_retired
@@ -48,22 +33,35 @@ from quizapp.quiz import play as play_loop
 from quizapp.quiz.attempts import MIN_ATTEMPT_TTL
 from quizapp.quiz.start import start_attempt
 
-from helpers import campaign_of, items, rules
+from helpers import (
+    ALL_RIGHT,
+    ALL_WRONG,
+    RIGHT,
+    TIMEOUT,
+    answer_all,
+    attempt_row,
+    base_time,
+    campaign_of,
+    count,
+    import_test_bank,
+    items,
+    join_page,
+    location,
+    page,
+    parse,
+    play_answers,
+    play_through,
+    public_id_of,
+    read_question,
+    right_keys,
+    rules,
+    start,
+    text_of,
+)
 
-ALL_RIGHT = {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": RIGHT}
-ALL_WRONG = {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": ["A"]}
 ONE_WRONG = {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def campaign(app, make_campaign):
-    """A campaign on the three-question test bank, open ten days either side of base_time()."""
-    import_test_bank()
-    base = base_time()
-    return make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - 10 * DAY,
-                         closes_at=base + 10 * DAY)
 
 
 def person(campaign, nickname="小明", org="s1") -> Participant:
@@ -114,19 +112,19 @@ def snapshot(campaign, people, now) -> dict:
     }
 
 
-def test_practice_never_changes_boards_best_scores_badges_limits_analytics_or_prizes(campaign):
+def test_practice_never_changes_boards_best_scores_badges_limits_analytics_or_prizes(practice_campaign):
     base = base_time()
-    contestant, learner = person(campaign, "小明"), person(campaign, "小红", "s2")
-    play(campaign, contestant, ONE_WRONG, base, seconds=5)
-    before = snapshot(campaign, [contestant, learner], base + 3 * HOUR)
+    contestant, learner = person(practice_campaign, "小明"), person(practice_campaign, "小红", "s2")
+    play_answers(practice_campaign, contestant, ONE_WRONG, base, seconds=5)
+    before = snapshot(practice_campaign, [contestant, learner], base + 3 * HOUR)
     assert before["board"] and before["badges"][0] and before["summary"]["completed"] == 1
     # Both play practice better and faster than the contest: all right in 0 s (a contest attempt would be
     # flagged too_fast), the contestant a retry of the wrong answer too; the learner never plays the contest.
-    practised = [review(campaign, contestant, {}, base + HOUR, seconds=0),
-                 daily(campaign, contestant, ALL_RIGHT, base + 2 * HOUR, seconds=0),
-                 daily(campaign, learner, ALL_RIGHT, base + HOUR, seconds=0)]
+    practised = [review(practice_campaign, contestant, {}, base + HOUR, seconds=0),
+                 daily(practice_campaign, contestant, ALL_RIGHT, base + 2 * HOUR, seconds=0),
+                 daily(practice_campaign, learner, ALL_RIGHT, base + HOUR, seconds=0)]
     assert all(a.finished_at is not None and a.correct_count == a.total for a in practised)
-    after = snapshot(campaign, [contestant, learner], base + 3 * HOUR)
+    after = snapshot(practice_campaign, [contestant, learner], base + 3 * HOUR)
     assert after == before
     for attempt in practised:
         row = attempt_row(attempt.public_id)
@@ -135,45 +133,45 @@ def test_practice_never_changes_boards_best_scores_badges_limits_analytics_or_pr
     assert db.session.get(Participant, learner.id).best_attempt_id is None
 
 
-def test_the_daily_contest_limit_ignores_practice(campaign):
+def test_the_daily_contest_limit_ignores_practice(practice_campaign):
     base = base_time()
-    campaign_one = campaign
+    campaign_one = practice_campaign
     with writing():
         campaign_one.attempts_per_day = 1
-    p = person(campaign)
-    daily(campaign, p, ALL_WRONG, base)
-    review(campaign, p, ALL_WRONG, base + HOUR)
+    p = person(practice_campaign)
+    daily(practice_campaign, p, ALL_WRONG, base)
+    review(practice_campaign, p, ALL_WRONG, base + HOUR)
     assert attempts.started_on(p.id, china_day(base + HOUR)) == 0
-    play(campaign, p, ONE_WRONG, base + 2 * HOUR)  # practice used none of today's one contest attempt
+    play_answers(practice_campaign, p, ONE_WRONG, base + 2 * HOUR)  # practice used none of today's one contest attempt
     with pytest.raises(LimitReached):
-        start_attempt(rules(campaign), p, now=base + 3 * HOUR)
+        start_attempt(rules(practice_campaign), p, now=base + 3 * HOUR)
     # ... and the spent contest limit does not stop practice.
-    assert practice.start_review(rules(campaign), p, now=base + 3 * HOUR)[0].kind == REVIEW
+    assert practice.start_review(rules(practice_campaign), p, now=base + 3 * HOUR)[0].kind == REVIEW
 
 
-def test_contest_and_practice_in_play_never_finish_or_block_each_other(campaign):
+def test_contest_and_practice_in_play_never_finish_or_block_each_other(practice_campaign):
     base = base_time()
-    p = person(campaign)
-    daily_attempt, _ = practice.start_daily(rules(campaign), p, now=base)
+    p = person(practice_campaign)
+    daily_attempt, _ = practice.start_daily(rules(practice_campaign), p, now=base)
     first = play_loop.current_item(daily_attempt, base)
     wrong = play_loop.to_display_keys(first, ALL_WRONG[first.version.question_id])
     play_loop.record_answer(daily_attempt, first.version.question_id, wrong, now=base + dt.timedelta(seconds=3))
-    contest, _ = start_attempt(rules(campaign), p, now=base + dt.timedelta(minutes=1))  # the API's start
+    contest, _ = start_attempt(rules(practice_campaign), p, now=base + dt.timedelta(minutes=1))  # the API's start
     assert attempts.in_play(p.id, base + dt.timedelta(minutes=2)).id == contest.id
     play_loop.current_item(contest, base + dt.timedelta(minutes=2))
-    again, _ = start_attempt(rules(campaign), p, now=base + dt.timedelta(minutes=3))  # finishes the contest one
+    again, _ = start_attempt(rules(practice_campaign), p, now=base + dt.timedelta(minutes=3))  # finishes the contest one
     assert attempt_row(contest.public_id).finished_at is not None
     assert attempt_row(daily_attempt.public_id).finished_at is None  # the daily set is untouched
-    resumed, token = practice.start_daily(rules(campaign), p, now=base + dt.timedelta(minutes=4))
+    resumed, token = practice.start_daily(rules(practice_campaign), p, now=base + dt.timedelta(minutes=4))
     assert resumed.id == daily_attempt.id and token is None
-    retry, _ = practice.start_review(rules(campaign), p, now=base + dt.timedelta(minutes=5))
+    retry, _ = practice.start_review(rules(practice_campaign), p, now=base + dt.timedelta(minutes=5))
     assert attempts.in_play(p.id, base + dt.timedelta(minutes=6)).id == again.id  # practice is never "in play"
     answer_all(retry, ALL_RIGHT, base + dt.timedelta(minutes=6))
     assert attempt_row(again.public_id).finished_at is None
 
 
-def test_practice_earns_no_certificate(campaign):
-    attempt = daily(campaign, person(campaign), ALL_RIGHT, base_time())
+def test_practice_earns_no_certificate(practice_campaign):
+    attempt = daily(practice_campaign, person(practice_campaign), ALL_RIGHT, base_time())
     with pytest.raises(Conflict) as caught:
         certificates.issue(attempt)
     assert caught.value.code == "practice_attempt" and caught.value.status == 409
@@ -202,59 +200,59 @@ def test_daily_set_is_the_same_for_everyone_in_a_campaign_with_options_shuffled(
     assert questions_of(practice.start_daily(rules(other), person(other, "外人"), now=now)[0]) != ids[0]  # its own set
 
 
-def test_one_daily_set_per_day(campaign):
+def test_one_daily_set_per_day(practice_campaign):
     base = base_time()
-    p = person(campaign)
-    attempt, token = practice.start_daily(rules(campaign), p, now=base)
+    p = person(practice_campaign)
+    attempt, token = practice.start_daily(rules(practice_campaign), p, now=base)
     assert attempt.kind == DAILY and attempt.total == 3 and attempts.token_matches(attempt, token)
-    assert practice.start_daily(rules(campaign), p, now=base + HOUR) == (attempt, None)  # the pages come back to it
-    same, api_token = practice.start_daily(rules(campaign), p, now=base + HOUR, resume_open=False)
+    assert practice.start_daily(rules(practice_campaign), p, now=base + HOUR) == (attempt, None)  # the pages come back to it
+    same, api_token = practice.start_daily(rules(practice_campaign), p, now=base + HOUR, resume_open=False)
     assert same.id == attempt.id and api_token and attempts.token_matches(attempt_row(same.public_id), api_token)
     answer_all(attempt, ALL_WRONG, base + HOUR)
     with pytest.raises(Conflict) as caught:
-        practice.start_daily(rules(campaign), p, now=base + 2 * HOUR)
+        practice.start_daily(rules(practice_campaign), p, now=base + 2 * HOUR)
     assert caught.value.code == "daily_done" and "今天的每日一练已经完成" in caught.value.message
-    tomorrow, _ = practice.start_daily(rules(campaign), p, now=base + DAY)
+    tomorrow, _ = practice.start_daily(rules(practice_campaign), p, now=base + DAY)
     assert tomorrow.id != attempt.id and tomorrow.day == china_day(base + DAY)
     assert db.session.scalar(select(func.count(Attempt.id)).where(Attempt.kind == DAILY)) == 2
 
 
-def test_daily_set_stays_open_until_the_end_of_the_china_day(campaign):
+def test_daily_set_stays_open_until_the_end_of_the_china_day(practice_campaign):
     base = base_time()  # 12:00 China time
-    noon, _ = practice.start_daily(rules(campaign), person(campaign, "甲"), now=base)
+    noon, _ = practice.start_daily(rules(practice_campaign), person(practice_campaign, "甲"), now=base)
     assert noon.expires_at == china_day_end(base)
     late_night = base + dt.timedelta(hours=11, minutes=50)  # 23:50 China time
-    late, _ = practice.start_daily(rules(campaign), person(campaign, "乙"), now=late_night)
+    late, _ = practice.start_daily(rules(practice_campaign), person(practice_campaign, "乙"), now=late_night)
     assert late.expires_at == late_night + MIN_ATTEMPT_TTL
     with writing():
-        campaign.closes_at = base + HOUR
-    closing, _ = practice.start_daily(rules(campaign), person(campaign, "丙"), now=base)
+        practice_campaign.closes_at = base + HOUR
+    closing, _ = practice.start_daily(rules(practice_campaign), person(practice_campaign, "丙"), now=base)
     assert closing.expires_at == base + HOUR
 
 
-def test_daily_set_on_an_empty_pool_or_a_closed_campaign_is_refused(campaign):
+def test_daily_set_on_an_empty_pool_or_a_closed_campaign_is_refused(practice_campaign):
     base = base_time()
-    p = person(campaign)
+    p = person(practice_campaign)
     with pytest.raises(Conflict) as closed:
-        practice.start_daily(rules(campaign), p, now=base + 11 * DAY)
+        practice.start_daily(rules(practice_campaign), p, now=base + 11 * DAY)
     assert closed.value.code == "campaign_closed"
     for qid in ALL_RIGHT:
         set_question_retired(qid, True)
     with pytest.raises(Conflict) as empty:
-        practice.start_daily(rules(campaign), p, now=base)
+        practice.start_daily(rules(practice_campaign), p, now=base)
     assert empty.value.code == "empty_pool"
     assert count(Attempt) == 0
 
 
-def test_check_in_streak_counts_completed_sets_right_or_wrong(campaign):
+def test_check_in_streak_counts_completed_sets_right_or_wrong(practice_campaign):
     base = base_time()
-    p = person(campaign)
+    p = person(practice_campaign)
     for n, answers in ((4, ALL_RIGHT), (3, ALL_WRONG), (2, ONE_WRONG)):  # completing counts, right or wrong
-        daily(campaign, p, answers, base - n * DAY)
+        daily(practice_campaign, p, answers, base - n * DAY)
     status = practice_queries.daily_status(p, base - 2 * DAY + HOUR)
     assert (status.state, status.streak, status.total_days) == ("done", 3, 3)
     # Yesterday's set: one answer, then left unfinished until the day ran out.
-    unfinished, _ = practice.start_daily(rules(campaign), p, now=base - DAY)
+    unfinished, _ = practice.start_daily(rules(practice_campaign), p, now=base - DAY)
     item = play_loop.current_item(unfinished, base - DAY)
     play_loop.record_answer(unfinished, item.version.question_id, ["A"], now=base - DAY + dt.timedelta(seconds=5))
     assert practice_queries.daily_status(p, base - DAY + HOUR).state == "in_play"
@@ -265,18 +263,18 @@ def test_check_in_streak_counts_completed_sets_right_or_wrong(campaign):
     assert practice_queries.daily_status(p, last_second).state == "in_play"
     db.session.expire_all()
     assert play_loop.current_item(attempts.get(unfinished.id), base) is None  # over: finished as it stood
-    daily(campaign, p, ALL_RIGHT, base)
+    daily(practice_campaign, p, ALL_RIGHT, base)
     status = practice_queries.daily_status(p, base + HOUR)
     assert (status.state, status.streak, status.total_days, status.longest) == ("done", 1, 4, 3)
     assert [done for _day, done in status.week] == [False, False, True, True, True, False, True]
     assert status.week[-1][0] == dt.date.fromisoformat(china_day(base))
 
 
-def test_a_set_started_before_midnight_counts_for_its_day(campaign):
+def test_a_set_started_before_midnight_counts_for_its_day(practice_campaign):
     base = base_time()
-    p = person(campaign)
+    p = person(practice_campaign)
     before_midnight = base + dt.timedelta(hours=11, minutes=55)  # 23:55 China time
-    attempt = daily(campaign, p, ALL_RIGHT, before_midnight, seconds=200)  # the last answer comes after midnight
+    attempt = daily(practice_campaign, p, ALL_RIGHT, before_midnight, seconds=200)  # the last answer comes after midnight
     last = max(i.answered_at for i in attempt_row(attempt.public_id).items)
     assert china_day(last) != attempt.day
     assert practice_queries.checkin_days(p.id) == [dt.date.fromisoformat(attempt.day)]
@@ -286,10 +284,10 @@ def test_a_set_started_before_midnight_counts_for_its_day(campaign):
 
 # ---------------------------------------------------------------- the wrong-answer book
 
-def test_book_lists_wrong_and_late_answers_with_the_served_version_and_key(campaign):
+def test_book_lists_wrong_and_late_answers_with_the_served_version_and_key(practice_campaign):
     base = base_time()
-    p = person(campaign)
-    contest = play(campaign, p, {"ta-single": ["A"], "ta-multi": TIMEOUT, "ta-judge": RIGHT}, base, seconds=3)
+    p = person(practice_campaign)
+    contest = play_answers(practice_campaign, p, {"ta-single": ["A"], "ta-multi": TIMEOUT, "ta-judge": RIGHT}, base, seconds=3)
     book = practice_queries.wrong_answer_book(campaign_of(p), p)
     assert sorted(book_ids(p)) == ["ta-multi", "ta-single"]
     assert book.counts == practice_queries.BookCounts(open=2, mastered=0, retryable=2)
@@ -306,11 +304,11 @@ def test_book_lists_wrong_and_late_answers_with_the_served_version_and_key(campa
     assert entries["ta-multi"].outcome["late"] and entries["ta-multi"].outcome["choices"] == []
 
 
-def test_retry_serves_the_book_and_right_answers_master_questions(campaign):
+def test_retry_serves_the_book_and_right_answers_master_questions(practice_campaign):
     base = base_time()
-    p = person(campaign)
-    play(campaign, p, {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": RIGHT}, base)
-    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
+    p = person(practice_campaign)
+    play_answers(practice_campaign, p, {"ta-single": ["A"], "ta-multi": ["C"], "ta-judge": RIGHT}, base)
+    retry, _ = practice.start_review(rules(practice_campaign), p, now=base + HOUR)
     assert retry.kind == REVIEW and sorted(questions_of(retry)) == ["ta-multi", "ta-single"]
     answer_all(retry, {"ta-single": RIGHT, "ta-multi": ["A"]}, base + HOUR)
     book = practice_queries.wrong_answer_book(campaign_of(p), p)
@@ -319,40 +317,40 @@ def test_retry_serves_the_book_and_right_answers_master_questions(campaign):
     assert book.counts.mastered == 1
     facts = practice_queries.summary(campaign_of(p), p, attempts.get(retry.id))
     assert facts.mastered_now == 1 and facts.complete and facts.counts.open == 1
-    daily(campaign, p, ALL_RIGHT, base + 2 * HOUR)  # any later right answer masters a question too
+    daily(practice_campaign, p, ALL_RIGHT, base + 2 * HOUR)  # any later right answer masters a question too
     assert book_ids(p) == [] and practice_queries.book_counts(campaign_of(p), p).mastered == 2
     with pytest.raises(Conflict) as empty:
-        practice.start_review(rules(campaign), p, now=base + 3 * HOUR)
+        practice.start_review(rules(practice_campaign), p, now=base + 3 * HOUR)
     assert empty.value.code == "book_empty" and empty.value.status == 409
-    play(campaign, p, {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": ["A"]}, base + 4 * HOUR)  # relapse
+    play_answers(practice_campaign, p, {"ta-single": RIGHT, "ta-multi": RIGHT, "ta-judge": ["A"]}, base + 4 * HOUR)  # relapse
     assert book_ids(p) == ["ta-judge"] and practice_queries.book_counts(campaign_of(p), p).mastered == 2
 
 
-def test_retired_questions_stay_in_the_book_but_are_not_retried(campaign):
+def test_retired_questions_stay_in_the_book_but_are_not_retried(practice_campaign):
     base = base_time()
-    p = person(campaign)
-    play(campaign, p, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": ["A"]}, base)
+    p = person(practice_campaign)
+    play_answers(practice_campaign, p, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": ["A"]}, base)
     set_question_retired("ta-single", True)
     book = practice_queries.wrong_answer_book(campaign_of(p), p)
     assert sorted(book_ids(p)) == ["ta-judge", "ta-single"]
     assert {e.version.question_id: e.retryable for e in book.entries} == {"ta-single": False, "ta-judge": True}
     assert book.counts.retryable == 1
-    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
+    retry, _ = practice.start_review(rules(practice_campaign), p, now=base + HOUR)
     assert questions_of(retry) == ["ta-judge"]
     answer_all(retry, ALL_RIGHT, base + HOUR)
     assert book_ids(p) == ["ta-single"]
     with pytest.raises(Conflict):
-        practice.start_review(rules(campaign), p, now=base + 2 * HOUR)  # only a retired question is left
+        practice.start_review(rules(practice_campaign), p, now=base + 2 * HOUR)  # only a retired question is left
 
 
-def test_an_edited_question_is_shown_as_served_and_retried_as_it_is_now(campaign):
+def test_an_edited_question_is_shown_as_served_and_retried_as_it_is_now(practice_campaign):
     base = base_time()
-    p = person(campaign)
-    play(campaign, p, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}, base)
+    p = person(practice_campaign)
+    play_answers(practice_campaign, p, {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT}, base)
     import_test_bank(single_stem="修改后的题干：接到自称公安的电话怎么办？")
     entry = practice_queries.wrong_answer_book(campaign_of(p), p).entries[0]
     assert entry.version.version == 1 and "修改后" not in entry.version.stem
-    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
+    retry, _ = practice.start_review(rules(practice_campaign), p, now=base + HOUR)
     assert items(retry)[0].version.version == 2 and "修改后" in items(retry)[0].version.stem
 
 
@@ -374,26 +372,26 @@ def test_a_retry_serves_at_most_ten_most_recently_missed_first(app, make_campaig
     assert sorted(questions_of(retry)) == sorted(missed[-10:])
 
 
-def test_a_retry_in_play_is_resumed_and_left_alone_by_the_contest(campaign):
+def test_a_retry_in_play_is_resumed_and_left_alone_by_the_contest(practice_campaign):
     base = base_time()
-    p = person(campaign)
-    play(campaign, p, ALL_WRONG, base)
-    retry, _ = practice.start_review(rules(campaign), p, now=base + HOUR)
-    assert practice.start_review(rules(campaign), p, now=base + HOUR)[0].id == retry.id
-    start_attempt(rules(campaign), p, now=base + HOUR)
-    start_attempt(rules(campaign), p, now=base + HOUR)
+    p = person(practice_campaign)
+    play_answers(practice_campaign, p, ALL_WRONG, base)
+    retry, _ = practice.start_review(rules(practice_campaign), p, now=base + HOUR)
+    assert practice.start_review(rules(practice_campaign), p, now=base + HOUR)[0].id == retry.id
+    start_attempt(rules(practice_campaign), p, now=base + HOUR)
+    start_attempt(rules(practice_campaign), p, now=base + HOUR)
     assert attempt_row(retry.public_id).finished_at is None
     with writing():
         db.session.get(Attempt, retry.id).expires_at = base + HOUR
-    fresh, _ = practice.start_review(rules(campaign), p, now=base + 2 * HOUR)  # the old one ran out: a new one
+    fresh, _ = practice.start_review(rules(practice_campaign), p, now=base + 2 * HOUR)  # the old one ran out: a new one
     assert fresh.id != retry.id and attempt_row(retry.public_id).finished_at is not None
 
 
-def test_book_is_per_participant(campaign):
+def test_book_is_per_participant(practice_campaign):
     base = base_time()
-    a, b = person(campaign, "甲"), person(campaign, "乙", "s2")
-    play(campaign, a, ALL_WRONG, base)
-    play(campaign, b, ALL_RIGHT, base)
+    a, b = person(practice_campaign, "甲"), person(practice_campaign, "乙", "s2")
+    play_answers(practice_campaign, a, ALL_WRONG, base)
+    play_answers(practice_campaign, b, ALL_RIGHT, base)
     assert len(book_ids(a)) == 3 and book_ids(b) == []
 
 
@@ -403,8 +401,8 @@ def practice_start(client, slug="c1") -> str:
     return public_id_of(location(client.post(f"/q/{slug}/practice/daily", data={})))
 
 
-def test_daily_practice_through_the_pages(client, campaign):
-    join(client)
+def test_daily_practice_through_the_pages(client, practice_campaign):
+    join_page(client)
     landing = page(client.get("/q/c1"))
     assert text_of(landing, "card-streak") == "0" and "每日一练" in text_of(landing, "card-to-practice")
     html = page(client.get("/q/c1/practice"))
@@ -438,8 +436,8 @@ def test_daily_practice_through_the_pages(client, campaign):
     assert "还没有人完成答题" in page(client.get("/q/c1/board"))
 
 
-def test_wrong_answer_book_and_retry_through_the_pages(client, campaign):
-    join(client)
+def test_wrong_answer_book_and_retry_through_the_pages(client, practice_campaign):
+    join_page(client)
     contest = start(client)
     play_through(client, contest, correct=lambda n: n != 1)  # the second question is wrong
     wrong_qid = next(i.version.question_id for i in attempt_row(contest).items if not i.correct)
@@ -468,8 +466,8 @@ def test_wrong_answer_book_and_retry_through_the_pages(client, campaign):
     assert "错题本里没有可以重练的题目" in text_of(refused, "error")
 
 
-def test_retired_question_is_listed_but_not_offered_for_retry(client, campaign):
-    join(client)
+def test_retired_question_is_listed_but_not_offered_for_retry(client, practice_campaign):
+    join_page(client)
     contest = start(client)
     play_through(client, contest, correct=lambda n: n != 0)
     wrong_qid = next(i.version.question_id for i in attempt_row(contest).items if not i.correct)
@@ -479,7 +477,7 @@ def test_retired_question_is_listed_but_not_offered_for_retry(client, campaign):
     assert 'id="retry"' not in html and "都已停用" in text_of(html, "retry-none")
 
 
-def test_practice_pages_refuse_bad_input_and_change_nothing(client, app, campaign):
+def test_practice_pages_refuse_bad_input_and_change_nothing(client, app, practice_campaign):
     page(client.get("/q/c1"))
     assert location(client.get("/q/c1/practice")).endswith("/q/c1")  # not joined yet
     assert location(client.get("/q/c1/mistakes")).endswith("/q/c1")
@@ -487,11 +485,11 @@ def test_practice_pages_refuse_bad_input_and_change_nothing(client, app, campaig
     assert location(client.post("/q/c1/mistakes/retry", data={})).endswith("/q/c1")
     assert count(Attempt) == 0
     page(client.get("/q/nope/practice"), 404)
-    join(client)
+    join_page(client)
     public_id = practice_start(client)
     qid, _name, _keys = read_question(page(client.get(f"/a/{public_id}")))
     stranger = app.test_client()
-    join(stranger, nickname="别人", org="s2")
+    join_page(stranger, nickname="别人", org="s2")
     for url in (f"/a/{public_id}", f"/a/{public_id}/practice", f"/a/{public_id}/feedback/{qid}"):
         assert "这不是你的答题记录" in page(stranger.get(url), 403)
     refused = stranger.post(f"/a/{public_id}/answer", data={"question_id": qid, "choice": "A"})
@@ -503,21 +501,21 @@ def test_practice_pages_refuse_bad_input_and_change_nothing(client, app, campaig
         assert str(certificates.PRACTICE_NO_CERTIFICATE) in page(client.get(url), 409)
     # An unfinished practice summary leads back to the question.
     other = app.test_client()
-    join(other, nickname="小李", org="co")
+    join_page(other, nickname="小李", org="co")
     open_id = practice_start(other)
     assert location(other.get(f"/a/{open_id}/practice")).endswith(f"/a/{open_id}")
     # A closed campaign refuses a new set with its reason.
     with writing():
-        campaign.closes_at = base_time() - DAY
+        practice_campaign.closes_at = base_time() - DAY
     late = app.test_client()
-    join(late, nickname="迟到", org="s1")
+    join_page(late, nickname="迟到", org="s1")
     html = page(late.post("/q/c1/practice/daily", data={}), 409)
     assert "活动未开始或已结束" in text_of(html, "error")
     assert count(Attempt) == 2
 
 
-def test_the_contest_result_page_links_to_practice(client, campaign):
-    join(client)
+def test_the_contest_result_page_links_to_practice(client, practice_campaign):
+    join_page(client)
     contest = start(client)
     play_through(client, contest)
     html = page(client.get(f"/a/{contest}/result"))

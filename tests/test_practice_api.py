@@ -7,17 +7,17 @@ endpoints; their result has no score or rank.
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from test_practice import ALL_WRONG, campaign  # noqa: F401  (the fixture)
 
 from quizapp.extensions import db
 from quizapp.models import Attempt, Participant
+
+from helpers import ALL_WRONG, item_of, right_keys
 
 API = "/api/v1"
 
 
 def play_api(client, attempt_id: str, headers: dict, wrong: bool = False) -> list[dict]:
     """Answer every question through the API (right, or wrong with ALL_WRONG's bank keys); the feedbacks."""
-    from test_pages import item_of, right_keys
 
     from quizapp.quiz import play as play_loop
 
@@ -46,7 +46,7 @@ def error_of(resp, status: int) -> dict:
     return error
 
 
-def test_daily_set_through_the_api(client, campaign, api_player):
+def test_daily_set_through_the_api(client, practice_campaign, api_player):
     contest_id, contest_headers, created = api_player()
     token = created["participant_token"]
     play_api(client, contest_id, contest_headers, wrong=True)
@@ -73,7 +73,7 @@ def test_daily_set_through_the_api(client, campaign, api_player):
     assert db.session.scalar(select(Participant)).best_score == 0  # the contest's score, not practice's
 
 
-def test_wrong_answer_book_and_retry_through_the_api(client, campaign, api_player):
+def test_wrong_answer_book_and_retry_through_the_api(client, practice_campaign, api_player):
     contest_id, contest_headers, created = api_player()
     token = {"X-Participant-Token": created["participant_token"]}
     empty = error_of(client.post(f"{API}/campaigns/c1/practice/review",
@@ -99,7 +99,7 @@ def test_wrong_answer_book_and_retry_through_the_api(client, campaign, api_playe
     assert client.get(f"{API}/campaigns/c1/mistakes", headers=token).get_json()["entries"] == []
 
 
-def test_practice_api_refuses_bad_input_with_the_field_named(app, client, campaign, make_campaign, api_player):
+def test_practice_api_refuses_bad_input_with_the_field_named(app, client, practice_campaign, make_campaign, api_player):
     # Every start shares one budget per device; this test sends more bad starts than a phone may.
     app.config["RATE_LIMITS"] = dict(app.config["RATE_LIMITS"], start_per_device="100/minute")
     _attempt, _headers, created = api_player()
@@ -127,7 +127,7 @@ def test_practice_api_refuses_bad_input_with_the_field_named(app, client, campai
     assert db.session.scalar(select(func.count(Attempt.id))) == 2  # the two contest starts only
 
 
-def test_practice_attempt_result_before_the_end_is_refused(client, campaign, api_player):
+def test_practice_attempt_result_before_the_end_is_refused(client, practice_campaign, api_player):
     _attempt, _headers, created = api_player()
     body = client.post(f"{API}/campaigns/c1/practice/daily",
                        json={"participant_token": created["participant_token"]}).get_json()

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, _assert_fits_phone
-from test_resume_browser import live, right_display_keys  # noqa: F401  (live is a fixture)
 
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
 from quizapp.quiz import play as play_loop
+
+from helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, assert_fits_phone, right_display_keys
 
 NICKNAME = "练习小卫士"
 
@@ -48,10 +48,10 @@ def answer(page, app, expect, right: bool) -> str:
     return qid
 
 
-def test_daily_practice_and_wrong_answer_book_without_javascript(live, tmp_path):
+def test_daily_practice_and_wrong_answer_book_without_javascript(live_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    base, app = live
+    base, app = live_app
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=30_000)
@@ -69,7 +69,7 @@ def test_daily_practice_and_wrong_answer_book_without_javascript(live, tmp_path)
             expect(page.locator("h1")).to_have_text("每日一练")
             expect(page.locator("#daily-rules")).to_contain_text("答对答错都算")
             expect(page.locator("#week li")).to_have_count(7)
-            _assert_fits_phone(page)
+            assert_fits_phone(page)
             page.screenshot(path=str(tmp_path / "practice.png"), full_page=True)
             page.locator("#start-daily").click()
 
@@ -82,7 +82,7 @@ def test_daily_practice_and_wrong_answer_book_without_javascript(live, tmp_path)
                 missed = missed or qid
                 expect(page.locator("#practice-tag")).to_be_visible()
                 assert "分" not in page.locator("#verdict").inner_text()
-                _assert_fits_phone(page)
+                assert_fits_phone(page)
                 if index == 1:
                     page.screenshot(path=str(tmp_path / "practice_feedback.png"), full_page=True)
                 page.locator("#next").click()
@@ -91,7 +91,7 @@ def test_daily_practice_and_wrong_answer_book_without_javascript(live, tmp_path)
             expect(page.locator("#checkin")).to_contain_text("打卡成功")
             expect(page.locator("#checkin-streak")).to_have_text("1")
             expect(page.locator("#practice-correct")).to_have_text("2")
-            _assert_fits_phone(page)
+            assert_fits_phone(page)
             page.screenshot(path=str(tmp_path / "practice_summary.png"), full_page=True)
 
             page.locator("#to-mistakes").click()
@@ -104,7 +104,7 @@ def test_daily_practice_and_wrong_answer_book_without_javascript(live, tmp_path)
             expect(entry.locator(".explain")).to_be_visible()
             expect(entry).to_contain_text("你的选择")
             expect(entry.locator(".options li.answer")).not_to_have_count(0)
-            _assert_fits_phone(page)
+            assert_fits_phone(page)
             page.screenshot(path=str(tmp_path / "mistakes.png"), full_page=True)
 
             page.locator("#retry").click()
@@ -120,7 +120,7 @@ def test_daily_practice_and_wrong_answer_book_without_javascript(live, tmp_path)
             page.goto(f"{base}/q/demo/me")
             expect(page.locator("#me-streak")).to_have_text("1")
             expect(page.locator("#best-score-none")).to_be_visible()  # practice never made a best score
-            _assert_fits_phone(page)
+            assert_fits_phone(page)
             context.close()
         finally:
             browser.close()

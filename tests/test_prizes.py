@@ -23,7 +23,8 @@ from quizapp.quiz import attempts, players
 from quizapp.quiz import play as play_loop
 from quizapp.quiz.start import start_attempt
 
-from helpers import rules
+from helpers import as_player, new_draw, rules
+from helpers import play_participant as play
 
 PASSWORD = "console-pass-1"  # the password the conftest console fixtures use
 PHONE = "13812345678"
@@ -33,27 +34,6 @@ PHONE = "13812345678"
 
 def text(resp) -> str:
     return resp.get_data(as_text=True)
-
-
-def play(campaign, nickname: str, org: str, right: int, gap: float = 5.0, start: dt.datetime | None = None):
-    """Join and finish one attempt through operations: the first `right` answers right, the rest wrong.
-
-    gap is the seconds between serving and answering; 0.3 earns the too_fast flag.
-    """
-    participant = players.join(rules(campaign), nickname, org)
-    now = start or utcnow()
-    attempt, _ = start_attempt(rules(campaign), participant, now=now)
-    for i in range(attempt.total):
-        item = play_loop.current_item(attempt, now)
-        now += dt.timedelta(seconds=gap)
-        correct = play_loop.to_display_keys(item, item.version.answer)
-        wrong = [next(k for k in "ABCDEF"[: len(item.option_order)] if k not in correct)]
-        play_loop.record_answer(attempt, item.version.question_id, correct if i < right else wrong, now)
-        now += dt.timedelta(seconds=3)
-    attempt = attempts.get(attempt.id)
-    assert attempt.finished_at is not None
-    db.session.expire_all()  # the finish wrote on the play loop's connection
-    return db.session.get(Participant, participant.id)
 
 
 @pytest.fixture
@@ -71,19 +51,6 @@ def field(app, make_campaign):
     people["己"] = players.join(rules(campaign), "己同学", "s1")
     assert people["丙"].best_score >= 300 and people["乙"].best_score < 200
     return campaign, people
-
-
-def new_draw(campaign, tiers="一等奖 1\n二等奖 3\n三等奖 10", min_score=200, org_code="", title="幸运抽奖"):
-    return prizes.create_draw(campaign, prizes.DrawInput(title=title, min_score=min_score, org_code=org_code,
-                                                         tiers=tiers))
-
-
-def as_player(app, campaign, participant):
-    """A client whose signed session remembers this participant, as after joining on their phone."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["participants"] = {str(campaign.id): participant.id}
-    return client
 
 
 def winner_ids(prize_draw) -> set[int]:

@@ -10,19 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from test_pages import (
-    attempt_row,
-    count,
-    join,
-    location,
-    page,
-    parse,
-    read_question,
-    right_keys,
-    start,
-    submit,
-    text_of,
-)
 
 from quizapp.clock import china_day
 from quizapp.database import writing
@@ -32,7 +19,7 @@ from quizapp.quiz import attempts, players
 from quizapp.quiz import play as play_loop
 from quizapp.quiz.start import start_attempt
 
-from helpers import rules
+from helpers import attempt_row, count, join_page, location, page, parse, read_question, right_keys, rules, start, submit, text_of
 
 API = "/api/v1"
 
@@ -56,7 +43,7 @@ def answer_right(client, public_id: str) -> str:
 
 def test_reload_shows_the_same_question_with_the_clock_running(client, make_campaign):
     make_campaign()
-    join(client)
+    join_page(client)
     public_id = start(client)
     answer_right(client, public_id)
     html = page(client.get(f"/a/{public_id}"))
@@ -71,7 +58,7 @@ def test_reload_shows_the_same_question_with_the_clock_running(client, make_camp
 
 def test_landing_offers_to_continue_and_start_goes_back_to_the_open_attempt(client, make_campaign):
     make_campaign(attempts_per_day=1)
-    join(client)
+    join_page(client)
     public_id = start(client)
     answer_right(client, public_id)
     page(client.get(f"/a/{public_id}"))  # the second question is served, then the browser is closed
@@ -92,7 +79,7 @@ def test_landing_offers_to_continue_and_start_goes_back_to_the_open_attempt(clie
 
 def test_coming_back_after_the_time_is_up_shows_zero_and_counts_late(client, make_campaign):
     make_campaign()
-    join(client)
+    join_page(client)
     public_id = start(client)
     qid, name, keys = read_question(page(client.get(f"/a/{public_id}")))
     age_current(public_id, 45)  # back from a tunnel long after the 20 seconds
@@ -106,7 +93,7 @@ def test_coming_back_after_the_time_is_up_shows_zero_and_counts_late(client, mak
 
 def test_an_expired_attempt_is_not_offered_and_counts_when_a_new_one_starts(client, make_campaign):
     make_campaign()
-    join(client)
+    join_page(client)
     old = start(client)
     answer_right(client, old)
     with writing():
@@ -122,7 +109,7 @@ def test_an_expired_attempt_is_not_offered_and_counts_when_a_new_one_starts(clie
 
 def test_finished_attempt_is_not_resumed(client, make_campaign):
     make_campaign(questions_per_quiz=1)
-    join(client)
+    join_page(client)
     first = start(client)
     answer_right(client, first)
     assert 'id="resume"' not in page(client.get("/q/c1"))

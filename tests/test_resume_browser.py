@@ -22,67 +22,11 @@ CI=true that is a failure instead.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from pathlib import Path
 
-import pytest
-from sqlalchemy import select
-from test_browser import TIMEOUT_MS, _assert_fits_phone, _require_browser, browser_page
-from werkzeug.serving import make_server
+from helpers import TIMEOUT_MS, assert_fits_phone, browser_page, right_display_keys
 
-from quizapp import create_app
-from quizapp.bank import load_paths
-from quizapp.bank.importing import import_bank
-from quizapp.extensions import db
-from quizapp.models import Attempt, AttemptItem, QuestionVersion
-from quizapp.quiz import play as play_loop
-
-ROOT = Path(__file__).resolve().parent.parent
-BANK_DIR = ROOT / "question_bank"
 NICKNAME = "续答小卫士"
-
-
-@pytest.fixture
-def live(tmp_path):
-    """(base URL, app): the real app (CSRF on) on a temp SQLite file, served from a thread."""
-    _require_browser()  # before any set-up, so a skip is cheap
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'resume.db'}",
-        "SECRET_KEY": "resume-browser-secret",
-        "BANK_PATH": str(BANK_DIR),
-    })
-    assert app.config.get("WTF_CSRF_ENABLED", True), "the live server must run with CSRF protection on"
-    from quizapp.console.demo import ensure_demo_campaign
-
-    with app.app_context():
-        db.create_all()
-        import_bank(load_paths([BANK_DIR]))
-        ensure_demo_campaign()
-        db.session.remove()
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
-
-
-def right_display_keys(app, public_id: str, question_id: str) -> list[str]:
-    """The keys this attempt displays for the right answer, read from the database."""
-    with app.app_context():
-        try:
-            item = db.session.scalar(select(AttemptItem).join(QuestionVersion).join(Attempt).where(
-                Attempt.public_id == public_id, QuestionVersion.question_id == question_id))
-            return play_loop.to_display_keys(item, item.version.answer)
-        finally:
-            db.session.remove()
 
 
 def on_question(page) -> tuple[str, int, int]:
@@ -107,10 +51,10 @@ def answer_right(page, app, public_id: str, expect) -> str:
     return streak.inner_text() if streak.count() else ""
 
 
-def test_resume_after_reload_and_closing_the_page(live, tmp_path):
+def test_resume_after_reload_and_closing_the_page(live_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    base, app = live
+    base, app = live_app
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw, browser_page(pw) as (page, errors):
         context = page.context
@@ -133,7 +77,7 @@ def test_resume_after_reload_and_closing_the_page(live, tmp_path):
         streaks.append(answer_right(page, app, public_id, expect))
         assert streaks == ["", "🔥 连对 2 题 +10 分"], streaks
         expect(page.locator("#verdict")).to_contain_text(re.compile(r"\+1[1-6]\d 分"))  # 100 + speed + 10
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "streak.png"), full_page=True)
         page.locator("#next").click()
         page.wait_for_url(re.compile(r"/a/[0-9a-f]+$"))
@@ -158,7 +102,7 @@ def test_resume_after_reload_and_closing_the_page(live, tmp_path):
         expect(resume).to_have_text("继续答题")
         expect(page.locator("#start")).to_have_count(0)
         expect(page.locator("#in-play")).to_contain_text("第 3 / 10 题")
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "landing_resume.png"), full_page=True)
         resume.click()
         page.wait_for_url(re.compile(rf"/a/{public_id}$"))
@@ -188,7 +132,7 @@ def test_resume_after_reload_and_closing_the_page(live, tmp_path):
         new = page.locator(".badge-item.new")
         expect(new.filter(has_text="满分达人")).to_have_count(1)
         expect(new.filter(has_text="初次挑战")).to_have_count(1)
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "result_badges.png"), full_page=True)
 
         # The landing page no longer offers to continue; the personal page lists the attempt.
@@ -200,6 +144,6 @@ def test_resume_after_reload_and_closing_the_page(live, tmp_path):
         expect(page.locator(f"#history tr[data-attempt='{public_id}']")).to_have_count(1)
         expect(page.locator(".badge-item.held").filter(has_text="满分达人")).to_have_count(1)
         expect(page.locator(".badge-item.locked").filter(has_text="连续7天")).to_have_count(1)
-        _assert_fits_phone(page)
+        assert_fits_phone(page)
         page.screenshot(path=str(tmp_path / "me.png"), full_page=True)
         assert not errors, f"JavaScript errors: {errors}"

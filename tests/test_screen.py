@@ -6,11 +6,12 @@ import datetime as dt
 import re
 
 import pytest
-from test_analytics import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, join, play
 
 from quizapp.database import writing
 from quizapp.extensions import db
 from quizapp.models import Campaign
+
+from helpers import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, join_player, play_answers
 
 
 @pytest.fixture
@@ -20,12 +21,12 @@ def campaign(make_campaign):
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1),
                              streak_step=0)  # no streak bonus: 150 per right answer
-    play(campaign, join(campaign, "Alice", "s1"), ALL_RIGHT, base)
-    play(campaign, join(campaign, "李小龙", "s2"), {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT},
-         base + dt.timedelta(minutes=1))
-    play(campaign, join(campaign, "王五", "s2"), {"ta-single": ["A"], "ta-multi": ["A"], "ta-judge": RIGHT},
-         base + dt.timedelta(minutes=2))
-    join(campaign, "赵六", "co")
+    play_answers(campaign, join_player(campaign, "Alice", "s1"), ALL_RIGHT, base)
+    play_answers(campaign, join_player(campaign, "李小龙", "s2"), {"ta-single": ["A"], "ta-multi": RIGHT, "ta-judge": RIGHT},
+                 base + dt.timedelta(minutes=1))
+    play_answers(campaign, join_player(campaign, "王五", "s2"), {"ta-single": ["A"], "ta-multi": ["A"], "ta-judge": RIGHT},
+                 base + dt.timedelta(minutes=2))
+    join_player(campaign, "赵六", "co")
     return campaign
 
 
@@ -103,7 +104,7 @@ def test_nicknames_escaped(client, make_campaign):
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1),
                              orgs=(("x", "<b>单位</b>", "school", 10),))
-    play(campaign, join(campaign, "<script>x</script>", "x"), ALL_RIGHT, base)
+    play_answers(campaign, join_player(campaign, "<script>x</script>", "x"), ALL_RIGHT, base)
     html = client.get("/screen/c1").get_data(as_text=True)
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "<b>单位</b>" not in html and "&lt;b&gt;单位&lt;/b&gt;" in html
@@ -115,7 +116,7 @@ def test_top_ten_only(client, make_campaign):
     base = base_time()
     campaign = make_campaign(banks=[ARTICLE_ID], questions_per_quiz=3, opens_at=base - dt.timedelta(days=1))
     for i in range(12):
-        play(campaign, join(campaign, f"选手{i:02d}", "s1"), ALL_RIGHT, base + dt.timedelta(minutes=i))
+        play_answers(campaign, join_player(campaign, f"选手{i:02d}", "s1"), ALL_RIGHT, base + dt.timedelta(minutes=i))
     data = client.get("/screen/c1/data.json").get_json()
     assert [p["nickname"] for p in data["people"]] == [f"选手{i:02d}" for i in range(10)]
     assert data["participants"] == 12
@@ -145,7 +146,7 @@ def test_board_follows_freeze(client, campaign):
 
 def test_board_updates_after_a_new_result(client, campaign):
     assert len(client.get("/screen/c1/data.json").get_json()["people"]) == 3
-    play(campaign, join(campaign, "新来的", "co"), ALL_RIGHT, base_time() + dt.timedelta(minutes=5))
+    play_answers(campaign, join_player(campaign, "新来的", "co"), ALL_RIGHT, base_time() + dt.timedelta(minutes=5))
     data = client.get("/screen/c1/data.json").get_json()
     assert [p["nickname"] for p in data["people"]][:2] == ["Alice", "新来的"]
     assert data["orgs"][0]["org"] == "co"

@@ -14,9 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from test_analytics import ARTICLE_ID, base_time, import_test_bank
-from test_pages import join as join_page
-from test_pages import location, page, public_id_of, read_question, right_keys, submit, text_of
 
 from quizapp import engine
 from quizapp.database import writing
@@ -26,7 +23,20 @@ from quizapp.quiz import attempts, players
 from quizapp.quiz import play as play_loop
 from quizapp.quiz.start import start_attempt
 
-from helpers import rules
+from helpers import (
+    ARTICLE_ID,
+    base_time,
+    import_test_bank,
+    join_page,
+    location,
+    page,
+    public_id_of,
+    read_question,
+    right_keys,
+    rules,
+    submit,
+    text_of,
+)
 
 API = "/api/v1"
 
