@@ -31,6 +31,8 @@ TESTS = [
     "tests/test_pages.py", "tests/test_play_sql.py", "tests/test_practice.py", "tests/test_practice_api.py",
     "tests/test_streaks.py", "tests/test_badges.py", "tests/test_anticheat.py", "tests/test_leaderboard.py",
     "tests/test_board_counts.py", "tests/test_resume.py", "tests/test_security.py", "tests/test_properties.py",
+    # Last, as the slowest: real servers racing duplicate answers, first views, finishes and starts.
+    "tests/test_concurrency.py",
 ]
 
 

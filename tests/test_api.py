@@ -583,6 +583,17 @@ def test_bad_choices_are_400(client, make_campaign, api_player):
     assert answer(client, attempt_id, headers, qid, ["A"]).status_code == 200  # still answerable
 
 
+def test_a_repeated_option_is_refused_in_a_multiple_choice_question(client, make_campaign, api_player):
+    version = pick_question("multiple")
+    solo_campaign(make_campaign, version)
+    attempt_id, headers, _ = api_player()
+    qid = get_question(client, attempt_id, headers)["question"]["id"]
+    right = right_keys(attempt_id, qid)
+    err = error_of(answer(client, attempt_id, headers, qid, [right[0], *right]), 400, "choices")
+    assert "同一选项不能重复提交" in err["message"]
+    assert item_of(attempt_id, qid).answered_at is None
+
+
 def test_judge_takes_one_of_two_keys(client, make_campaign, api_player):
     version = pick_question("judge")
     solo_campaign(make_campaign, version)
