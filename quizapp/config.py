@@ -26,6 +26,8 @@ DEFAULT_RATE_LIMITS = {
     "start_per_ip": "2000/minute",
     "start_per_device": "12/minute",
     "join_per_ip": "2000/minute",
+    # Wrong recovery codes tried for one participant's member number before further tries are not checked.
+    "recovery_per_member": "10/hour",
     # Scan rows a cookie-less client can add per minute (past it, the landing page shows uncounted).
     "scan_per_ip": "2000/minute",
     "question_per_attempt": "120/minute",

@@ -231,6 +231,9 @@ class Participant(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))  # unit represented
     nickname: Mapped[str] = mapped_column(String(40))  # display name chosen by the person
     member_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash of student/employee number, never the number
+    # Keyed hash of the recovery code (找回码) shown once to whoever joined with the member number: typing the
+    # number on another phone links it to this participant only with the code.
+    recovery_hash: Mapped[str | None] = mapped_column(String(64))
     placement_id: Mapped[int | None] = mapped_column(ForeignKey("placement.id"))  # where they first came from
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # join time
     best_attempt_id: Mapped[int | None] = mapped_column()  # id of the attempt that counts (no FK: avoids a cycle)

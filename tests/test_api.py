@@ -237,8 +237,11 @@ def test_participant_token_is_checked(client, make_campaign):
 def test_member_id_makes_the_same_person_unique_in_the_unit(client, make_campaign):
     make_campaign(attempts_per_day=2)
     a = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小明", "org": "s1", "member_id": "2023001"})
-    b = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "明明", "org": "s1", "member_id": " 2023001 "})
+    code = a.get_json()["recovery_code"]
+    b = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "明明", "org": "s1", "member_id": " 2023001 ",
+                                                          "recovery_code": code})
     assert a.status_code == b.status_code == 201
+    assert "recovery_code" not in b.get_json() and "member_id_taken" not in b.get_json()
     pa = attempt_row(a.get_json()["attempt_id"]).participant
     pb = attempt_row(b.get_json()["attempt_id"]).participant
     assert pa.id == pb.id
@@ -246,7 +249,7 @@ def test_member_id_makes_the_same_person_unique_in_the_unit(client, make_campaig
     assert pa.member_hash and "2023001" not in pa.member_hash
     # The same number cannot dodge the daily limit by re-joining...
     error_of(client.post(f"{API}/campaigns/c1/attempts",
-                         json={"nickname": "小明2", "org": "s1", "member_id": "2023001"}), 429)
+                         json={"nickname": "小明2", "org": "s1", "member_id": "2023001", "recovery_code": code}), 429)
     # ...but the same number in another unit is another person.
     c = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小明", "org": "s2", "member_id": "2023001"})
     assert c.status_code == 201
@@ -592,6 +595,39 @@ def test_a_repeated_option_is_refused_in_a_multiple_choice_question(client, make
     err = error_of(answer(client, attempt_id, headers, qid, [right[0], *right]), 400, "choices")
     assert "同一选项不能重复提交" in err["message"]
     assert item_of(attempt_id, qid).answered_at is None
+
+
+def test_a_typed_member_id_never_takes_over_its_owner(client, make_campaign):
+    """The probe's attack: a classmate's unit code and student number return a different participant and token,
+    and the owner's attempt in play, nickname and token are untouched."""
+    make_campaign(attempts_per_day=3)
+    owner = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小明", "org": "s1", "member_id": "20240117"})
+    assert owner.status_code == 201
+    for extra in ({}, {"recovery_code": "7KQ2-M9XP"}):
+        attack = client.post(f"{API}/campaigns/c1/attempts",
+                             json={"nickname": "x", "org": "s1", "member_id": "20240117", **extra})
+        assert attack.status_code == 201 and attack.get_json()["member_id_taken"] is True
+        assert attack.get_json()["participant_token"] != owner.get_json()["participant_token"]
+    row = attempt_row(owner.get_json()["attempt_id"])
+    assert row.finished_at is None and row.participant.nickname == "小明"
+    error_of(client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "x", "org": "s1", "member_id": "1",
+                                                               "recovery_code": "nope"}), 400, "recovery_code")
+
+
+def test_wrong_recovery_codes_for_one_member_are_limited(app, client, make_campaign):
+    """Guessing codes for one number stops being checked after recovery_per_member tries, even the right one."""
+    app.config["RATE_LIMITS"] = dict(app.config["RATE_LIMITS"], recovery_per_member="3/hour",
+                                     start_per_device="100/minute")
+    make_campaign(attempts_per_day=20)
+    owner = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小明", "org": "s1", "member_id": "42"})
+    code = owner.get_json()["recovery_code"]
+    for guess in ("AAAA-AAAA", "BBBB-BBBB", "CCCC-CCCC"):
+        body = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "x", "org": "s1", "member_id": "42",
+                                                                 "recovery_code": guess}).get_json()
+        assert body["member_id_taken"] is True
+    late = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "x", "org": "s1", "member_id": "42",
+                                                             "recovery_code": code}).get_json()
+    assert late["member_id_taken"] is True  # the budget is spent: even the right code waits for the window
 
 
 def test_judge_takes_one_of_two_keys(client, make_campaign, api_player):

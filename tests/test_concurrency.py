@@ -8,7 +8,8 @@ on 127.0.0.1, released together by multiprocessing.Barrier where a race is the p
 (a) pairs of processes play whole quizzes in lockstep: both fetch each question at once, then
     one answers alone, or resends after a lost response, or both send the same answer at the same
     moment, or both send different answers at the same moment;
-(b) twelve processes start attempts for one participant at once under attempts_per_day = 3;
+(b) twelve processes start attempts for one participant at once under attempts_per_day = 3 (by token and by
+    member number with its recovery code), then twelve join with one new member number at once;
 (c) the last answer of an attempt races result and leaderboard reads;
 (d) eight processes start one person's daily practice set at once.
 (e) twelve players of an accuracy-only campaign (few distinct scores, one unit) send their last
@@ -457,40 +458,46 @@ def test_daily_limit_holds_under_concurrent_starts(live):
     with app.app_context():
         campaign = db.session.scalar(select(Campaign).where(Campaign.slug == LIMIT_SLUG))
         campaign_id = campaign.id
-        known = players.join(rules(campaign), "老用户", "lim", member_id="L-001")
+        joined = players.join_as(rules(campaign), "老用户", "lim", member_id="L-001")
+        known, code = joined.player, joined.recovery_code
         token = _participant_serializer().dumps(known.id)
         known_id = known.id
         db.session.remove()
         db.engine.dispose()
 
-    # Round 1: a known participant comes back as 12 phones at once, half by token, half by member number.
-    bodies = [{"participant_token": token} if n % 2 else {"nickname": "老用户", "org": "lim", "member_id": "L-001"}
+    # Round 1: a known participant comes back as 12 phones at once, half by token, half by member number with
+    # its recovery code: one person, so the daily limit of 3 holds across all of them.
+    bodies = [{"participant_token": token} if n % 2 else
+              {"nickname": "老用户", "org": "lim", "member_id": "L-001", "recovery_code": code}
               for n in range(STARTERS)]
-    # Round 2: a new member number joins from 12 phones at once (the join itself races too).
-    new_member = {"nickname": "新用户", "org": "lim", "member_id": "L-002"}
-    outcomes = {}
     t0 = time.monotonic()
-    for name, round_bodies in (("known", bodies), ("new", [new_member] * STARTERS)):
-        barrier = CTX.Barrier(STARTERS)
-        results = run_processes([(starter_worker, (server.port, n, barrier, round_bodies[n]))
-                                 for n in range(STARTERS)])
-        outcomes[name] = results
-        statuses = sorted(status for status, _ in results)
-        assert statuses == [201] * 3 + [429] * (STARTERS - 3), (name, results)
-        assert all(body["error"]["code"] == "attempt_limit" for status, body in results if status == 429)
-        tokens = {body["participant_token"] for status, body in results if status == 201}
-        assert len(tokens) == 1, f"{name}: the starts went to different participants"
+    barrier = CTX.Barrier(STARTERS)
+    known_results = run_processes([(starter_worker, (server.port, n, barrier, bodies[n])) for n in range(STARTERS)])
+    statuses = sorted(status for status, _ in known_results)
+    assert statuses == [201] * 3 + [429] * (STARTERS - 3), known_results
+    assert all(body["error"]["code"] == "attempt_limit" for status, body in known_results if status == 429)
+    assert len({body["participant_token"] for status, body in known_results if status == 201}) == 1
+    # Round 2: a new member number joins from 12 phones at once (the join itself races too). The number
+    # identifies, it does not authenticate: one phone gets it (and its recovery code), the others, without a
+    # code, join as new participants without it; nobody becomes somebody else.
+    barrier = CTX.Barrier(STARTERS)
+    new_member = {"nickname": "新用户", "org": "lim", "member_id": "L-002"}
+    new_results = run_processes([(starter_worker, (server.port, n, barrier, new_member)) for n in range(STARTERS)])
     elapsed = time.monotonic() - t0
+    assert [status for status, _ in new_results] == [201] * STARTERS, new_results
+    owners = [body for _, body in new_results if "recovery_code" in body]
+    assert len(owners) == 1 and "member_id_taken" not in owners[0]
+    assert sum(1 for _, body in new_results if body.get("member_id_taken")) == STARTERS - 1
+    assert len({body["participant_token"] for _, body in new_results}) == STARTERS
 
     with app.app_context():
         session = _fresh(db)
         people = session.scalars(select(Participant).where(Participant.campaign_id == campaign_id)).all()
-        assert len(people) == 2, [p.nickname for p in people]
-        for person in people:
-            count = session.scalar(select(func.count(Attempt.id)).where(Attempt.participant_id == person.id))
-            today = attempts.started_on(person.id, china_day(utcnow()))
-            assert count == today == 3, (person.nickname, count, today)
-        assert known_id in {p.id for p in people}
+        assert len(people) == 1 + STARTERS, [p.nickname for p in people]
+        numbered = [p for p in people if p.member_hash is not None]
+        assert len(numbered) == 2 and known_id in {p.id for p in numbered}  # L-001 and L-002, once each
+        count = session.scalar(select(func.count(Attempt.id)).where(Attempt.participant_id == known_id))
+        assert count == attempts.started_on(known_id, china_day(utcnow())) == 3
     print(f"\n(b) 2 x {STARTERS} concurrent starts in {elapsed:.1f}s")
 
 

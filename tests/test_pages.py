@@ -187,14 +187,68 @@ def test_join_then_landing_greets_and_offers_start(client, make_campaign):
     assert participant.nickname == "小明" and participant.organisation.code == "co"
 
 
-def test_join_with_member_id_finds_the_same_person(client, app, make_campaign):
+def recovery_code_on(html: str) -> str:
+    """The recovery code a page shows once after joining with a member number."""
+    return text_of(html, "recovery-code")
+
+
+def test_member_id_with_its_recovery_code_finds_the_same_person(client, app, make_campaign):
     make_campaign()
     join_page(client, nickname="小明", org="s1", member_id="2023001")
+    code = recovery_code_on(page(client.get("/q/c1")))
+    assert "recovery-code" not in page(client.get("/q/c1"))  # shown once
     other_phone = app.test_client()
-    join_page(other_phone, nickname="明明", org="s1", member_id="2023001")
+    resp = other_phone.post("/q/c1/join", data={"nickname": "明明", "org": "s1", "member_id": "2023001",
+                                                "recovery_code": code.lower().replace("-", " ")})
+    assert location(resp).endswith("/q/c1")
     assert count(Participant) == 1
+    assert db.session.scalars(select(Participant)).one().nickname == "明明"
+    assert "明明" in page(other_phone.get("/q/c1"))
     join_page(app.test_client(), nickname="小明", org="s2", member_id="2023001")  # another unit: another person
     assert count(Participant) == 2
+
+
+def test_a_typed_member_id_without_the_code_is_a_new_person(client, app, make_campaign):
+    """Typing a classmate's number on another phone never makes anyone that classmate: without the recovery code
+    the newcomer is a different participant, told so, and the original is untouched."""
+    make_campaign()
+    join_page(client, nickname="小明", org="s1", member_id="2023001")
+    original = db.session.scalars(select(Participant)).one()
+    for code in ("", "AAAA-AAAA"):
+        attacker = app.test_client()
+        resp = attacker.post("/q/c1/join", data={"nickname": "冒名", "org": "s1", "member_id": "2023001",
+                                                 "recovery_code": code})
+        assert location(resp).endswith("/q/c1")
+        html = page(attacker.get("/q/c1"))
+        assert "member-taken" in html and "冒名" in html and "小明" not in html
+    db.session.expire_all()
+    people = db.session.scalars(select(Participant).order_by(Participant.id)).all()
+    assert [p.nickname for p in people] == ["小明", "冒名", "冒名"]
+    assert people[0].member_hash == original.member_hash and people[1].member_hash is None
+    assert "小明" in page(client.get("/q/c1/me"))  # the first phone is still 小明
+
+
+def test_a_malformed_recovery_code_is_a_form_error(client, make_campaign):
+    make_campaign()
+    html = page(client.post("/q/c1/join", data={"nickname": "小明", "org": "s1", "member_id": "1",
+                                                "recovery_code": "12"}), 400)
+    assert "找回码应为8位字母和数字" in html and count(Participant) == 0
+
+
+def test_a_new_recovery_code_replaces_the_old_one(client, app, make_campaign):
+    make_campaign()
+    join_page(client, nickname="小明", org="s1", member_id="2023001")
+    old = recovery_code_on(page(client.get("/q/c1")))
+    assert "renew-recovery" in page(client.get("/q/c1/me"))
+    assert location(client.post("/q/c1/recovery-code", data={})).endswith("/q/c1/me")
+    new = recovery_code_on(page(client.get("/q/c1/me")))
+    assert new != old
+    stale = app.test_client()
+    stale.post("/q/c1/join", data={"nickname": "x", "org": "s1", "member_id": "2023001", "recovery_code": old})
+    assert "member-taken" in page(stale.get("/q/c1"))
+    fresh = app.test_client()
+    fresh.post("/q/c1/join", data={"nickname": "小明", "org": "s1", "member_id": "2023001", "recovery_code": new})
+    assert "member-taken" not in page(fresh.get("/q/c1")) and count(Participant) == 2
 
 
 # ---------------------------------------------------------------- the whole flow
@@ -468,9 +522,11 @@ def test_attempts_per_day_shown_and_enforced(client, make_campaign):
 def test_daily_limit_cannot_be_dodged_by_rejoining_with_member_id(client, app, make_campaign):
     make_campaign(questions_per_quiz=1, attempts_per_day=1)
     join_page(client, member_id="2023001")
+    code = recovery_code_on(page(client.get("/q/c1")))
     first = start(client)
     other_phone = app.test_client()
-    join_page(other_phone, nickname="换个名字", member_id="2023001")
+    other_phone.post("/q/c1/join", data={"nickname": "换个名字", "org": "s1", "member_id": "2023001",
+                                         "recovery_code": code})
     assert text_of(page(other_phone.get("/q/c1")), "left-today") == "0"
     # The same person's attempt still in play is resumed on the other phone; nothing new is started...
     assert start(other_phone) == first

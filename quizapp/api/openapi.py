@@ -58,10 +58,16 @@ def openapi_document() -> dict:
             "org": {"type": "string", "minLength": 1},
             "member_id": {"type": "string", "maxLength": 32},
             "placement": string,
+            "recovery_code": {"type": "string", "description": "the recovery code (找回码) issued with member_id on "
+                                                             "the first phone: comes back as that participant"},
             "participant_token": {"type": "string", "description": "returned by an earlier start; replaces nickname/org"}}},
         "AttemptCreated": {"type": "object", "required": ["attempt_id", "token", "total"], "properties": {
             "attempt_id": string, "token": string, "total": integer, "seconds_per_question": integer,
-            "participant_token": string, "device_token": string}},
+            "participant_token": string, "device_token": string,
+            "recovery_code": {"type": "string", "description": "issued once, on the first join with member_id"},
+            "member_id_taken": {"type": "boolean", "description": "member_id is someone else's in this unit and "
+                                                                  "no valid recovery_code came with it: joined as "
+                                                                  "a new participant without it"}}},
         "Option": {"type": "object", "required": ["key", "text"], "properties": {"key": string, "text": string}},
         "QuestionState": {"type": "object", "required": ["done"], "properties": {
             "done": boolean, "index": integer, "total": integer, "seconds_left": number,

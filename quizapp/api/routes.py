@@ -129,18 +129,25 @@ def create_attempt(slug: str):
     campaign = _campaign(slug)
     body = _body()
     token = body.get("participant_token")
+    extra: dict[str, object] = {}
     if token is not None:
         participant = participant_from_token(campaign, token)
         attempt, attempt_token = start_attempt(campaign, participant, body.get("placement"),
                                                device_hash=ratelimits.device_hash())
     else:
-        participant, attempt, attempt_token = join_and_start(
+        joined, attempt, attempt_token = join_and_start(
             campaign, body.get("nickname"), body.get("org"), body.get("member_id"), body.get("placement"),
-            device_hash=ratelimits.device_hash())
+            device_hash=ratelimits.device_hash(), recovery_code=body.get("recovery_code"))
+        participant = joined.player
+        if joined.recovery_code is not None:
+            extra["recovery_code"] = joined.recovery_code  # issued once: the client shows it to the person
+        if joined.member_taken:
+            extra["member_id_taken"] = True  # someone here has this number: a new participant without it
     return jsonify({
         "attempt_id": attempt.public_id, "token": attempt_token, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question,
         "participant_token": issue_participant_token(participant), "device_token": ratelimits.device_token(),
+        **extra,
     }), 201
 
 

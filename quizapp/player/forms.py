@@ -19,6 +19,9 @@ class JoinForm(FlaskForm):
                       validate_choice=False)
     member_id = StringField(lazy_gettext("学号/工号（选填，填写后换手机也能找回成绩）"), validators=[
         Optional(), Length(max=32, message=lazy_gettext("学号/工号不能超过%(n)d个字符", n=32))])
+    # quiz.players checks it, with a message in the reader's language.
+    recovery_code = StringField(lazy_gettext("找回码（换手机找回成绩时，和学号/工号一起填写）"),
+                                validators=[Optional(), Length(max=20)])
     submit = SubmitField(lazy_gettext("加入答题"))
 
 

@@ -104,9 +104,10 @@ def landing(slug: str):
     return render_template("player/landing.html", campaign=campaign, form=None, participant=participant,
                            start_form=StartForm(), is_open=campaign.is_open(now),
                            left_today=attempts.left_today(campaign, participant.id, now),
-                           in_play=attempts.in_play(participant.id, now))
+                           in_play=attempts.in_play(participant.id, now), notice=session.pop(NOTICE_KEY, None))
 
 
+NOTICE_KEY = "join_notice"  # what a join must tell the person (a new recovery code, a number already taken)
 CSRF_PLACEHOLDER = "\x00csrf\x00"
 _first_visit_pages: OrderedDict[tuple, str] = OrderedDict()
 _first_visit_lock = threading.Lock()
@@ -154,12 +155,14 @@ def join(slug: str):
     form.org.choices = unit_choices(campaign)
     if form.validate_on_submit():
         try:
-            participant = players.join(campaign, form.nickname.data, form.org.data, form.member_id.data or None,
-                                          session.get("src"))
+            joined = players.join_as(campaign, form.nickname.data, form.org.data, form.member_id.data or None,
+                                     session.get("src"), form.recovery_code.data or None)
         except Invalid as exc:
             getattr(form, exc.field or "nickname").errors.append(exc.message)
         else:
-            remember(participant)
+            remember(joined.player)
+            if joined.recovery_code or joined.member_taken:  # told once, on the next page
+                session[NOTICE_KEY] = {"code": joined.recovery_code, "taken": joined.member_taken}
             return redirect(url_for(".landing", slug=slug))
     return render_template("player/landing.html", campaign=campaign, form=form, participant=None,
                            start_form=StartForm(), is_open=campaign.is_open(utcnow()),
@@ -288,10 +291,24 @@ def me(slug: str):
     rank_in_org, rank_overall = leaderboard.participant_ranks(participant)
     return render_template(
         "player/me.html", campaign=campaign, participant=participant, attempts=attempts.history(participant.id),
+        has_member_number=players.has_member_number(participant), notice=session.pop(NOTICE_KEY, None),
         now=now, badges=badges.catalogue(participant.id), in_play=attempts.in_play(participant.id, now),
         rank_in_org=rank_in_org, rank_overall=rank_overall,
         left_today=attempts.left_today(campaign, participant.id, now), is_open=campaign.is_open(now),
         start_form=StartForm())
+
+
+@bp.post("/q/<slug>/recovery-code")
+def renew_recovery_code(slug: str):
+    """A new recovery code for this device's participant (the old one stops working), shown once on /me."""
+    campaign = get_campaign(slug)
+    participant = current_participant(campaign)
+    if participant is None or not StartForm().validate_on_submit():
+        return redirect(url_for(".landing", slug=slug))
+    code = players.renew_recovery_code(participant)
+    if code is not None:
+        session[NOTICE_KEY] = {"code": code, "taken": False}
+    return redirect(url_for(".me", slug=slug))
 
 
 @bp.app_template_global()

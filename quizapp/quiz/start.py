@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ from quizapp.quiz import attempts, players
 from quizapp.quiz.attempts import MIN_ATTEMPT_TTL, PlayAttempt
 from quizapp.quiz.campaigns import CampaignRules, placement_id
 from quizapp.quiz.finish import finalize_in
-from quizapp.quiz.players import Player
+from quizapp.quiz.players import Joined, Player
 from quizapp.quiz.pool import pool
 
 
@@ -92,31 +92,37 @@ def start_attempt(campaign: CampaignRules, player: Player, placement_code: objec
 
 
 def join_and_start(campaign: CampaignRules, nickname: object, org_code: object, member_id: object = None,
-                   placement_code: object = None,
-                   device_hash: str | None = None) -> tuple[Player, PlayAttempt, str | None]:
-    """Join (or come back by member number) and start an attempt; returns (participant, attempt, token).
+                   placement_code: object = None, device_hash: str | None = None,
+                   recovery_code: object = None) -> tuple[Joined, PlayAttempt, str | None]:
+    """Join (or come back with a member number and its recovery code) and start an attempt; returns (what the
+    join did, the attempt, its token).
 
     A newcomer is inserted in the same write transaction as their first
     attempt: a QR burst is mostly newcomers, and on SQLite every write waits
     its turn for the one write lock, so this is one turn instead of two; and a
     start refused under the lock (daily limit) leaves no participant behind.
     """
-    newcomer = players.check_join(campaign, nickname, org_code, member_id, placement_code)
-    existing = players.rejoin(newcomer)
+    newcomer = players.check_join(campaign, nickname, org_code, member_id, placement_code, recovery_code)
+    existing, newcomer = players.claim_member(campaign, newcomer)
     if existing is not None:
-        return existing, *start_attempt(campaign, existing, placement_code, device_hash=device_hash)
+        return Joined(existing), *start_attempt(campaign, existing, placement_code, device_hash=device_hash)
+    taken = newcomer.digest is None and member_id not in (None, "")
     now = utcnow()
     check_open(campaign, now)
     plan = _plan(campaign, None, newcomer.place_id, now)
     conn = raw()
     try:
         with conn.transaction():
-            player = players.insert(conn, campaign, newcomer)
-            attempt, token, _closed = _start_in(conn, campaign, player, plan, now, device_hash)
-    except IntegrityError as race:
-        player = players.rejoin_after_race(newcomer, race)
-        return player, *start_attempt(campaign, player, placement_code, device_hash=device_hash)
-    return player, attempt, token
+            joined = players.insert(conn, campaign, newcomer)
+            attempt, token, _closed = _start_in(conn, campaign, joined.player, plan, now, device_hash)
+    except IntegrityError:
+        # PostgreSQL only (SQLite serialises joins): a concurrent join of the same member number committed
+        # first; this person joins without it, as when the number was someone else's already.
+        if newcomer.digest is None:
+            raise
+        again, attempt, token = join_and_start(campaign, nickname, org_code, None, placement_code, device_hash)
+        return replace(again, member_taken=True), attempt, token
+    return replace(joined, member_taken=taken), attempt, token
 
 
 def _start_in(conn: RawConnection, campaign: CampaignRules, player: Player, plan: AttemptPlan, now: dt.datetime,
