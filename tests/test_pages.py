@@ -603,3 +603,16 @@ def test_index_lists_open_campaigns(client, make_campaign):
     make_campaign(slug="over", opens_at=now - dt.timedelta(days=3), closes_at=now - dt.timedelta(days=1))
     html = page(client.get("/"))
     assert "/q/open" in html and "/q/over" not in html
+
+
+def test_unit_poster_scans_count_for_their_unit_not_as_direct(app, admin_client, make_campaign):
+    make_campaign()
+    page(app.test_client().get("/q/c1?org=s1"))  # a unit's poster: the link names the unit, no placement
+    page(app.test_client().get("/q/c1?org=s1"))
+    page(app.test_client().get("/q/c1"))  # a direct visit
+    html = page(admin_client.get("/admin/campaigns/c1"))
+    funnel = html[html.index('id="funnel"'):]
+    unit_row = re.search(r"<tr><td>单位海报/链接：一中 <code>s1</code></td><td>(\d+)</td>", funnel)
+    direct_row = re.search(r"<tr><td>直接访问/来源未知</td><td>(\d+)</td>", funnel)
+    assert unit_row and unit_row.group(1) == "2"
+    assert direct_row and direct_row.group(1) == "1"

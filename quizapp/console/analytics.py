@@ -39,6 +39,7 @@ from quizapp.models import (
 )
 
 DIRECT_LABEL = "直接访问/来源未知"
+UNIT_LINK_LABEL = "单位海报/链接"
 WRONG_ANSWERS_SHOWN = 3
 
 
@@ -227,9 +228,13 @@ def tag_stats(campaign: Campaign, org_id: int | None = None) -> list[dict]:
 def placement_funnel(campaign: Campaign, org_id: int | None = None) -> list[dict]:
     """Per placement: QR scans, people who joined from it and finished attempts started from it.
 
-    One row per placement (by code), then a row for direct or unknown visits
-    (placement None, code None, kind "direct"). With org_id, scans count only
-    when the link named that unit (?org=), since a scan has no participant yet.
+    One row per placement (by code); then a row per unit whose own link
+    (`?org=` without a placement: a unit's poster) was scanned (kind "unit":
+    scans only, since whoever joins from it has no placement to follow);
+    then a row for direct or unknown visits (placement None, code None, kind
+    "direct"), whose joins and finishes include the unit links'. With org_id,
+    scans count only when the link named that unit, since a scan has no
+    participant yet.
     """
     def grouped(column, count_column, *where):
         query = select(column, func.count(count_column)).where(*where).group_by(column)
@@ -242,14 +247,27 @@ def placement_funnel(campaign: Campaign, org_id: int | None = None) -> list[dict
         scan_where.append(Scan.organisation_id == org_id)
         join_where.append(Participant.organisation_id == org_id)
         done_where.append(Attempt.organisation_id == org_id)
-    scans = grouped(Scan.placement_id, Scan.id, *scan_where)
+    scan_rows = db.session.execute(
+        select(Scan.placement_id, Organisation.code, Organisation.name, func.count(Scan.id))
+        .outerjoin(Organisation, Organisation.id == Scan.organisation_id).where(*scan_where)
+        .group_by(Scan.placement_id, Organisation.code, Organisation.name)).all()
+    scans: dict[int | None, int] = {}
+    unit_links = []  # (code, name, scans) of a unit's own link: no placement
+    for place, code, name, n in scan_rows:
+        scans[place] = scans.get(place, 0) + n
+        if place is None and code is not None:
+            unit_links.append((code, name, n))
+    unit_links.sort()
     joins = grouped(Participant.placement_id, Participant.id, *join_where)
     done = grouped(Attempt.placement_id, Attempt.id, *done_where)
     placements = db.session.execute(select(Placement.id, Placement.code, Placement.label, Placement.kind)
                                     .where(Placement.campaign_id == campaign.id).order_by(Placement.code)).all()
     rows = [{"code": code, "label": label, "kind": kind, "scans": scans.get(pid, 0), "joins": joins.get(pid, 0),
              "completed": done.get(pid, 0)} for pid, code, label, kind in placements]
-    rows.append({"code": None, "label": DIRECT_LABEL, "kind": "direct", "scans": scans.get(None, 0),
+    rows += [{"code": code, "label": f"{UNIT_LINK_LABEL}：{name}", "kind": "unit", "scans": n, "joins": None,
+              "completed": None} for code, name, n in unit_links]
+    rows.append({"code": None, "label": DIRECT_LABEL, "kind": "direct",
+                 "scans": scans.get(None, 0) - sum(n for _c, _n, n in unit_links),
                  "joins": joins.get(None, 0), "completed": done.get(None, 0)})
     return rows
 
