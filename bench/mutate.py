@@ -169,6 +169,9 @@ MUTANTS = [
 ACCEPTED = {
     "finished attempts count as unfinished": "the filter keeps a long history out of every start; PlayAttempt.over() "
                                              "and the finish's conditional claim both check finished_at again",
+    "an attempt without answers earns badges": "every fact the badge rules read counts only answered attempts "
+                                               "(finished attempts with an answer, right tags, days), so the early "
+                                               "return only saves the queries",
     "(equivalent: control mutant)": "question ids are never empty: this edit changes nothing, which checks that "
                                     "the script reports survivors",
 }
