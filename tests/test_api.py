@@ -597,6 +597,16 @@ def test_a_repeated_option_is_refused_in_a_multiple_choice_question(client, make
     assert item_of(attempt_id, qid).answered_at is None
 
 
+def test_member_ids_match_whatever_their_case_and_spaces(client, make_campaign):
+    make_campaign()
+    first = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小红", "org": "s1", "member_id": "ab-7 "})
+    code = first.get_json()["recovery_code"]
+    again = client.post(f"{API}/campaigns/c1/attempts", json={"nickname": "小红", "org": "s1", "member_id": " AB-7",
+                                                              "recovery_code": code})
+    assert again.status_code == 201 and "member_id_taken" not in again.get_json()
+    assert again.get_json()["participant_token"] == first.get_json()["participant_token"]
+
+
 def test_a_typed_member_id_never_takes_over_its_owner(client, make_campaign):
     """The probe's attack: a classmate's unit code and student number return a different participant and token,
     and the owner's attempt in play, nickname and token are untouched."""
