@@ -161,6 +161,8 @@ def language_switch(error_page: bool = False) -> list[dict]:
              "href": url_for("player.set_language", tag=tag, next=here)} for code, tag, label in SWITCH]
 
 
+# The API endpoints whose bodies carry bank text (questions, feedback, the wrong-answer book).
+BANK_CONTENT_ENDPOINTS = frozenset({"api.next_question", "api.post_answer", "api.mistakes"})
 BANK_FIELDS = (("question", "stem"), ("explanation",), ("source", "title"), ("source", "publisher"))
 # A wrong-answer book entry (GET .../mistakes) carries its question's bank text at its own top level.
 BOOK_ENTRY_FIELDS = (("stem",), ("explanation",), ("source", "title"), ("source", "publisher"))
@@ -195,10 +197,11 @@ def traditional_api_content(response):
 
     Only bank fields change (question stem and options, explanation, source
     title and publisher, and the same fields of wrong-answer book entries),
-    never nicknames or unit names. For everyone else this costs the locale
-    selection and nothing more; the views stay unaware of it.
+    never nicknames or unit names. Only the endpoints that return bank content
+    pay for the locale selection; the views stay unaware of it.
     """
-    if response.status_code != 200 or not response.is_json or not is_traditional():
+    if (request.endpoint not in BANK_CONTENT_ENDPOINTS or response.status_code != 200 or not response.is_json
+            or not is_traditional()):
         return response
     body = response.get_json(silent=True)
     if not isinstance(body, dict):
