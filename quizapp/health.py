@@ -93,7 +93,8 @@ def outage_log(app: Flask, service: str, consequence: str) -> OutageLog:
 
 def redis_outage(app: Flask | None = None) -> OutageLog:
     """The OutageLog for Redis, shared by the board cache and /readyz."""
-    return outage_log(app or current_app._get_current_object(), "Redis", REDIS_CONSEQUENCE)
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
+    return outage_log(app, "Redis", REDIS_CONSEQUENCE)
 
 
 def _redis_client(app: Flask) -> Redis:
@@ -136,7 +137,7 @@ def check_redis(app: Flask) -> str:
 
 def readyz() -> tuple[dict, int, dict]:
     """Readiness: 200 when the database and (if configured) Redis answer, else 503 naming what is down."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
     state = {"database": "ok" if check_database(app) else "down", "redis": check_redis(app)}
     ready = "down" not in state.values()
     # No error text in the body: it is public and would show internal host names; the log has it.

@@ -79,7 +79,7 @@ def select_locale() -> Locale:
     """
     if not has_request_context():
         return LOCALES[SIMPLIFIED]
-    req = request._get_current_object()  # one context lookup for the reads below
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup; Flask types the proxy as Request
     if req.blueprint == "admin":
         return LOCALES[SIMPLIFIED]
     code = chosen_locale(session) or locale_of_header(req.headers.get("Accept-Language", ""))
@@ -172,9 +172,10 @@ def _convert_path(body: dict, path: tuple[str, ...]) -> bool:
     """Convert one bank field of a JSON body in place; True when it was there."""
     holder = body
     for key in path[:-1]:
-        holder = holder.get(key)
-        if not isinstance(holder, dict):
+        inner = holder.get(key)
+        if not isinstance(inner, dict):
             return False
+        holder = inner
     value = holder.get(path[-1])
     if not isinstance(value, str):
         return False

@@ -7,6 +7,7 @@ limits is the campaign's local date (China Standard Time).
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -25,10 +26,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from quizapp.clock import utcnow
 from quizapp.extensions import db
 
+if TYPE_CHECKING:
+    # mypy cannot see db.Model (built at runtime) as a type; it is a subclass of this declarative Base.
+    from quizapp.extensions import Base as Model
+else:
+    # Flask-SQLAlchemy's model class: table names from class names, bind keys, Model.query.
+    Model = db.Model
+
 __all__ = ["utcnow"]  # models take their default times from the one clock
 
 
-class Organiser(db.Model):
+class Organiser(Model):
     """A console account: an administrator, or a unit organiser limited to one unit code."""
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
@@ -63,7 +71,7 @@ class Organiser(db.Model):
         return f"<Organiser {self.username}{' admin' if self.is_admin else ' ' + str(self.org_code)}>"
 
 
-class Article(db.Model):
+class Article(Model):
     """A news report that a bank file was written from."""
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # stable article id from the bank file
@@ -77,7 +85,7 @@ class Article(db.Model):
         return f"<Article {self.id}>"
 
 
-class Question(db.Model):
+class Question(Model):
     """A bank question by its stable id; its content lives in versions."""
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # stable question id from the bank file
@@ -94,7 +102,7 @@ class Question(db.Model):
         return f"<Question {self.id}>"
 
 
-class QuestionVersion(db.Model):
+class QuestionVersion(Model):
     """An immutable snapshot of a question's content; attempts point at the version they served."""
 
     __table_args__ = (UniqueConstraint("question_id", "version"),)
@@ -118,7 +126,7 @@ class QuestionVersion(db.Model):
         return f"<QuestionVersion {self.question_id} v{self.version}>"
 
 
-class Revision(db.Model):
+class Revision(Model):
     """A counter bumped by every write that in-process caches depend on, so each server notices it.
 
     "bank": question content, drafts and retirements (quiz.pool caches campaign pools by it).
@@ -131,7 +139,7 @@ class Revision(db.Model):
         return f"<Revision {self.name}={self.value}>"
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     """A quiz contest with its window, rules and question pool."""
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
@@ -168,7 +176,7 @@ class Campaign(db.Model):
         return f"<Campaign {self.slug}>"
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     """A school, company or community taking part in a campaign."""
 
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
@@ -186,7 +194,7 @@ class Organisation(db.Model):
         return f"<Organisation {self.code}>"
 
 
-class Placement(db.Model):
+class Placement(Model):
     """Where a QR code hangs: a classroom poster, a subway carriage, a screen."""
 
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
@@ -203,7 +211,7 @@ class Placement(db.Model):
         return f"<Placement {self.code}>"
 
 
-class Scan(db.Model):
+class Scan(Model):
     """One visit to a campaign's QR landing page, for attribution."""
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
@@ -213,7 +221,7 @@ class Scan(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # visit time
 
 
-class Participant(db.Model):
+class Participant(Model):
     """A person in a campaign; carries their best attempt for the boards."""
 
     # Both board indexes follow engine.rank_key (score descending, then time, then finish, then id), so a
@@ -255,7 +263,7 @@ REVIEW = "review"  # a retry of questions from the participant's wrong-answer bo
 ATTEMPT_KINDS = (CONTEST, DAILY, REVIEW)
 
 
-class BoardScoreCount(db.Model):
+class BoardScoreCount(Model):
     """How many participants have each best score, campaign-wide and per unit: a rank sums the counts above.
 
     Kept in the finishing transaction by leaderboard.record_best; leaderboard.rebuild recounts it from
@@ -275,7 +283,7 @@ class BoardScoreCount(db.Model):
         return f"<BoardScoreCount {self.campaign_id}/{self.organisation_id} {self.score}: {self.participants}>"
 
 
-class BoardTimeCount(db.Model):
+class BoardTimeCount(Model):
     """The counts of BoardScoreCount split by total answer time, so ties at one score cost a few rows.
 
     An accuracy-only campaign scores in steps of 100 and can put 100,000 people on one score; their order
@@ -296,7 +304,7 @@ class BoardTimeCount(db.Model):
                 f"@{self.time_bucket}: {self.participants}>")
 
 
-class BoardUnitTotal(db.Model):
+class BoardUnitTotal(Model):
     """A unit's running totals for the unit-vs-unit board, kept with BoardScoreCount."""
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)  # campaign of the unit
@@ -308,7 +316,7 @@ class BoardUnitTotal(db.Model):
         return f"<BoardUnitTotal {self.organisation_id}: {self.participants} / {self.score_sum}>"
 
 
-class Attempt(db.Model):
+class Attempt(Model):
     """One play of a quiz: its seed, served questions and outcome."""
 
     __table_args__ = (
@@ -351,7 +359,7 @@ class Attempt(db.Model):
         return f"<Attempt {self.public_id} {self.kind} score={self.score}>"
 
 
-class AttemptItem(db.Model):
+class AttemptItem(Model):
     """A question served in an attempt, with the option order shown and the answer given."""
 
     __table_args__ = (UniqueConstraint("attempt_id", "position"),)
@@ -378,7 +386,7 @@ class AttemptItem(db.Model):
         return f"<AttemptItem {self.attempt_id}#{self.position}>"
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """A failed console login, kept briefly so every worker process throttles the same way."""
 
     __table_args__ = (
@@ -395,7 +403,7 @@ class LoginFailure(db.Model):
         return f"<LoginFailure {self.username!r} from {self.ip}>"
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """A completion certificate issued for one finished attempt; its code opens the public verification page.
 
     Only the code is stored: the facts printed on the certificate (nickname, unit, score...) are read
@@ -413,7 +421,7 @@ class Certificate(db.Model):
         return f"<Certificate {self.code} attempt={self.attempt_id}>"
 
 
-class ParticipantBadge(db.Model):
+class ParticipantBadge(Model):
     """A badge a participant earned (rules in quizapp/quiz/badges.py); each code at most once per participant."""
 
     __table_args__ = (UniqueConstraint("participant_id", "code"),)
@@ -428,7 +436,7 @@ class ParticipantBadge(db.Model):
         return f"<ParticipantBadge {self.participant_id} {self.code}>"
 
 
-class PrizeDraw(db.Model):
+class PrizeDraw(Model):
     """A verifiable prize draw of a campaign (rules in quizapp/prizes/lottery.py, writes in quizapp/prizes/draws.py).
 
     Created with a secret random seed whose sha256 (the commitment) is public
@@ -457,7 +465,7 @@ class PrizeDraw(db.Model):
         return f"<PrizeDraw {self.id} {self.title!r}{' drawn' if self.drawn_at else ''}>"
 
 
-class DrawWinner(db.Model):
+class DrawWinner(Model):
     """A prize won in a draw, and its claim: the phone number is given only when claiming."""
 
     __table_args__ = (UniqueConstraint("draw_id", "participant_id"), UniqueConstraint("draw_id", "position"))

@@ -65,6 +65,7 @@ def device_id() -> str:
     known = request.environ.get("quizapp.device")  # per request (an app context may outlive one, in tests)
     if known is not None:
         return str(known)
+    device: str | None  # a string in the session, or not there yet
     if request.path.startswith("/api/"):
         token = request.headers.get(DEVICE_HEADER, "").strip()
         try:

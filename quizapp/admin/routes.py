@@ -282,7 +282,9 @@ def campaign(slug: str):
     scope = data_scope(campaign)
     org_id = scope_id(scope)
     base = posters.public_base_url()
-    org_code = None if current_user.is_admin else scope.code
+    if scope is None and not current_user.is_admin:  # data_scope gives a unit organiser their unit (or 403s)
+        raise AttributeError("a unit organiser without a unit")
+    org_code = None if current_user.is_admin or scope is None else scope.code
     coverage = {row["code"]: row for row in analytics.coverage_by_unit(campaign, org_id)}
     units = sorted((o for o in campaign.organisations if scope is None or o.id == scope.id),
                    key=lambda o: organising.natural_key(o.name))

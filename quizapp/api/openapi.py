@@ -41,7 +41,7 @@ def openapi_document() -> dict:
     """Build the OpenAPI 3.0 description of /api/v1."""
     string, integer, number, boolean = ({"type": "string"}, {"type": "integer"}, {"type": "number"},
                                         {"type": "boolean"})
-    secured = [{"bearer": []}]
+    secured: list[dict[str, list[str]]] = [{"bearer": []}]
     schemas = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],

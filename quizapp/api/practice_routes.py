@@ -98,6 +98,8 @@ def mistakes(slug: str):
     entries = []
     for e in book.entries:
         outcome = e.outcome
+        if e.item.answered_at is None:  # the book holds answered items only; None.isoformat() would fail the same way
+            raise AttributeError(f"wrong-answer book item {e.item.id} was never answered")
         entries.append({
             "question_id": e.version.question_id, "version": e.version.version, "type": e.version.type,
             "stem": e.version.stem, "options": [{"key": k, "text": t} for k, t in e.options],

@@ -14,6 +14,8 @@ def export_questions() -> list[dict]:
     out = []
     for q in rows:
         v = q.current_version
+        if v is None:  # every imported question has a version; reading None below would fail just the same
+            raise AttributeError(f"question {q.id} has no current version")
         a = q.article
         out.append({
             "id": q.id, "version": v.version,

@@ -352,6 +352,10 @@ def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) 
         bad("recall", "must be true or false (true marks a question that asks to recall a figure)")
     if problems_before or not article_id:
         return None
+    # Each of these was reported by bad() above; checked again so the type checker sees the narrowed types.
+    if (not isinstance(qid, str) or not isinstance(qtype, str) or stem is None or options is None or explanation is None
+            or not isinstance(difficulty, int)):
+        return None
     return BankQuestion(
         id=qid, article_id=article_id, type=qtype, stem=stem, options=tuple(o.strip() for o in options),
         answer=tuple(sorted(keys)), explanation=explanation, tags=tuple(dict.fromkeys(tags)),

@@ -117,9 +117,9 @@ def template_xlsx() -> bytes:
         help_ws.append([tag, label])
     help_ws.column_dimensions["A"].width = 36
     help_ws.column_dimensions["B"].width = 70
-    for row in (1, len(HELP_ROWS) + 3):
+    for header_row in (1, len(HELP_ROWS) + 3):
         for col in (1, 2):
-            help_ws.cell(row=row, column=col).font = Font(bold=True)
+            help_ws.cell(row=header_row, column=col).font = Font(bold=True)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

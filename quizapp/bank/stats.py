@@ -10,7 +10,7 @@ from quizapp.bank.taxonomy import QUESTION_TYPES, TAGS
 
 def bank_stats(result: LoadResult) -> dict[str, Counter]:
     """Count questions per article, type, tag and difficulty."""
-    stats = {"article": Counter(), "type": Counter(), "tag": Counter(), "difficulty": Counter()}
+    stats: dict[str, Counter] = {"article": Counter(), "type": Counter(), "tag": Counter(), "difficulty": Counter()}
     for q in result.questions:
         stats["article"][q.article_id] += 1
         stats["type"][q.type] += 1

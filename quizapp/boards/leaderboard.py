@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import Integer, bindparam, delete, func, insert, literal, select, text, union_all
@@ -295,8 +295,8 @@ def _frozen_best_rows(campaign_id: int, org_id: int | None, frozen_at: dt.dateti
                     Attempt.finished_at <= frozen_at))
     if org_id is not None:
         inner = inner.where(Attempt.organisation_id == org_id)
-    inner = inner.subquery()
-    return select(inner.c.pid, inner.c.score, inner.c.duration_ms, inner.c.finished_at).where(inner.c.n == 1).subquery()
+    best = inner.subquery()
+    return select(best.c.pid, best.c.score, best.c.duration_ms, best.c.finished_at).where(best.c.n == 1).subquery()
 
 
 @functools.cache
@@ -330,7 +330,9 @@ def _individual_board(campaign_id: int, org_id: int | None, limit: int,
     # Plain tuples: attribute access on a SQLAlchemy Row costs microseconds each, per row.
     results = [engine.Result(score, duration_ms, finished_at, (pid, nickname, code, name))
                for pid, score, duration_ms, finished_at, nickname, code, name in db.session.execute(query, params)]
-    return [BoardEntry(n, *res.key[:4], res.score, res.duration_ms) for n, res in engine.rank(results)]
+    # engine.Result keeps the key as object; here it is the (pid, nickname, code, name) built above.
+    return [BoardEntry(n, *cast("tuple[int, str, str, str]", res.key)[:4], res.score, res.duration_ms)
+            for n, res in engine.rank(results)]
 
 
 def time_bucket(duration_ms: int) -> int:
@@ -531,7 +533,7 @@ def rebuild(campaign_id: int) -> int:
         counted = session.scalar(select(func.coalesce(func.sum(BoardUnitTotal.participants), 0))
                                  .where(BoardUnitTotal.campaign_id == campaign_id))
     invalidate_campaign(campaign_id)
-    return int(counted)
+    return int(cast(int, counted))  # coalesce(sum, 0) of an aggregate: never None
 
 
 def count_differences(campaign_id: int) -> list[str]:
@@ -551,7 +553,7 @@ def count_differences(campaign_id: int) -> list[str]:
     return problems
 
 
-def attempt_result(attempt: PlayAttempt) -> dict:
+def attempt_result(attempt: PlayAttempt | Attempt) -> dict:
     """Result summary of a finished attempt with the participant's current ranks."""
     participant = players.find(attempt.participant_id)
     assert participant is not None  # nosec B101 - the attempt's participant

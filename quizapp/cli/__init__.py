@@ -157,7 +157,7 @@ def _ensure_schema() -> None:
 
     from quizapp.schema import upgrade_database
 
-    upgrade_database(current_app._get_current_object())
+    upgrade_database(current_app._get_current_object())  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
 
 
 @click.command("init-db")
@@ -194,7 +194,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     # Flask ignores app.run() inside its own CLI, so serve with werkzeug directly.
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 from quizapp.cli.accounts import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)

@@ -29,7 +29,7 @@ def create_organiser_cmd(username: str, password_stdin: bool, org_code: str | No
     if len(password) < PASSWORD_MIN:
         click.echo(f"error: password: at least {PASSWORD_MIN} characters", err=True)
         sys.exit(1)
-    upgrade_database(current_app._get_current_object())
+    upgrade_database(current_app._get_current_object())  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
     try:
         organiser = create_organiser(username, password, org_code)
     except Invalid as exc:

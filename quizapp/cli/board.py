@@ -18,7 +18,7 @@ def _campaigns(slug: str | None, every: bool) -> list[tuple[int, str]]:
     if every == (slug is not None):
         raise click.UsageError("give either --campaign SLUG or --all")
     query = select(Campaign.id, Campaign.slug).order_by(Campaign.id)
-    found = [tuple(r) for r in db.session.execute(query if every else query.where(Campaign.slug == slug))]
+    found = [(cid, cslug) for cid, cslug in db.session.execute(query if every else query.where(Campaign.slug == slug))]
     if slug is not None and not found:
         raise click.ClickException(f"no campaign with slug {slug!r}")
     return found

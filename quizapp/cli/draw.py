@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from quizapp.prizes import lottery as rules
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"FAIL: {message}", err=True)
     sys.exit(1)
 
@@ -92,9 +93,9 @@ def verify_command(doc_path: Path | None, seed: str | None, commitment: str | No
             _fail(f"--tiers: {exc}")
     seed = seed or doc_seed
     commitment = commitment or doc_commitment
-    missing = [name for name, value in (("--seed", seed), ("--commitment", commitment), ("--eligible", eligible),
-                                        ("--tiers", tier_list)) if value is None]
-    if missing:
+    if seed is None or commitment is None or eligible is None or tier_list is None:
+        missing = [name for name, value in (("--seed", seed), ("--commitment", commitment), ("--eligible", eligible),
+                                            ("--tiers", tier_list)) if value is None]
         _fail(f"missing {', '.join(missing)} (give them, or --file with the downloaded draw JSON)")
 
     result = rules.verify(seed, commitment, eligible, tier_list, published)

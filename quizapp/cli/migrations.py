@@ -24,7 +24,8 @@ def db_upgrade(directory: str | None, sql: bool, tag: str | None, x_arg: tuple[s
     if sql:  # offline mode prints SQL and touches no database: nothing to serialise
         offline_upgrade(directory, revision, sql=True, tag=tag, x_arg=list(x_arg))
         return
-    done = upgrade_database(current_app._get_current_object(), revision, directory, tag, x_arg)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
+    done = upgrade_database(app, revision, directory, tag, x_arg)
     click.echo(f"database schema: {done}", err=True)
 
 

@@ -199,7 +199,7 @@ def authenticate(username, password, ip: str | None, now: dt.datetime | None = N
                 session.execute(delete(LoginFailure).where(LoginFailure.created_at < now - KEEP_FAILURES))
     if until is not None:
         raise LoginThrottled(until, now)
-    if not ok:
+    if not ok or organiser is None:  # ok implies an organiser
         raise Unauthorized(BAD_CREDENTIALS, field="password", code="bad_credentials")
     return organiser
 

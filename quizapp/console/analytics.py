@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Date, case, cast, func, select
+from sqlalchemy import Date, Row, case, cast, func, select
 
 from quizapp import clock, engine
 from quizapp.bank import OPTION_KEYS, tag_label
@@ -76,7 +78,7 @@ def _scoped_items(campaign: Campaign, org_id: int | None, *columns):
     return query
 
 
-def _version_counts(campaign: Campaign, org_id: int | None) -> list:
+def _version_counts(campaign: Campaign, org_id: int | None) -> Sequence[Row[Any]]:
     """Per question version shown in the campaign: (version id, served, answered, correct).
 
     Versions drawn into attempts but never shown to anyone are left out.
@@ -209,6 +211,7 @@ def tag_stats(campaign: Campaign, org_id: int | None = None) -> list[dict]:
     counts = _version_counts(campaign, org_id)
     if not counts:
         return []
+    tags_of: dict[int, list[str]]
     tags_of = dict(db.session.execute(select(QuestionVersion.id, QuestionVersion.tags)
                                       .where(QuestionVersion.id.in_([r.question_version_id for r in counts]))).all())
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -216,6 +219,7 @@ def tag_stats(campaign: Campaign, org_id: int | None = None) -> list[dict]:
         for tag in dict.fromkeys(tags_of.get(row.question_version_id) or ()):
             totals[tag][0] += row.answered
             totals[tag][1] += int(row.correct)
+    out: list[dict[str, Any]]
     out = [{"tag": tag, "label": tag_label(tag), "answered": answered, "correct": correct,
             "rate": correct / answered}
            for tag, (answered, correct) in totals.items() if answered]

@@ -19,8 +19,9 @@ import csv
 import datetime as dt
 import io
 import unicodedata
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import aliased
 
 from quizapp import clock, engine
@@ -95,7 +96,7 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
         "correct_count": r.correct_count or 0, "total": r.total or 0,
         "duration_s": round(r.best_duration_ms / 1000, 1), "attempts": r.n or 0,
         "finished_at": local_time(r.best_finished_at), "placement": r.label or "",
-    } for n, res in ranked for r in (res.key,)]
+    } for n, res in ranked for r in (cast(Row[Any], res.key),)]  # engine.Result keeps the key as object
 
 
 def _csv(header, rows) -> str:

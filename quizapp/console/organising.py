@@ -18,6 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
@@ -254,7 +255,7 @@ def pool_warnings(banks: list[str], tags: list[str], questions_per_quiz: int) ->
 def save_campaign(data: CampaignInput, campaign: Campaign | None = None) -> SaveResult:
     """Create a campaign (campaign=None) or update one; FieldErrors lists every bad field."""
     _validate_campaign(data, campaign).raise_if_any()
-    values = dict(
+    values: dict[str, Any] = dict(
         title=data.title.strip(), slug=data.slug.strip(), opens_at=local_to_utc(data.opens_at),
         closes_at=local_to_utc(data.closes_at), questions_per_quiz=data.questions_per_quiz,
         seconds_per_question=data.seconds_per_question, attempts_per_day=data.attempts_per_day,
@@ -330,6 +331,8 @@ def update_organisation(org: Organisation, data: OrganisationInput) -> Organisat
     errors = _Errors()
     _validate_organisation(errors, data, check_code=False)
     errors.raise_if_any()
+    if data.headcount is None:  # refused by _validate_organisation above; the column is NOT NULL
+        raise TypeError("headcount is required")
     with writing() as session:
         org = session.merge(org)
         org.name, org.kind, org.headcount = data.name.strip(), data.kind, data.headcount
@@ -614,6 +617,8 @@ def import_organisations(campaign: Campaign, data: bytes, filename: str) -> Impo
     result = ImportResult()
     with writing() as session:
         for _line, item in rows:
+            if item.headcount is None:  # a row problem (_row_problems), and problems stop the import above
+                raise TypeError("headcount is required")
             values = (item.name.strip(), item.kind, item.headcount)
             known = existing.get(item.code)
             if known is None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from flask_babel import gettext
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from quizapp.boards import leaderboard
 from quizapp.clock import utcnow
@@ -28,8 +29,9 @@ def purge_personal_data(campaign: Campaign, now: dt.datetime | None = None) -> i
     if campaign.is_open(now) or now < campaign.closes_at:
         raise Conflict(gettext("活动尚未结束，不能清除个人信息"), code="campaign_open")
     with writing() as session:
-        purged = session.execute(update(Participant).where(Participant.campaign_id == campaign.id)
-                                 .values(nickname=PURGED_NICKNAME, member_hash=None)).rowcount
+        purged = cast(CursorResult[Any], session.execute(  # DML: a CursorResult, which has rowcount
+            update(Participant).where(Participant.campaign_id == campaign.id)
+            .values(nickname=PURGED_NICKNAME, member_hash=None))).rowcount
         session.execute(update(Attempt).where(Attempt.campaign_id == campaign.id).values(device_hash=None))
     purge_claims(campaign)
     leaderboard.invalidate_campaign(campaign.id)

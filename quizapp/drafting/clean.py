@@ -355,7 +355,7 @@ def split_dateline(line: str) -> tuple[str | None, tuple[int, int] | None, str]:
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
+    spans: list[tuple[int, int]] = []
     for pat in (r"“[^“”]*”", r"「[^「」]*」", r"《[^《》]*》"):
         spans.extend((m.start(), m.end()) for m in re.finditer(pat, text))
     return spans
@@ -536,12 +536,12 @@ def _find_date(meta: dict[str, str], head: list[str], paragraphs: list[str], dat
     """The publication date: front matter, a dated header line, or a dateline (6月17日讯) plus the year."""
     if meta.get("date"):
         m = _DATE_RES[1].search(meta["date"]) or _DATE_RES[0].search(meta["date"])
-        if m and (value := _valid_date(*m.groups(), today)):
+        if m and (value := _valid_date(m[1], m[2], m[3], today)):
             return value
     for line in head:
         for pat in _DATE_RES:
             m = pat.search(line)
-            if m and (value := _valid_date(*m.groups(), today)):
+            if m and (value := _valid_date(m[1], m[2], m[3], today)):
                 return value
     if dateline:  # "6月17日讯": the year is the latest one the article mentions
         body = "\n".join(paragraphs)
@@ -607,7 +607,7 @@ def _find_region(meta: dict[str, str], title: str, paragraphs: list[str], publis
         city = city_counts[0][1]
     elif in_title := [c for _, c in city_counts if c in title]:
         city = in_title[0]
-    province = max(counts, key=counts.get) if counts else None
+    province = max(counts, key=counts.__getitem__) if counts else None
     if city in CITY_PROVINCE:
         province = CITY_PROVINCE[city]
     districts = set(re.findall(f"([{HAN}]{{2}})(?:区|县)(?:公安)?分局", text)) | set(

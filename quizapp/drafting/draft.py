@@ -540,6 +540,8 @@ class _Drafter:
         rng = self.rng(fact, "single")
         if fact.kind == "figure":
             others = tuple(f.text for f in find_figures(fact.sentence) if f.text != fact.text)
+            if fact.figure is None:  # figure facts carry their figure; numeric_distractors(None) would fail the same way
+                raise AttributeError(f"figure fact {fact.text!r} without its figure")
             wrong = numeric_distractors(fact.figure, rng, 3, avoid=others)
         else:
             wrong = term_distractors(fact.text, self.term_pool, fact.sentence, rng, 3)
@@ -565,6 +567,8 @@ class _Drafter:
         if not truthful:
             if fact.kind == "figure":
                 others = tuple(f.text for f in find_figures(fact.sentence) if f.text != fact.text)
+                if fact.figure is None:  # figure facts carry their figure; numeric_distractors(None) would fail the same way
+                    raise AttributeError(f"figure fact {fact.text!r} without its figure")
                 wrong = numeric_distractors(fact.figure, rng, 1, avoid=others)
             else:
                 # A swapped term makes a fair false statement only when it is of the same

@@ -10,6 +10,8 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
+if config.config_file_name is None:  # Flask-Migrate always passes migrations/alembic.ini; fileConfig(None) fails the same way
+    raise TypeError("alembic.ini was not given")
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 

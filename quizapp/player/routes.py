@@ -128,7 +128,8 @@ def _first_visit(campaign: CampaignRules, org_code: str | None, src: str | None,
     token = generate_csrf()
     known = set(request.args) <= {"org", "src"} and (org_code is not None) == ("org" in request.args) and (
         src is not None) == ("src" in request.args)
-    key = (id(current_app._get_current_object()), campaign, tuple(units), org_code, src, i18n.current_locale(),
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
+    key = (id(app), campaign, tuple(units), org_code, src, i18n.current_locale(),
            campaign.is_open(now), request.full_path)
     page = _first_visit_pages.get(key) if known else None
     if page is None:

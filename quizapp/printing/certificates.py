@@ -130,10 +130,10 @@ def issue(attempt: Attempt) -> Certificate:
 
 def find_certificate(code: str) -> Certificate | None:
     """The certificate with this verification code (as typed), or None."""
-    code = normalise_code(code)
-    if code is None:
+    canonical = normalise_code(code)
+    if canonical is None:
         return None
-    return db.session.scalar(select(Certificate).where(Certificate.code == code))
+    return db.session.scalar(select(Certificate).where(Certificate.code == canonical))
 
 
 def verify_url(base_url: str, code: str) -> str:
@@ -176,6 +176,8 @@ def certificate_facts(certificate: Certificate, base_url: str, mask: bool = Fals
     participant = attempt.participant
     unit = db.session.get(Organisation, attempt.organisation_id)  # the unit played for, as on the boards
     nickname = engine.mask_nickname(participant.nickname) if mask else participant.nickname
+    if attempt.finished_at is None:  # issue() refuses unfinished attempts; china_date(None) would fail just the same
+        raise TypeError(f"certificate {certificate.code} of unfinished attempt {attempt.id}")
     return CertificateFacts(
         code=certificate.code, nickname=nickname, unit=unit.name if unit else "", campaign_title=attempt.campaign.title,
         score=attempt.score, correct_count=attempt.correct_count, total=attempt.total,
@@ -309,7 +311,7 @@ class _PngSurface:
         module = max(1, int(side * self.scale) // n)
         code = Image.new("1", (n, n), 1)
         code.putdata([0 if dark else 1 for row in matrix for dark in row])
-        code = code.resize((n * module, n * module), Image.NEAREST)
+        code = code.resize((n * module, n * module), Image.Resampling.NEAREST)
         offset = (int(side * self.scale) - n * module) // 2
         self.rect(x, y, side, side, fill=WHITE)
         self.image.paste(code.convert("RGB"), (round(x * self.scale) + offset, round(y * self.scale) + offset))

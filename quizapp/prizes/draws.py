@@ -24,10 +24,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext, pgettext
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from quizapp import engine
 from quizapp.clock import china_iso
@@ -221,6 +222,8 @@ def run_draw(prize_draw: PrizeDraw, now: dt.datetime | None = None) -> PrizeDraw
     with writing() as session:
         # Lock the draw (PostgreSQL); SQLite's IMMEDIATE transaction already serialises writers.
         locked = session.scalar(select(PrizeDraw).where(PrizeDraw.id == prize_draw.id).with_for_update())
+        if locked is None:  # draws are never deleted; reading None below would fail just the same
+            raise AttributeError(f"prize draw {prize_draw.id} has no row to lock")
         if locked.drawn_at is not None:
             raise Conflict("这次抽奖已经开奖", code="already_drawn")
         entrants = [c for c in candidates(locked, session=session) if why_not(locked, c) is None]
@@ -347,6 +350,8 @@ def participant_status(prize_draw: PrizeDraw, participant: Participant | Player 
         return DrawStatus("no_result", gettext("完成至少一轮答题后才能参加抽奖。"))
     reason = why_not(prize_draw, cand)
     if reason == "other_unit":
+        if prize_draw.organisation is None:  # other_unit means the draw has a unit, and a unit with draws is never deleted
+            raise AttributeError(f"prize draw {prize_draw.id} has no unit")
         return DrawStatus(reason, gettext("本次抽奖仅限 %(unit)s 的参与者。", unit=prize_draw.organisation.name))
     if reason == "below_score":
         return DrawStatus(reason, gettext("你的最好成绩是 %(best)d 分，达到 %(min)d 分才能参加抽奖。",
@@ -388,8 +393,9 @@ def claim_prize(winner: DrawWinner, phone, now: dt.datetime | None = None) -> Dr
     now = now or utcnow()
     number = normalise_phone(phone)
     with writing() as session:
-        done = session.execute(update(DrawWinner).where(DrawWinner.id == winner.id, DrawWinner.phone.is_(None))
-                               .values(phone=number, claimed_at=now))
+        done = cast(CursorResult[Any], session.execute(  # DML: a CursorResult, which has rowcount
+            update(DrawWinner).where(DrawWinner.id == winner.id, DrawWinner.phone.is_(None))
+            .values(phone=number, claimed_at=now)))
     db.session.refresh(winner)
     if done.rowcount != 1 and winner.phone != number:
         raise Conflict(gettext("已登记手机号 %(phone)s，如需修改请联系活动组织者", phone=mask_phone(winner.phone)),
@@ -401,9 +407,10 @@ def purge_claims(campaign: Campaign) -> int:
     """Delete the phone numbers of a campaign's winners (with `quizapp purge`); returns how many were cleared."""
     draw_ids = select(PrizeDraw.id).where(PrizeDraw.campaign_id == campaign.id).scalar_subquery()
     with writing() as session:
-        return session.execute(update(DrawWinner).where(DrawWinner.draw_id.in_(draw_ids),
-                                                        DrawWinner.phone.is_not(None))
-                               .values(phone=None)).rowcount
+        cleared = cast(CursorResult[Any], session.execute(  # DML: a CursorResult, which has rowcount
+            update(DrawWinner).where(DrawWinner.draw_id.in_(draw_ids), DrawWinner.phone.is_not(None))
+            .values(phone=None)))
+        return cleared.rowcount
 
 
 # ---------------------------------------------------------------- reads and exports
