@@ -48,6 +48,9 @@ def create_app(config: dict | object | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(screen.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    from . import live
+
+    live.init_app(app)  # the live round (quizapp/live/): its API, pages, console and tables
     web.init_app(app)
 
     from . import cli

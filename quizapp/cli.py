@@ -163,7 +163,9 @@ def purge(slug: str, yes: bool) -> None:
     click.echo(f"purged personal data of {n} participant(s) in {slug}; statistics kept")
 
 
-COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group, board_group)
+from .live.cli import live_group  # noqa: E402  (quizapp live create)
+COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group, board_group,
+            live_group)
 for _command in COMMANDS:
     main.add_command(_command)
 
