@@ -44,8 +44,7 @@ class LiveGame(db.Model):
     question_started_at: Mapped[dt.datetime | None] = mapped_column()  # start of the current question's clock
     deadline_at: Mapped[dt.datetime | None] = mapped_column()  # when the current question stops taking answers
     paused_at: Mapped[dt.datetime | None] = mapped_column()  # set while the question's clock is paused
-    counts_for_boards: Mapped[bool] = mapped_column(default=False)  # results join the campaign's boards when it ends
-    counted_at: Mapped[dt.datetime | None] = mapped_column()  # when the results were added to the boards
+    counted_at: Mapped[dt.datetime | None] = mapped_column()  # when an organiser added its results to the boards
     created_by: Mapped[int | None] = mapped_column(ForeignKey("organiser.id"))  # console account, None from the CLI
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
     started_at: Mapped[dt.datetime | None] = mapped_column()  # when the first question was shown
