@@ -8,9 +8,10 @@ Errors are {"error": {code, message, field?}} as in the rest of the API.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext
 
 from . import deps, service
@@ -59,6 +60,12 @@ def game_key() -> str:
     return "live-game:" + str((request.view_args or {}).get("pin", "-"))[:12]
 
 
+def _json(body: dict, status: int = 200) -> Response:
+    """A JSON response in UTF-8 as it is (Chinese text takes half the bytes of \\u escapes on a phone's link)."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(data, status=status, mimetype="application/json")
+
+
 def _no_store(response: Response) -> Response:
     """Live state must never come from a cache: it changes from one second to the next."""
     response.headers["Cache-Control"] = "no-store"
@@ -73,7 +80,7 @@ def join(pin: str):
     game = service.game_or_404(pin)
     body = _body()
     token = service.join(game, body.get("nickname"), body.get("org"))
-    return jsonify({"player_token": token, "pin": game.pin}), 201
+    return _json({"player_token": token, "pin": game.pin}, 201)
 
 
 @bp.get("/<pin>/state")
@@ -85,7 +92,7 @@ def state(pin: str):
         response.set_etag(player.etag_value)
         return _no_store(response)
     etag, body = service.phone_view(pin, deps.bearer(), player)
-    response = jsonify(body)
+    response = _json(body)
     if etag is not None:
         response.set_etag(etag)
     return _no_store(response)
@@ -102,7 +109,7 @@ def answer(pin: str):
         raise Invalid(gettext("缺少 index"), field="index")
     if "choices" not in body:
         raise Invalid(gettext("缺少 choices"), field="choices")
-    return jsonify(service.answer(pin, token, body["index"], body["choices"]).to_dict())
+    return _json(service.answer(pin, token, body["index"], body["choices"]).to_dict())
 
 
 @bp.post("/<pin>/buzz")
@@ -114,7 +121,7 @@ def buzz(pin: str):
     body = _body()
     if "index" not in body:
         raise Invalid(gettext("缺少 index"), field="index")
-    return jsonify({"seq": service.buzz(pin, token, body["index"])}), 201
+    return _json({"seq": service.buzz(pin, token, body["index"])}, 201)
 
 
 def _limit() -> int:
@@ -130,13 +137,13 @@ def _limit() -> int:
 def board(pin: str):
     """The game's board: every player by score (ties: faster right answers first) and the unit ranking."""
     game = service.game_or_404(pin)
-    return _no_store(jsonify(service.board(game, _limit())))
+    return _no_store(_json(service.board(game, _limit())))
 
 
 @bp.get("/<pin>/screen")
 def screen(pin: str):
     """What the big screen shows: phase, question, clock, answers so far, players per unit; the key only on reveal."""
-    return _no_store(jsonify(service.screen_state(service.game_or_404(pin))))
+    return _no_store(_json(service.screen_state(service.game_or_404(pin))))
 
 
 @bp.get("/<pin>/host/state")
@@ -144,7 +151,7 @@ def screen(pin: str):
 def host_state(pin: str):
     """The host's view: the big screen's plus the moves allowed now."""
     game = service.authorise_host(pin, deps.bearer())
-    return _no_store(jsonify(service.host_state(game)))
+    return _no_store(_json(service.host_state(game)))
 
 
 @bp.post("/<pin>/host/<action>")
@@ -153,4 +160,4 @@ def host_action(pin: str, action: str):
     """Move the game (start, next, reveal, pause, resume, skip, end) and return the host's view of the new state."""
     game = service.authorise_host(pin, deps.bearer())
     service.host_move(game, action)
-    return _no_store(jsonify(service.host_state(service.read_game(game.id))))
+    return _no_store(_json(service.host_state(service.read_game(game.id))))
