@@ -472,8 +472,10 @@ def buzz(pin: object, token: str | None, index: object, now: dt.datetime | None 
         buzzes = [rules.Buzz(*row) for row in conn.all(_BUZZES_SQL, (game.id, index))]
         if any(b.outcome == "right" for b in buzzes):
             raise Conflict(gettext("本题已有人答对"), code="resolved")
+        # Stamped with the time the lock was granted, so buzzed_at runs in the same order as seq.
+        taken = utcnow()
         # INSERT ... SELECT: the statement's aggregate needs a row even with no buzz yet, which MAX() gives.
-        added = conn.run(_BUZZ_SQL, (game.id, index, player.player_id, conn.time_in(now), game.id, index))
+        added = conn.run(_BUZZ_SQL, (game.id, index, player.player_id, conn.time_in(max(taken, now)), game.id, index))
         if added != 1:
             raise Conflict(gettext("你已经抢答过这道题"), code="already_buzzed")
         seq = conn.one("SELECT seq FROM live_buzz WHERE game_id = ? AND position = ? AND player_id = ?",
