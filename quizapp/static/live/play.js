@@ -181,7 +181,11 @@
 
   function markChosen(keys) {
     var inputs = Live.byId("options").getElementsByTagName("input");
-    for (var i = 0; i < inputs.length; i++) inputs[i].checked = (keys || []).indexOf(inputs[i].value) >= 0;
+    for (var i = 0; i < inputs.length; i++) {
+      var chosen = (keys || []).indexOf(inputs[i].value) >= 0;
+      inputs[i].checked = chosen;
+      inputs[i].parentNode.parentNode.className = chosen ? "chosen" : "";
+    }
   }
 
   function renderReveal(data, you) {
