@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -170,7 +169,7 @@ async def poller(port: int, pin: str, token: str, seen: Seen, rng: random.Random
                 state = json.loads(body)
                 seen.saw(mine, (state["phase"], state["index"]))
             wait = poll_ms / 1000 * rng.uniform(0.85, 1.15)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             conn.close()
             wait = poll_ms / 1000  # play.js: try again after a poll interval
         await asyncio.sleep(wait)
@@ -340,8 +339,8 @@ def measure() -> int:
         g = game()
         tokens = asyncio.run(join_all(app.port, g["pin"], args.phones, "p"))
         cpu0, t0 = sum(app.cpu().values()), time.monotonic()
-        presses, seen = asyncio.run(run_case([lambda s, t=t: poller(app.port, g["pin"], t, s, random.Random(rng.random()))
-                                              for t in tokens], app.port, g, args.presses, args.gap))
+        clients = [lambda s, t=t: poller(app.port, g["pin"], t, s, random.Random(rng.random())) for t in tokens]
+        presses, seen = asyncio.run(run_case(clients, app.port, g, args.presses, args.gap))
         rows.append(summary("poll", args.phones, presses, seen, cpu=sum(app.cpu().values()) - cpu0,
                             wall=time.monotonic() - t0))
         # 2. SSE, 500 phones, the same gunicorn settings; then one thread per stream
@@ -351,8 +350,8 @@ def measure() -> int:
             sse.start()
             try:
                 cpu0, t0 = sse.cpu(), time.monotonic()
-                presses, seen = asyncio.run(run_case([lambda s: sse_client(sse.port, g["pin"], s)] * args.phones,
-                                                     app.port, g, args.presses, args.gap))
+                clients = [lambda s, port=sse.port, pin=g["pin"]: sse_client(port, pin, s)] * args.phones
+                presses, seen = asyncio.run(run_case(clients, app.port, g, args.presses, args.gap))
                 rows.append(summary(f"sse {workers}x{threads}", args.phones, presses, seen, cpu=sse.cpu() - cpu0,
                                     wall=time.monotonic() - t0))
             finally:
@@ -366,7 +365,7 @@ def measure() -> int:
                 upstream = app.port if kind == "poll" else sse.port
                 tokens = asyncio.run(join_all(app.port, g["pin"], 20, f"x{kind}")) if kind == "poll" else []
 
-                async def behind_proxy():
+                async def behind_proxy(g=g, upstream=upstream, tokens=tokens, kind=kind):
                     stop = asyncio.Event()
                     port = free_port()
                     proxy = asyncio.create_task(buffering_proxy(port, upstream, stop))
@@ -394,8 +393,9 @@ def measure() -> int:
                 if kind == "sse":
                     server.start()
                 tokens = asyncio.run(join_all(other.port, g["pin"], 50, f"r{kind}")) if kind == "poll" else []
+                boots: list = []
 
-                async def restart_case():
+                async def restart_case(g=g, server=server, tokens=tokens, kind=kind, boots=boots):
                     seen = Seen()
                     clients = ([poller(server.port, g["pin"], t, seen, random.Random(rng.random())) for t in tokens]
                                if kind == "poll" else [sse_client(server.port, g["pin"], seen) for _ in range(50)])
@@ -418,9 +418,9 @@ def measure() -> int:
                     await asyncio.gather(*tasks, return_exceptions=True)
                     return presses, seen, since
 
-                boots: list = []
                 presses, seen, since = asyncio.run(restart_case())
-                rows.append(summary(f"{kind} restart", 50 if kind == "sse" else len(tokens), presses, seen, since=since))
+                phones = 50 if kind == "sse" else len(tokens)
+                rows.append(summary(f"{kind} restart", phones, presses, seen, since=since))
                 rows[-1]["boot_s"] = boots[0]
                 print(f"{'':>16}  (measured from the server's first answer; it took {boots[0]} s to boot)")
                 if kind == "sse":

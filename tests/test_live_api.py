@@ -32,12 +32,17 @@ class Clock:
         self.now += dt.timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Freeze the live round's clock (answers, deadlines, pauses) at a time the test moves."""
+def freeze_clock(monkeypatch) -> Clock:
+    """Replace the live round's clock (answers, deadlines, pauses) with one the test moves."""
     fake = Clock()
     monkeypatch.setattr(service, "utcnow", fake)
     return fake
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The live round's clock, frozen at a time the test moves."""
+    return freeze_clock(monkeypatch)
 
 
 def create(runner, slug="c1", *extra: str) -> dict:
@@ -256,7 +261,8 @@ def test_equal_scores_share_a_rank_and_time_breaks_ties(client, game, clock):
     host.move("reveal")
     assert (a.now()["you"]["rank"], b.now()["you"]["rank"], c.now()["you"]["rank"]) == (1, 1, 3)
     units = client.get(f"/api/v1/live/{game['pin']}/board").get_json()["units"]
-    assert [(u["rank"], u["org"], u["players"], u["average"]) for u in units] == [(1, "s1", 2, 150.0), (2, "s2", 1, 0.0)]
+    assert [(u["rank"], u["org"], u["players"], u["average"]) for u in units] == [
+        (1, "s1", 2, 150.0), (2, "s2", 1, 0.0)]
 
 
 # ---------------------------------------------------------------- once, and only while the question runs
@@ -413,7 +419,8 @@ def test_late_joiners_start_at_zero_and_rank_from_the_next_reveal(client, game, 
 
 # ---------------------------------------------------------------- bad requests
 
-PINS_OUT_OF_RANGE = ["999999", "100000", "12345", "0123456", "1234567", "abcdef", "１２３４５６", "%00", "1" * 300, "-1"]
+PINS_OUT_OF_RANGE = ["999999", "100000", "12345", "0123456", "1234567", "abcdef", "１２３４５６", "%00", "1" * 300,
+                     "-1"]
 
 
 @pytest.mark.parametrize("pin", PINS_OUT_OF_RANGE)
@@ -465,7 +472,8 @@ def test_join_errors_name_the_field(client, game, body, field, status):
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"choices": ["A"]}, "index"), ({"index": "0", "choices": ["A"]}, "index"), ({"index": True, "choices": ["A"]}, "index"),
+    ({"choices": ["A"]}, "index"), ({"index": "0", "choices": ["A"]}, "index"),
+    ({"index": True, "choices": ["A"]}, "index"),
     ({"index": 0.0, "choices": ["A"]}, "index"), ({"index": 0}, "choices"), ({"index": 0, "choices": "A"}, "choices"),
     ({"index": 0, "choices": ["Z"]}, "choices"), ({"index": 0, "choices": []}, "choices"),
     ({"index": 0, "choices": ["A", "A"]}, "choices"), ({"index": 0, "choices": [None]}, "choices"),

@@ -16,13 +16,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, _assert_fits_phone, _require_browser
 from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
 from quizapp.drafting.convert import to_traditional
 from quizapp.extensions import db
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, _assert_fits_phone, _require_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"
@@ -40,7 +40,8 @@ CUT_OFF_JS = """() => {
     if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
     const name = el.tagName + (el.id ? '#' + el.id : '') + (el.className && el.className.baseVal === undefined ?
       '.' + el.className : '');
-    if (r.left < -1 || r.top < -1 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1) bad.push('off screen: ' + name);
+    if (r.left < -1 || r.top < -1 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1)
+      bad.push('off screen: ' + name);
     const cs = getComputedStyle(el);
     if (cs.overflow !== 'visible' && el.tagName !== 'svg' &&
         (el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1)) bad.push('clipped: ' + name);
@@ -133,7 +134,8 @@ def test_big_screen_host_and_three_phones_play_a_live_round(live_app, tmp_path):
 
             # Phone 1 types the PIN; phones 2 and 3 open the screen's link (Traditional, English).
             phones = []
-            for nickname, org, locale in (("小红", "whsz", "zh-CN"), ("小華", "hbdx", "zh-TW"), ("Lee", "gdjt", "en-US")):
+            people = (("小红", "whsz", "zh-CN"), ("小華", "hbdx", "zh-TW"), ("Lee", "gdjt", "en-US"))
+            for nickname, org, locale in people:
                 phone = open_page({**PHONE, "locale": locale})
                 if not phones:
                     phone.goto(f"{base}/live")
@@ -172,7 +174,8 @@ def test_big_screen_host_and_three_phones_play_a_live_round(live_app, tmp_path):
             expect(screen.locator("#q-stem")).not_to_be_empty()
             right, wrong = current_key(app, pin)
             stem = screen.locator("#q-stem").inner_text()
-            for phone, shown in zip(phones, (stem, to_traditional(stem), stem)):  # bank text stays Chinese in English
+            # Bank text is converted for Traditional readers and stays as written in English.
+            for phone, shown in zip(phones, (stem, to_traditional(stem), stem), strict=True):
                 expect(phone.locator("#question")).to_be_visible()
                 expect(phone.locator("#stem")).to_have_text(shown)
                 assert "correct_choices" not in phone.content()
@@ -274,7 +277,8 @@ def test_big_screen_fits_the_longest_question_and_a_crowded_hall(live_app, tmp_p
         db.session.remove()
     client = app.test_client()
     for n, code in enumerate(codes):
-        resp = client.post(f"/api/v1/live/{pin}/players", json={"nickname": f"{n:02d}号选手反诈达人全民防骗小卫士", "org": code},
+        resp = client.post(f"/api/v1/live/{pin}/players",
+                           json={"nickname": f"{n:02d}号选手反诈达人全民防骗小卫士", "org": code},
                            headers={"X-Device-Id": f"phone-{n}"})
         assert resp.status_code == 201, resp.get_json()
     expect.set_options(timeout=TIMEOUT_MS)

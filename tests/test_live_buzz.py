@@ -6,8 +6,13 @@ The ordering under concurrent buzzes from many processes against a real server i
 from __future__ import annotations
 
 import pytest
+from test_live_api import Host, Phone, create, freeze_clock, key_of, wrong_of
 
-from test_live_api import Host, Phone, clock, create, key_of, wrong_of  # noqa: F401 - clock is a fixture
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The live round's clock, frozen at a time the test moves."""
+    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture
@@ -22,7 +27,8 @@ def buzz(client, phone: Phone, index: int = 0):
 
 def test_first_buzzer_answers_and_a_wrong_answer_passes_the_turn(client, buzz_game, clock):
     host = Host(client, buzz_game)
-    red, blue, green = (Phone(client, buzz_game["pin"], n, o) for n, o in (("红队", "s1"), ("蓝队", "s2"), ("绿队", "co")))
+    teams = (("红队", "s1"), ("蓝队", "s2"), ("绿队", "co"))
+    red, blue, green = (Phone(client, buzz_game["pin"], n, o) for n, o in teams)
     assert buzz(client, red).status_code == 409  # lobby: nothing to buzz for
     host.move("start")
     assert buzz(client, blue).get_json() == {"seq": 1}

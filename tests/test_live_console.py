@@ -9,10 +9,16 @@ import re
 
 import pytest
 from openpyxl import load_workbook
+from test_live_api import Host, Phone, freeze_clock, key_of
 
 from quizapp.live import service
 from quizapp.live.models import LiveGame
-from test_live_api import Host, Phone, clock, key_of  # noqa: F401 - clock is a fixture
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The live round's clock, frozen at a time the test moves."""
+    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture
@@ -140,7 +146,8 @@ def test_a_finished_game_counts_for_the_boards_once(admin_client, client, campai
     done = admin_client.post(f"/admin/campaigns/c1/live/{game.id}/count", follow_redirects=True)
     assert "已计入排行榜：2 人" in done.get_data(as_text=True)
     board = client.get("/api/v1/campaigns/c1/leaderboard").get_json()["entries"]
-    live_scores = {e["nickname"]: e["score"] for e in client.get(f"/api/v1/live/{game.pin}/board").get_json()["entries"]}
+    live_board = client.get(f"/api/v1/live/{game.pin}/board").get_json()["entries"]
+    live_scores = {e["nickname"]: e["score"] for e in live_board}
     assert {e["nickname"]: e["score"] for e in board} == {"冠军": 147 * 3 + 10 + 20, "亚军": 0}
     assert live_scores == {"冠军": 147 * 3 + 10 + 20, "亚军": 0, "旁观": 0}
     units = {o["org"]: o["participants"] for o in

@@ -7,7 +7,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-
 from test_i18n import CJK, HEADERS, assert_in_language, to_traditional
 from test_live_api import create
 

@@ -14,7 +14,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-
 from test_api_schema import CHECKS, MOSTLY, TRICKY
 from test_live_api import create
 

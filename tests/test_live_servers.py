@@ -20,8 +20,7 @@ import traceback
 from pathlib import Path
 
 import pytest
-
-from _live import HOST, Http, LiveServer
+from _live import HOST, LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "question_bank"

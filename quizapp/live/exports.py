@@ -15,7 +15,8 @@ from . import deps, rules
 
 BOM = "\ufeff"
 CHINA_OFFSET = dt.timedelta(hours=8)
-PLAYER_HEADERS = ("名次", "昵称", "单位代码", "单位名称", "得分", "答对题数", "作答题数", "答对用时(秒)", "加入时间(北京时间)")
+PLAYER_HEADERS = ("名次", "昵称", "单位代码", "单位名称", "得分", "答对题数", "作答题数", "答对用时(秒)",
+                  "加入时间(北京时间)")
 UNIT_HEADERS = ("名次", "单位代码", "单位名称", "人数", "人均得分")
 
 _ROWS_SQL = ("SELECT p.id, p.nickname, o.code, o.name, p.score, p.correct_count, p.answered_count, p.time_ms, "

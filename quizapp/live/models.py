@@ -29,7 +29,7 @@ class LiveGame(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
     pin: Mapped[str] = mapped_column(String(6), index=True)  # six digits players type or scan
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # campaign whose bank and units it uses
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)  # whose bank and units it uses
     mode: Mapped[str] = mapped_column(String(8), default="quiz")  # quiz (every phone answers) | buzz (抢答)
     phase: Mapped[str] = mapped_column(String(10), default="lobby")  # lobby | question | reveal | finished
     question_index: Mapped[int] = mapped_column(default=-1)  # 0-based position of the question shown; -1 in the lobby
@@ -91,7 +91,7 @@ class LivePlayer(db.Model):
     streak: Mapped[int] = mapped_column(default=0)  # right answers in a row ending with the last revealed question
     time_ms: Mapped[int] = mapped_column(default=0)  # answer time of right answers: the tie-break
     rank: Mapped[int | None] = mapped_column()  # rank after the last reveal (None before the first)
-    board_attempt_id: Mapped[int | None] = mapped_column()  # the contest attempt it became on the boards (no FK: optional)
+    board_attempt_id: Mapped[int | None] = mapped_column()  # contest attempt it became on the boards (no FK)
 
     def __repr__(self) -> str:
         return f"<LivePlayer {self.id} {self.nickname!r}>"
@@ -122,7 +122,8 @@ class LiveBuzz(db.Model):
     """A buzz in a buzz-in (抢答) question: seq is its place in the arrival order, given under the game's lock."""
 
     __tablename__ = "live_buzz"
-    __table_args__ = (UniqueConstraint("game_id", "position", "seq"), UniqueConstraint("game_id", "position", "player_id"))
+    __table_args__ = (UniqueConstraint("game_id", "position", "seq"),
+                      UniqueConstraint("game_id", "position", "player_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
     game_id: Mapped[int] = mapped_column(ForeignKey("live_game.id"))  # the game (leads both unique indexes)

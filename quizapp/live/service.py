@@ -292,7 +292,8 @@ def question(game_id: int, position: int) -> QuestionInfo:
         texts = conn.json_out(row[6])
         info = QuestionInfo(row[0], row[1], row[3], row[4], row[5],
                             tuple((rules.OPTION_KEYS[i], texts[orig]) for i, orig in enumerate(order)), order,
-                            tuple(conn.json_out(row[7])), row[8], {"title": row[9], "publisher": row[10], "date": row[11]})
+                            tuple(conn.json_out(row[7])), row[8],
+                            {"title": row[9], "publisher": row[10], "date": row[11]})
         with memory.lock:
             if len(memory.questions) > 5000:
                 memory.questions.clear()
@@ -433,7 +434,8 @@ def answer(pin: object, token: str | None, index: object, choices: object, now: 
         game = _lock_game(conn, game.id, share=True)
         _check_open_question(game, index, now)  # again under the lock: a reveal may have committed meanwhile
         ms = rules.elapsed_ms(game.question_started_at, now, game.seconds)
-        stored = conn.run(_ANSWER_SQL, (game.id, index, player.player_id, conn.json_in(bank_keys), conn.time_in(now), ms))
+        stored = conn.run(_ANSWER_SQL, (game.id, index, player.player_id, conn.json_in(bank_keys),
+                                        conn.time_in(now), ms))
     if stored != 1:
         raise Conflict(gettext("这道题已经作答，不能修改"), code="already_answered")
     return Answered(index, keys)
@@ -526,7 +528,8 @@ _SCORE_ANSWER_SQL = ("UPDATE live_answer SET correct = ?, points = ?, streak_bon
 _SCORE_PLAYER_SQL = ("UPDATE live_player SET score = ?, streak = ?, correct_count = ?, time_ms = ?, "
                      "answered_count = ?, rank = ? WHERE id = ?")
 _RANK_SQL = "UPDATE live_player SET rank = ? WHERE id = ?"
-_REVEALED_SQL = "UPDATE live_question SET revealed_at = ?, answered = ?, distribution = ? WHERE game_id = ? AND position = ?"
+_REVEALED_SQL = ("UPDATE live_question SET revealed_at = ?, answered = ?, distribution = ? "
+                 "WHERE game_id = ? AND position = ?")
 _SKIPPED_SQL = "UPDATE live_question SET skipped = ? WHERE game_id = ? AND position = ?"
 _STARTED_SQL = "UPDATE live_question SET started_at = ? WHERE game_id = ? AND position = ?"
 _MOVE_SQL = ("UPDATE live_game SET phase = ?, question_index = ?, question_started_at = ?, deadline_at = ?, "
@@ -779,7 +782,8 @@ def _buzz_points(player: Me) -> int:
 
 
 _PLAYERS_BY_UNIT_SQL = ("SELECT o.code, o.name, COUNT(*) FROM live_player p JOIN organisation o "
-                        "ON o.id = p.organisation_id WHERE p.game_id = ? GROUP BY o.code, o.name ORDER BY COUNT(*) DESC, o.code")
+                        "ON o.id = p.organisation_id WHERE p.game_id = ? GROUP BY o.code, o.name "
+                        "ORDER BY COUNT(*) DESC, o.code")
 _ANSWER_COUNT_SQL = "SELECT COUNT(*) FROM live_answer WHERE game_id = ? AND position = ?"
 
 
