@@ -160,3 +160,25 @@ def test_a_finished_game_counts_for_the_boards_once(admin_client, client, campai
 
     assert leaderboard.count_differences(campaign.id) == []
     assert len(phones) == 2
+
+
+def test_live_nicknames_of_a_closed_campaign_can_be_purged(app, client, runner, campaign, clock):
+    import datetime as dt
+    import json
+
+    from quizapp.database import writing
+    from quizapp.models import Campaign
+
+    game = json.loads(runner.invoke(args=["live", "create", "--campaign", "c1", "--questions", "2"]).output)
+    for name, org in (("张伟", "s1"), ("李娜", "s2")):
+        Phone(client, game["pin"], name, org)
+    refused = runner.invoke(args=["live", "purge", "--campaign", "c1", "--yes"])
+    assert refused.exit_code != 0 and "not closed" in refused.output
+    with writing() as session:
+        session.get(Campaign, campaign.id).closes_at = dt.datetime(2020, 1, 1)
+    done = runner.invoke(args=["live", "purge", "--campaign", "c1", "--yes"])
+    assert done.exit_code == 0 and "purged 2 live nickname(s)" in done.output, done.output
+    board = client.get(f"/api/v1/live/{game['pin']}/board").get_json()
+    assert board["phase"] == "finished"
+    assert all(e["nickname"].startswith("已清除") for e in board["entries"]) and len(board["entries"]) == 2
+    assert "purged 0" in runner.invoke(args=["live", "purge", "--campaign", "c1", "--yes"]).output

@@ -1,4 +1,5 @@
-"""`quizapp live create`: open a live game from the command line (scripts, tests, a laptop without the console)."""
+"""`quizapp live create`: open a live game from the command line (scripts, tests, a laptop without the console);
+`quizapp live purge`: clear a closed campaign's live nicknames."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from ..models import utcnow
 from . import deps, rules, service
 
 
@@ -38,3 +40,19 @@ def create(slug: str, questions: int | None, seconds: int | None, mode: str, bas
                            "screen_url": f"{base}/screen/live/{game.pin}",
                            "join_url": f"{base}/live/{game.pin}", "questions": game.total, "mode": game.mode},
                           ensure_ascii=False))
+
+
+@live_group.command("purge")
+@click.option("--campaign", "slug", required=True, help="slug of a closed campaign")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def purge(slug: str, yes: bool) -> None:
+    """Replace the nicknames typed in a closed campaign's live rounds (as `quizapp purge` does for quizzes)."""
+    campaign = deps.find_campaign(slug)
+    if campaign is None:
+        raise click.ClickException(f"no campaign with slug {slug!r}")
+    if campaign.closes_at > utcnow():
+        raise click.ClickException(f"{slug}: campaign has not closed yet (closes {campaign.closes_at} UTC)")
+    if not yes:
+        click.confirm(f"Replace the nicknames of every live round of {slug!r}?", abort=True)
+    click.echo(f"purged {service.purge_nicknames(campaign.id)} live nickname(s) in {slug}; scores kept")

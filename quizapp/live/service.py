@@ -829,6 +829,23 @@ def board(game: Game, limit: int) -> dict:
             "units": unit_rows(entries)}
 
 
+# ---------------------------------------------------------------- personal data
+
+PURGED = "已清除"  # as quizapp purge writes for quiz nicknames; the player's id keeps it unique in its game
+_PURGE_SQL = ("UPDATE live_player SET nickname = ? || CAST(id AS VARCHAR(20)) WHERE nickname NOT LIKE ? "
+              "AND game_id IN (SELECT id FROM live_game WHERE campaign_id = ?)")
+_FINISH_ALL_SQL = ("UPDATE live_game SET phase = 'finished', finished_at = ?, deadline_at = NULL, paused_at = NULL, "
+                   "version = version + 1 WHERE campaign_id = ? AND phase <> 'finished'")
+
+
+def purge_nicknames(campaign_id: int) -> int:
+    """Finish a closed campaign's live rounds and replace every nickname typed in them; returns how many."""
+    conn = deps.raw()
+    with conn.transaction():
+        conn.run(_FINISH_ALL_SQL, (conn.time_in(utcnow()), campaign_id))
+        return conn.run(_PURGE_SQL, (PURGED, PURGED + "%", campaign_id))
+
+
 # ---------------------------------------------------------------- counting a finished game for the boards
 
 _PLAYED_SQL = ("SELECT position, started_at, skipped, revealed_at FROM live_question WHERE game_id = ? "
