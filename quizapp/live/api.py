@@ -73,8 +73,8 @@ def _no_store(response: Response) -> Response:
 
 
 @bp.post("/<pin>/players")
-@deps.limiter.limit(deps.named_limit("live_join_per_ip"), key_func=deps.ip_key)
-@deps.limiter.limit(deps.named_limit("live_join_per_device"), key_func=deps.device_key)
+@deps.rate_limit("live_join_per_ip", deps.ip_key)
+@deps.rate_limit("live_join_per_device", deps.device_key)
 def join(pin: str):
     """Join the game with a nickname and unit; 201 with the phone's bearer token."""
     game = service.game_or_404(pin)
@@ -99,7 +99,7 @@ def state(pin: str):
 
 
 @bp.post("/<pin>/answers")
-@deps.limiter.limit(deps.named_limit("live_answer_per_player"), key_func=player_key)
+@deps.rate_limit("live_answer_per_player", player_key)
 def answer(pin: str):
     """Answer the current question once: 200; 409 for a second answer or outside the question phase."""
     token = deps.bearer()
@@ -113,7 +113,7 @@ def answer(pin: str):
 
 
 @bp.post("/<pin>/buzz")
-@deps.limiter.limit(deps.named_limit("live_buzz_per_player"), key_func=player_key)
+@deps.rate_limit("live_buzz_per_player", player_key)
 def buzz(pin: str):
     """Buzz in (抢答) for the current question: 201 with the buzz's place in the order the server took them."""
     token = deps.bearer()
@@ -147,7 +147,7 @@ def screen(pin: str):
 
 
 @bp.get("/<pin>/host/state")
-@deps.limiter.limit(deps.named_limit("live_host_per_game"), key_func=game_key)
+@deps.rate_limit("live_host_per_game", game_key)
 def host_state(pin: str):
     """The host's view: the big screen's plus the moves allowed now."""
     game = service.authorise_host(pin, deps.bearer())
@@ -155,7 +155,7 @@ def host_state(pin: str):
 
 
 @bp.post("/<pin>/host/<action>")
-@deps.limiter.limit(deps.named_limit("live_host_per_game"), key_func=game_key)
+@deps.rate_limit("live_host_per_game", game_key)
 def host_action(pin: str, action: str):
     """Move the game (start, next, reveal, pause, resume, skip, end) and return the host's view of the new state."""
     game = service.authorise_host(pin, deps.bearer())

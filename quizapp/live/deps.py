@@ -127,6 +127,11 @@ def named_limit(name: str):
     return lambda: current_app.config["RATE_LIMITS"].get(name, LIMITS[name])
 
 
+def rate_limit(name: str, key_func):
+    """A view decorator: at most the named limit of requests per key_func() key (the app's limiter and storage)."""
+    return limiter.limit(named_limit(name), key_func=key_func)
+
+
 def bearer() -> str | None:
     """The request's bearer token, or None."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
