@@ -50,6 +50,9 @@ def create_app(config: dict | object | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(screen.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    from quizapp import live
+
+    live.init_app(app)  # the live round (quizapp/live/): its API, pages, console and tables
     web.init_app(app)
     health.init_app(app)  # GET /readyz
 

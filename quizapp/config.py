@@ -35,6 +35,12 @@ DEFAULT_RATE_LIMITS = {
     "login_per_ip": "30/minute",
     "certificate_per_attempt": "30/minute",
     "verify_per_ip": "120/minute",
+    # The live round (quizapp/live): a hall of 700 behind one campus NAT joins within a minute.
+    "live_join_per_ip": "2000/minute",
+    "live_join_per_device": "20/minute",
+    "live_answer_per_player": "60/minute",
+    "live_buzz_per_player": "60/minute",
+    "live_host_per_game": "600/minute",
 }
 
 

@@ -161,8 +161,10 @@ def language_switch(error_page: bool = False) -> list[dict]:
              "href": url_for("player.set_language", tag=tag, next=here)} for code, tag, label in SWITCH]
 
 
-# The API endpoints whose bodies carry bank text (questions, feedback, the wrong-answer book).
-BANK_CONTENT_ENDPOINTS = frozenset({"api.next_question", "api.post_answer", "api.mistakes"})
+# The API endpoints whose bodies carry bank text (questions, feedback, the wrong-answer book, live rounds).
+BANK_CONTENT_ENDPOINTS = frozenset({"api.next_question", "api.post_answer", "api.mistakes", "live_api.state",
+                                    "live_api.answer", "live_api.screen", "live_api.host_state",
+                                    "live_api.host_action"})
 BANK_FIELDS = (("question", "stem"), ("explanation",), ("source", "title"), ("source", "publisher"))
 # A wrong-answer book entry (GET .../mistakes) carries its question's bank text at its own top level.
 BOOK_ENTRY_FIELDS = (("stem",), ("explanation",), ("source", "title"), ("source", "publisher"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -19,12 +20,21 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import func, select
 
 from quizapp.bank import parse_bank_text
 from quizapp.bank.importing import import_bank
 from quizapp.database import writing
+from quizapp.drafting.convert import to_traditional
 from quizapp.extensions import db
+from quizapp.live import service
 from quizapp.models import Attempt, AttemptItem, Campaign, Organisation, Participant, QuestionVersion, utcnow
 from quizapp.prizes import draws as prizes
 from quizapp.quiz import attempts, campaigns, players, scans
@@ -615,3 +625,161 @@ def answer_current_question(page, expect) -> dict:
         bonus = int(re.search(r"连对 \d+ 题 \+(\d+) 分", streak.inner_text()).group(1)) if streak.count() else 0
         assert 100 + bonus <= points <= 150 + bonus
     return {"correct": correct, "points": points}
+
+
+# ---------------------------------------------------------------- the live round, languages, the API schema
+
+HTML_LANG = {"zh_Hans": "zh-CN", "zh_Hant": "zh-Hant", "en": "en"}
+
+
+class _Visible(HTMLParser):
+    """Text a person sees or hears: text nodes and the alt / aria-label / placeholder / title attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.parts.extend(v for k, v in attrs if k in ("alt", "aria-label", "placeholder", "title") and v)
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Visible()
+    parser.feed(html)
+    return "\n".join(parser.parts)
+
+
+def html_lang(html: str) -> str:
+    return re.search(r'<html lang="([^"]+)">', html).group(1)
+
+
+KEY_FIELDS = ("correct_choices", "distribution", "explanation", "source", "points", "correct")
+
+
+class Clock:
+    """The live round's server clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = utcnow().replace(microsecond=0)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def freeze_clock(monkeypatch) -> Clock:
+    """Replace the live round's clock (answers, deadlines, pauses) with one the test moves."""
+    fake = Clock()
+    monkeypatch.setattr(service, "utcnow", fake)
+    return fake
+
+
+def create(runner, slug="c1", *extra: str) -> dict:
+    """`quizapp live create`: one JSON line."""
+    result = runner.invoke(args=["live", "create", "--campaign", slug, *extra])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return json.loads(lines[0])
+
+
+class Phone:
+    """A phone of the live API, keeping its token and last ETag like live/play.js."""
+
+    def __init__(self, client, pin: str, nickname: str = "小明", org: str = "s1", **headers: str):
+        self.client, self.pin, self.etag, self.extra = client, pin, None, headers
+        resp = client.post(f"/api/v1/live/{pin}/players", json={"nickname": nickname, "org": org}, headers=headers)
+        assert resp.status_code == 201, resp.get_json()
+        self.token = resp.get_json()["player_token"]
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}", **self.extra}
+
+    def state(self, etag: bool = False):
+        headers = dict(self.auth)
+        if etag and self.etag:
+            headers["If-None-Match"] = self.etag
+        resp = self.client.get(f"/api/v1/live/{self.pin}/state", headers=headers)
+        assert resp.status_code in (200, 304), resp.get_data()
+        if resp.status_code == 200:
+            self.etag = resp.headers.get("ETag")
+        return resp
+
+    def now(self) -> dict:
+        resp = self.state()
+        return resp.get_json()
+
+    def answer(self, choices, index=None):
+        if index is None:
+            index = self.now()["index"]
+        return self.client.post(f"/api/v1/live/{self.pin}/answers", headers=self.auth,
+                                json={"index": index, "choices": choices})
+
+
+class Host:
+    """The host of a game (bearer host_token)."""
+
+    def __init__(self, client, game: dict):
+        self.client, self.pin = client, game["pin"]
+        self.auth = {"Authorization": f"Bearer {game['host_token']}"}
+
+    def move(self, action: str = "next", status: int = 200) -> dict:
+        resp = self.client.post(f"/api/v1/live/{self.pin}/host/{action}", headers=self.auth)
+        assert resp.status_code == status, resp.get_json()
+        return resp.get_json()
+
+
+def key_of(client, host: Host) -> list[str]:
+    """The right display keys of the current question, read as an organiser could (the database, not the API)."""
+    from quizapp.live import rules
+
+    game = service.find_game(host.pin)
+    info = service.question(game.id, game.index)
+    return rules.to_display_keys(info.option_order, info.key)
+
+
+def wrong_of(client, host: Host) -> list[str]:
+    """A wrong answer to the current question."""
+    game = service.find_game(host.pin)
+    info = service.question(game.id, game.index)
+    right = key_of(client, host)
+    return [next(k for k, _ in info.options if k not in right)]
+
+
+HEADERS = {"zh_Hans": "zh-CN,zh;q=0.9,en;q=0.5", "zh_Hant": "zh-TW,zh;q=0.9,en;q=0.5", "en": "en-US,en;q=0.9"}
+
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def assert_in_language(html: str, url: str, lang: str, phrases: tuple[str, str, str], allowed: set[str]) -> None:
+    """The page is in lang: its <html lang>, its phrase in lang and not in the others, and no text in another
+    script or variant but what players, organisers and the bank wrote."""
+    index = ("zh_Hans", "zh_Hant", "en").index(lang)
+    assert html_lang(html) == HTML_LANG[lang], url
+    assert phrases[index] in html, (url, lang, phrases[index])
+    for other, phrase in enumerate(phrases):
+        if other != index and phrase not in phrases[index]:
+            assert phrase not in html, (url, lang, phrase)
+    text = visible_text(html)
+    for value in sorted(allowed, key=len, reverse=True):
+        text = text.replace(value, "")
+    if lang == "en":  # nothing left in Chinese but what players, organisers and the bank wrote
+        assert not CJK.findall(text), (url, sorted(set(CJK.findall(text))))
+    elif lang == "zh_Hant":  # and nothing left in Simplified
+        assert to_traditional(text) == text, (url, [c for c, t in zip(text, to_traditional(text)) if c != t])
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+MOSTLY = st.sampled_from([True, True, True, False])
+
+
+TRICKY = st.sampled_from(["²", "٣", "9" * 5000, "-1", "0", "101", "1.5", "a\x00b", "\x00", " 7 "])

@@ -18,12 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from sqlalchemy import select
 
 from quizapp.api.openapi import openapi_document
@@ -31,13 +25,12 @@ from quizapp.console.demo import DEMO_ORGS, DEMO_PLACEMENTS, DEMO_SLUG, ensure_d
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptItem, QuestionVersion
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+from helpers import CHECKS, MOSTLY, TRICKY
+
 ORG_CODES = [code for code, *_ in DEMO_ORGS]
 PLACEMENT_CODES = [code for code, *_ in DEMO_PLACEMENTS]
-MOSTLY = st.sampled_from([True, True, True, False])
 # Values str methods and int() disagree on ("²".isdigit() is True, int("²") fails; int() refuses
 # 4300+ digits), and a NUL, which PostgreSQL text cannot hold.
-TRICKY = st.sampled_from(["²", "٣", "9" * 5000, "-1", "0", "101", "1.5", "a\x00b", "\x00", " 7 "])
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gettext
 import io
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,46 +33,36 @@ from quizapp.printing import certificates
 from quizapp.prizes import draws as prizes
 from quizapp.quiz import attempts, players
 
-from helpers import campaign_of, items, join_page, location, page, play_through, read_question, right_keys, start, submit
+from helpers import (
+    HEADERS,
+    HTML_LANG,
+    assert_in_language,
+    campaign_of,
+    html_lang,
+    items,
+    join_page,
+    location,
+    page,
+    play_through,
+    read_question,
+    right_keys,
+    start,
+    submit,
+    visible_text,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "quizapp" / "translations"
 LOCALES = ("zh_Hant", "en")
-HEADERS = {"zh_Hans": "zh-CN,zh;q=0.9,en;q=0.5", "zh_Hant": "zh-TW,zh;q=0.9,en;q=0.5", "en": "en-US,en;q=0.9"}
-HTML_LANG = {"zh_Hans": "zh-CN", "zh_Hant": "zh-Hant", "en": "en"}
 NICKNAME = "张伟"  # converts to 張偉: a nickname must never be converted
-CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 # ---------------------------------------------------------------- helpers
-
-class _Visible(HTMLParser):
-    """Text a person sees or hears: text nodes and the alt / aria-label / placeholder / title attributes."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.parts.extend(v for k, v in attrs if k in ("alt", "aria-label", "placeholder", "title") and v)
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-
-def visible_text(html: str) -> str:
-    parser = _Visible()
-    parser.feed(html)
-    return "\n".join(parser.parts)
 
 
 def get(client, url: str, lang: str | None = None, status: int = 200) -> str:
     headers = {"Accept-Language": HEADERS[lang]} if lang else {}
     return page(client.get(url, headers=headers), status)
-
-
-def html_lang(html: str) -> str:
-    return re.search(r'<html lang="([^"]+)">', html).group(1)
 
 
 def bank_texts(public_ids) -> set[str]:
@@ -184,24 +173,6 @@ def page_url(template: str, played, practised=None) -> str:
 
 ALLOWED = {NICKNAME, "张*", "测试竞赛 c1", "一中", "二中", "某公司", "幸运抽奖", "一等奖", "简体", "繁體",
            "语言 · 語言 · Language"}  # what players and organisers wrote, and the switch's own labels
-
-
-def assert_in_language(html: str, url: str, lang: str, phrases: tuple[str, str, str], allowed: set[str]) -> None:
-    """The page is in lang: its <html lang>, its phrase in lang and not in the others, and no text in another
-    script or variant but what players, organisers and the bank wrote."""
-    index = ("zh_Hans", "zh_Hant", "en").index(lang)
-    assert html_lang(html) == HTML_LANG[lang], url
-    assert phrases[index] in html, (url, lang, phrases[index])
-    for other, phrase in enumerate(phrases):
-        if other != index and phrase not in phrases[index]:
-            assert phrase not in html, (url, lang, phrase)
-    text = visible_text(html)
-    for value in sorted(allowed, key=len, reverse=True):
-        text = text.replace(value, "")
-    if lang == "en":  # nothing left in Chinese but what players, organisers and the bank wrote
-        assert not CJK.findall(text), (url, sorted(set(CJK.findall(text))))
-    elif lang == "zh_Hant":  # and nothing left in Simplified
-        assert to_traditional(text) == text, (url, [c for c, t in zip(text, to_traditional(text)) if c != t])
 
 
 # ---------------------------------------------------------------- choosing the language

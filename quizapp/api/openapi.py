@@ -230,11 +230,15 @@ def openapi_document() -> dict:
             "parameters": [_path_param("slug")],
             "responses": {"200": _json(board("OrgEntry"), "Board"), **_errors("404")}}},
     }
+    from quizapp.live.openapi import live_paths, live_schemas  # the live round (quizapp/live/)
+
+    schemas.update(live_schemas())
+    paths.update(live_paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "quizapp API", "version": "1",
                  "description": "Anti-telecom-fraud quiz: start attempts, answer, read boards; daily practice and "
-                                "the wrong-answer book (practice never counts). "
+                                "the wrong-answer book (practice never counts); live rounds under /live/{pin}. "
                                 "Errors are {error: {code, message, field?}}."},
         "servers": [{"url": "/api/v1"}],
         "paths": paths,

@@ -233,7 +233,10 @@ def purge(slug: str, yes: bool) -> None:
     click.echo(f"purged personal data of {n} participant(s) in {slug}; statistics kept")
 
 
-COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group, board_group)
+from quizapp.cli.live import live_group  # noqa: E402  (quizapp live create|purge)
+
+COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group, board_group,
+            live_group)
 for _command in COMMANDS:
     main.add_command(_command)
 
