@@ -60,7 +60,7 @@ def live_app(tmp_path):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live-browser.db'}",
                       "SECRET_KEY": "live-browser-secret", "BANK_PATH": str(BANK_DIR)})
     from quizapp.bank.importing import import_bank
-    from quizapp.demo import ensure_demo_campaign
+    from quizapp.console.demo import ensure_demo_campaign
 
     with app.app_context():
         db.create_all()

@@ -126,7 +126,7 @@ def servers(tmp_path_factory):
     from quizapp import create_app
     from quizapp.bank import load_paths
     from quizapp.bank.importing import import_bank
-    from quizapp.demo import ensure_demo_campaign
+    from quizapp.console.demo import ensure_demo_campaign
     from quizapp.extensions import db
 
     tmp = tmp_path_factory.mktemp("live-servers")
