@@ -115,11 +115,11 @@ def admin_client(app):
 
 @pytest.fixture
 def unit_client(app):
-    """Factory: a client signed in as the unit organiser of a unit code."""
+    """Factory: a client signed in as the unit organiser holding the unit with this code in this campaign."""
 
-    def factory(code: str = "s1"):
-        name = f"org-{code}".lower()
-        auth.create_organiser(name, PASSWORD, org_code=code)
+    def factory(code: str = "s1", slug: str = "c1"):
+        name = f"org-{slug}-{code}".lower()
+        auth.create_organiser(name, PASSWORD, [auth.find_unit(slug, code)])
         client = app.test_client()
         assert client.post("/admin/login", data={"username": name, "password": PASSWORD}).status_code == 302
         return client

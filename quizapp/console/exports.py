@@ -5,9 +5,12 @@ Every function takes the campaign and an optional ``org_id``; with it only that
 unit's participants (and their answers) are exported. Nicknames are exported
 in full: organisers need them to hand out prizes.
 
-Spreadsheet formula injection: a text cell starting with = + - @ (or a tab or
-carriage return) is prefixed with a single quote, in CSV and XLSX alike, so a
-nickname such as ``=HYPERLINK(...)`` is shown as text and never evaluated.
+Every cell goes through safe_cell, in CSV and XLSX alike: text loses the
+characters XML 1.0 forbids (textsafe.printable: a nickname or a unit name with
+one would make a workbook Excel-compatible readers refuse), then a text cell
+starting with = + - @ (or a tab or carriage return) is prefixed with a single
+quote, so a nickname such as ``=HYPERLINK(...)`` is shown as text and never
+evaluated.
 
 Only contest attempts are exported or counted (daily practice and review are
 left out, as in quizapp/console/analytics.py).
@@ -29,6 +32,7 @@ from quizapp.console import analytics
 from quizapp.extensions import db
 from quizapp.formatting import percent
 from quizapp.models import CONTEST, Attempt, Campaign, Organisation, Participant, Placement
+from quizapp.textsafe import printable
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -50,10 +54,12 @@ KIND_LABELS = {"school": "学校", "company": "企业", "community": "社区"}
 
 
 def safe_cell(value):
-    """Neutralise spreadsheet formulas: text starting with = + - @ (or tab/CR) gets a leading single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A cell value any spreadsheet reads back: text cleaned by textsafe.printable, then formulas neutralised
+    (text starting with = + - @ or tab/CR gets a leading single quote)."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def local_time(value: dt.datetime | None) -> str:
