@@ -41,6 +41,7 @@ PARTICIPANT_COLUMNS = (
     ("rank", "名次"), ("nickname", "昵称"), ("org_code", "单位代码"), ("org_name", "单位名称"),
     ("best_score", "最高分"), ("correct_count", "答对题数"), ("total", "题数"), ("duration_s", "用时(秒)"),
     ("attempts", "答题次数"), ("finished_at", "完成时间(北京时间)"), ("placement", "来源"),
+    ("flags", "异常标记(最好成绩那一轮)"),
 )
 TYPE_LABELS = {"single": "单选题", "multiple": "多选题", "judge": "判断题"}
 QUESTION_HEADERS = ("题目ID", "版本", "题型", "题干", "诈骗类型", "来源文章", "出题次数", "作答次数", "答对次数",
@@ -74,8 +75,9 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
 
     Keys: rank, nickname, org_code, org_name, best_score, correct_count and
     total (of the best attempt), duration_s (best attempt, seconds), attempts
-    (contest attempts started; practice is not counted), finished_at (best attempt, China local time text) and
-    placement (label of the placement the person first came from, '' if none).
+    (contest attempts started; practice is not counted), finished_at (best attempt, China local time text),
+    placement (label of the placement the person first came from, '' if none) and flags (the anti-cheat flags
+    of the best attempt in words, '' if none: the attempt that counts, and the one prize draws look at).
     One query, whatever the number of participants.
     """
     best = aliased(Attempt)
@@ -84,7 +86,7 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
                .group_by(Attempt.participant_id).subquery())
     query = (select(Participant.id, Participant.nickname, Participant.best_score, Participant.best_duration_ms,
                     Participant.best_finished_at, Organisation.code, Organisation.name, best.correct_count,
-                    best.total, started.c.n, Placement.label)
+                    best.total, started.c.n, Placement.label, best.flags)
              .join(Organisation, Organisation.id == Participant.organisation_id)
              .outerjoin(best, best.id == Participant.best_attempt_id)
              .outerjoin(started, started.c.participant_id == Participant.id)
@@ -100,8 +102,15 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
         "rank": n, "nickname": r.nickname, "org_code": r.code, "org_name": r.name, "best_score": r.best_score,
         "correct_count": r.correct_count or 0, "total": r.total or 0,
         "duration_s": round(r.best_duration_ms / 1000, 1), "attempts": r.n or 0,
-        "finished_at": local_time(r.best_finished_at), "placement": r.label or "",
+        "finished_at": local_time(r.best_finished_at), "placement": r.label or "", "flags": flag_text(r.flags),
     } for n, res in ranked for r in (res.key,)]
+
+
+def flag_text(flags: list | None) -> str:
+    """Anti-cheat flags in words, as the prize pages name them ('' for none)."""
+    from quizapp.prizes.draws import FLAG_LABELS  # prizes imports this module
+
+    return "、".join(str(FLAG_LABELS.get(f, f)) for f in flags or [])
 
 
 def _csv(header, rows) -> str:
