@@ -182,7 +182,8 @@ def password():
             form.confirm.errors = [*form.confirm.errors, "两次输入的新密码不一致"]
         else:
             try:
-                organiser = accounts.change_password(current_user, form.current.data or "", form.password.data or "")
+                organiser = accounts.change_password(current_user._get_current_object(), form.current.data or "",
+                                                     form.password.data or "")
             except Invalid as exc:
                 target = form.current if exc.field == "current" else form.password
                 target.errors = [*target.errors, exc.message]

@@ -207,7 +207,7 @@ def logout():
     of a shared school computer must be sure nothing stays signed in there.
     """
     if ActionForm().validate_on_submit():
-        auth.end_sessions(current_user)
+        auth.end_sessions(current_user._get_current_object())
         logout_user()
         flash("已退出登录", "info")
     return redirect(url_for(".login"))
