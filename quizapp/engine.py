@@ -198,8 +198,12 @@ def rank(results: Iterable[Result]) -> list[tuple[int, Result]]:
 
 
 def coverage(participants: int, headcount: int) -> float:
-    """Share of a unit's headcount that has completed a quiz (0 when headcount is unknown)."""
-    return participants / headcount if headcount > 0 else 0.0
+    """Share of a unit's headcount that has completed a quiz, at most 1 (0 when headcount is unknown).
+
+    More participants than the headcount (a stale or understated headcount) is full coverage, never
+    more: a unit cannot top the board by shrinking its headcount below the people who played.
+    """
+    return min(1.0, participants / headcount) if headcount > 0 else 0.0
 
 
 def mask_nickname(nickname: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     desc,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -37,19 +38,22 @@ __all__ = ["utcnow"]  # models take their default times from the one clock
 
 
 class Organiser(Model):
-    """A console account: an administrator, or a unit organiser limited to one unit code."""
+    """A console account: an administrator, or a unit organiser holding units (OrganiserUnit), one per campaign."""
 
     id: Mapped[int] = mapped_column(primary_key=True)  # surrogate key
     username: Mapped[str] = mapped_column(String(64), unique=True)  # login name
     password_hash: Mapped[str] = mapped_column(String(255))  # scrypt hash from werkzeug.security
-    org_code: Mapped[str | None] = mapped_column(String(32))  # unit code for a unit organiser; None = administrator
+    admin: Mapped[bool] = mapped_column(default=False, server_default=false())  # sees and edits every campaign
     active: Mapped[bool] = mapped_column(default=True)  # deactivated accounts cannot log in
+    # Carried in the signed session cookie (get_id) and checked by the user loader: bumping it (logout,
+    # password change, "sign out everywhere") ends every session opened before.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
 
     @property
     def is_admin(self) -> bool:
-        """Administrators see every unit; unit organisers only their own."""
-        return self.org_code is None
+        """Administrators see every unit; unit organisers only the units they hold."""
+        return self.admin
 
     # Flask-Login protocol
     @property
@@ -65,10 +69,29 @@ class Organiser(Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session's user id: account id and session version, so a bumped version ends old sessions."""
+        return f"{self.id}:{self.session_version}"
 
     def __repr__(self) -> str:
-        return f"<Organiser {self.username}{' admin' if self.is_admin else ' ' + str(self.org_code)}>"
+        return f"<Organiser {self.username}{' admin' if self.is_admin else ''}>"
+
+
+class OrganiserUnit(Model):
+    """A unit a unit organiser's account holds: it scopes the console by the unit's identity, not its code.
+
+    One account may hold units of several campaigns (a teacher keeps one login from one campaign to the
+    next), at most one per campaign; campaign_id is the unit's, copied so that rule is a constraint.
+    """
+
+    __table_args__ = (UniqueConstraint("organiser_id", "campaign_id"),)
+
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organiser.id"), primary_key=True)  # the account
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True, index=True)  # unit held
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))  # the unit's campaign
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when an administrator granted it
+
+    def __repr__(self) -> str:
+        return f"<OrganiserUnit {self.organiser_id} -> {self.organisation_id}>"
 
 
 class Article(Model):
@@ -390,7 +413,7 @@ class LoginFailure(Model):
     """A failed console login, kept briefly so every worker process throttles the same way."""
 
     __table_args__ = (
-        Index("ix_login_failure_username", "username", "created_at"),
+        Index("ix_login_failure_pair", "username", "ip", "created_at"),
         Index("ix_login_failure_ip", "ip", "created_at"),
     )
 

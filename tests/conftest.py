@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from flask import g
 from werkzeug.serving import make_server
 
 from quizapp import create_app
@@ -40,7 +41,11 @@ def app(tmp_path):
         "TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": url, "BANK_PATH": str(BANK_DIR), "BOARD_CACHE_SECONDS": 60,
     })
-
+    # Every request starts with an empty flask.g, as in production where each request has its own app context.
+    # The test keeps one app context open (for db.session) and Flask reuses it for the test client's requests,
+    # so without this g._login_user (Flask-Login's loaded user) passed from one client to the next: a client
+    # that never logged in acted as whoever did last, and a revoked session still looked signed in.
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
 
     with application.app_context():
         db.drop_all()
@@ -52,6 +57,11 @@ def app(tmp_path):
         if db.engine.dialect.name != "sqlite":  # SQLite files are thrown away with tmp_path
             db.drop_all()
         db.engine.dispose()  # close the pool's connections now, not when the app is garbage-collected
+
+
+def _fresh_g() -> None:
+    release_raw()  # the play loop's connection goes back to the pool first, or every request would leak one
+    g._get_current_object().__dict__.clear()
 
 
 @pytest.fixture
@@ -115,11 +125,11 @@ def admin_client(app):
 
 @pytest.fixture
 def unit_client(app):
-    """Factory: a client signed in as the unit organiser of a unit code."""
+    """Factory: a client signed in as the unit organiser holding the unit with this code in this campaign."""
 
-    def factory(code: str = "s1"):
-        name = f"org-{code}".lower()
-        auth.create_organiser(name, PASSWORD, org_code=code)
+    def factory(code: str = "s1", slug: str = "c1"):
+        name = f"org-{slug}-{code}".lower()
+        auth.create_organiser(name, PASSWORD, [auth.find_unit(slug, code)])
         client = app.test_client()
         assert client.post("/admin/login", data={"username": name, "password": PASSWORD}).status_code == 302
         return client

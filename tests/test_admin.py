@@ -454,13 +454,27 @@ def test_unit_organiser_cannot_edit_or_create(unit_client, make_campaign):
     assert db.session.scalar(select(func.count(Question.id)).where(Question.retired.is_(True))) == 0
 
 
-def test_unit_organiser_can_edit_their_own_unit(unit_client, make_campaign):
+def test_unit_organiser_can_edit_their_own_unit_but_not_its_headcount(unit_client, make_campaign):
+    """The headcount is what coverage divides by: the administrator's to set (a unit setting its own could top the
+    unit board). The unit organiser's form shows it as text; a forged change is refused and saves nothing."""
     make_campaign()
     client = unit_client("s1")
-    resp = client.post("/admin/campaigns/c1/units/s1/edit", data={"name": "一中（本部）", "kind": "school",
-                                                                  "headcount": "120"})
+    form = text(client.get("/admin/campaigns/c1/units/s1/edit"))
+    assert 'name="headcount"' not in form and "应参赛人数：100（由活动管理员设置" in form
+    forged = client.post("/admin/campaigns/c1/units/s1/edit", data={"name": "一中（本部）", "kind": "school",
+                                                                    "headcount": "1"})
+    assert forged.status_code == 403 and "应参赛人数由活动管理员设置，单位组织者不能修改（现为 100）" in text(forged)
+    db.session.expire_all()
+    assert db.session.execute(select(Organisation.name, Organisation.headcount)
+                              .where(Organisation.code == "s1")).one() == ("一中", 100)
+    resp = client.post("/admin/campaigns/c1/units/s1/edit", data={"name": "一中（本部）", "kind": "school"})
     assert resp.status_code == 302
-    assert db.session.scalar(select(Organisation.headcount).where(Organisation.code == "s1")) == 120
+    same = client.post("/admin/campaigns/c1/units/s1/edit", data={"name": "一中（本部）", "kind": "school",
+                                                                  "headcount": "100"})
+    assert same.status_code == 302
+    db.session.expire_all()
+    assert db.session.execute(select(Organisation.name, Organisation.headcount)
+                              .where(Organisation.code == "s1")).one() == ("一中（本部）", 100)
 
 
 def test_unit_organiser_sees_only_their_units_data(unit_client, played):
@@ -497,8 +511,9 @@ def test_unit_organiser_cannot_reach_other_units_by_url(unit_client, played):
         assert "小二" not in text(resp) if resp.content_type.startswith("text") else True
 
 
-def test_unit_organiser_of_an_unknown_code_sees_nothing(unit_client, played):
-    client = unit_client("zz")
+def test_unit_organiser_without_a_unit_here_sees_nothing(unit_client, make_campaign, played):
+    make_campaign(slug="c2", orgs=(("zz", "某街道", "community", 10),))
+    client = unit_client("zz", "c2")
     assert "测试竞赛 c1" not in text(client.get("/admin/"))
     assert client.get("/admin/campaigns/c1/export/participants.csv").status_code == 403
 

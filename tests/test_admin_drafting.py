@@ -57,7 +57,7 @@ def test_draft_of_empty_or_junk_text_is_refused(admin_client):
 
 def test_unit_organiser_cannot_draft(app, make_campaign):
     make_campaign()
-    auth.create_organiser("unit1", PASSWORD, org_code="s1")
+    auth.create_organiser("unit1", PASSWORD, [auth.find_unit("c1", "s1")])
     client = app.test_client()
     client.post("/admin/login", data={"username": "unit1", "password": PASSWORD})
     assert client.get("/admin/bank/draft").status_code == 403

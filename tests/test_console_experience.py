@@ -549,8 +549,9 @@ def test_admin_creates_resets_and_disables_a_unit_organiser(app, admin_client, m
     make_campaign()
     page = text(admin_client.get("/admin/accounts"))
     assert 'id="create-account"' in page and '<option value="s1">一中</option>' in page
+    assert '<option value="c1">测试竞赛 c1（c1）</option>' in page
     created = admin_client.post("/admin/accounts", data={"username": "teacher-yz", "role": "unit", "org_code": "s1",
-                                                         "password": ""})
+                                                         "campaign": "c1", "password": ""})
     assert created.status_code == 201
     password = re.search(r'id="shown-password">([^<]+)<', text(created)).group(1)
     assert len(password) == 12
@@ -572,12 +573,19 @@ def test_admin_creates_resets_and_disables_a_unit_organiser(app, admin_client, m
                                                         "password": new_password}).status_code == 302
 
 
-def test_account_form_errors_name_the_field_and_value(admin_client):
+def test_account_form_errors_name_the_field_and_value(admin_client, make_campaign):
+    make_campaign()
     bad = admin_client.post("/admin/accounts", data={"username": "张老师", "role": "unit", "org_code": "s1",
-                                                     "password": ""})
+                                                     "campaign": "c1", "password": ""})
     assert bad.status_code == 400 and "用户名“张老师”不可用" in text(bad)
-    no_unit = admin_client.post("/admin/accounts", data={"username": "t2", "role": "unit", "org_code": ""})
+    no_unit = admin_client.post("/admin/accounts", data={"username": "t2", "role": "unit", "org_code": "",
+                                                         "campaign": "c1"})
     assert no_unit.status_code == 400 and "单位组织者需要填写单位代码" in text(no_unit)
+    no_campaign = admin_client.post("/admin/accounts", data={"username": "t2", "role": "unit", "org_code": "s1"})
+    assert no_campaign.status_code == 400 and "请选择单位所在的活动" in text(no_campaign)
+    elsewhere = admin_client.post("/admin/accounts", data={"username": "t2", "role": "unit", "org_code": "zz",
+                                                           "campaign": "c1"})
+    assert elsewhere.status_code == 400 and "活动“测试竞赛 c1”中没有代码为“zz”的单位" in text(elsewhere)
     short = admin_client.post("/admin/accounts", data={"username": "t3", "role": "admin", "password": "short"})
     assert short.status_code == 400 and "密码至少需要 8 个字符" in text(short)
     assert db.session.scalar(select(func.count(Organiser.id))) == 1

@@ -18,7 +18,7 @@ from quizapp.console import exports
 from helpers import ALL_RIGHT, ARTICLE_ID, RIGHT, base_time, import_test_bank, join_player, play_answers
 
 HEADERS = ["名次", "昵称", "单位代码", "单位名称", "最高分", "答对题数", "题数", "用时(秒)", "答题次数",
-           "完成时间(北京时间)", "来源"]
+           "完成时间(北京时间)", "来源", "异常标记(最好成绩那一轮)"]
 
 
 def china(t: dt.datetime) -> str:
@@ -38,20 +38,21 @@ def test_participant_rows_ranked_with_best_attempt(scenario):
     assert rows == [
         {"rank": 1, "nickname": "Alice", "org_code": "s1", "org_name": "一中", "best_score": 450, "correct_count": 3,
          "total": 3, "duration_s": 0.0, "attempts": 1, "finished_at": china(base - dt.timedelta(days=2)),
-         "placement": "教室海报"},
+         "placement": "教室海报", "flags": "答题速度快于常人"},  # three right answers at once
         {"rank": 2, "nickname": "Bob", "org_code": "s1", "org_name": "一中", "best_score": 150, "correct_count": 1,
          "total": 3, "duration_s": 0.0, "attempts": 1, "finished_at": china(base + 10 * minute),
-         "placement": "地铁2号线3车厢"},
+         "placement": "地铁2号线3车厢", "flags": ""},
         # same score as Bob, but the time-out put 20 s on the clock
         {"rank": 3, "nickname": "Dave", "org_code": "s2", "org_name": "二中", "best_score": 150, "correct_count": 1,
          "total": 3, "duration_s": 20.0, "attempts": 1,
-         "finished_at": china(base + 30 * minute + dt.timedelta(seconds=21)), "placement": "教室海报"},
+         "finished_at": china(base + 30 * minute + dt.timedelta(seconds=21)), "placement": "教室海报", "flags": ""},
         # equal on score and time: the earlier finish ranks first
         {"rank": 4, "nickname": "Carol", "org_code": "s2", "org_name": "二中", "best_score": 0, "correct_count": 0,
-         "total": 3, "duration_s": 0.0, "attempts": 1, "finished_at": china(base + 20 * minute), "placement": ""},
+         "total": 3, "duration_s": 0.0, "attempts": 1, "finished_at": china(base + 20 * minute), "placement": "",
+         "flags": ""},
         {"rank": 5, "nickname": "Frank", "org_code": "co", "org_name": "某公司", "best_score": 0, "correct_count": 0,
          "total": 3, "duration_s": 0.0, "attempts": 1, "finished_at": china(base + 110 * minute),
-         "placement": "地铁2号线3车厢"},
+         "placement": "地铁2号线3车厢", "flags": ""},
     ]  # Eve never finished: not listed
     assert rows[0]["finished_at"].endswith(" 12:00:00")  # 04:00 UTC is noon in China
 
@@ -89,7 +90,7 @@ def test_participants_csv(scenario):
     rows = read_csv(text)
     assert rows[0] == HEADERS
     assert rows[1] == ["1", "Alice", "s1", "一中", "450", "3", "3", "0.0", "1",
-                       china(scenario.base - dt.timedelta(days=2)), "教室海报"]
+                       china(scenario.base - dt.timedelta(days=2)), "教室海报", "答题速度快于常人"]
     assert [r[1] for r in rows[1:]] == ["Alice", "Bob", "Dave", "Carol", "Frank"]
     only = read_csv(exports.participants_csv(scenario.campaign, scenario.orgs["s1"]))
     assert [r[1] for r in only[1:]] == ["Alice", "Bob"]
@@ -134,7 +135,7 @@ def test_participants_xlsx(scenario):
     assert ws.freeze_panes == "A2"
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert rows[0] == [1, "Alice", "s1", "一中", 450, 3, 3, 0, 1, china(scenario.base - dt.timedelta(days=2)),
-                       "教室海报"]
+                       "教室海报", "答题速度快于常人"]
     assert [r[1] for r in rows] == ["Alice", "Bob", "Dave", "Carol", "Frank"]
     assert rows[2][7] == 20  # seconds as a number
     widths = {ws.column_dimensions[col].width for col in "ABCDEFGHIJK"}

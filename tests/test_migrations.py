@@ -165,3 +165,47 @@ def test_board_counts_migration_backfills_existing_participants(tmp_path):
             db.session.remove()
     finally:
         drop_everything(app)
+
+
+def test_unit_organisers_keep_the_units_their_code_reached(tmp_path):
+    """Upgrading: an account with a unit code holds every unit that carried the code (the access it had), an
+    account without one is an administrator, one whose code no unit has holds nothing and is no administrator;
+    every session version starts at 0. Downgrading gives the codes back."""
+    from flask_migrate import downgrade
+
+    from quizapp.console import accounts
+    from quizapp.models import Organiser
+
+    before = ScriptDirectory(MIGRATIONS).get_revision("7e930d6ce492").down_revision
+    app = make_app(tmp_path)
+    drop_everything(app)
+    t0 = dt.datetime(2026, 3, 1, 8)
+    try:
+        with app.app_context():
+            upgrade(directory=MIGRATIONS, revision=before)
+            with writing() as session:
+                for slug in ("c1", "c2"):
+                    campaign = Campaign(slug=slug, title=slug, opens_at=t0, closes_at=t0 + dt.timedelta(days=9))
+                    session.add(campaign)
+                    session.flush()
+                    session.add_all([Organisation(campaign_id=campaign.id, code="whsz", name=f"{slug} 武汉实验", kind="school"),
+                                     Organisation(campaign_id=campaign.id, code=f"x{slug}", name="其他", kind="school")])
+                for name, code in (("boss", None), ("teacher", "whsz"), ("ghost", "nope")):
+                    session.execute(text("INSERT INTO organiser (username, password_hash, org_code, active, created_at) "
+                                         "VALUES (:n, 'x', :c, :a, :t)"), {"n": name, "c": code, "a": True, "t": t0})
+            db.session.remove()
+        assert upgrade_database(app) == "upgraded"
+        with app.app_context():
+            by_name = {o.username: o for o in db.session.scalars(select(Organiser))}
+            assert [n for n, o in sorted(by_name.items()) if o.is_admin] == ["boss"]
+            assert {o.session_version for o in by_name.values()} == {0}
+            held = {n: sorted((c.slug, u.code) for c, u in accounts.units_of(o)) for n, o in by_name.items()}
+            assert held == {"boss": [], "teacher": [("c1", "whsz"), ("c2", "whsz")], "ghost": []}
+            db.session.remove()
+            downgrade(directory=MIGRATIONS, revision=before)
+            with db.engine.connect() as conn:
+                codes = dict(conn.execute(text("SELECT username, org_code FROM organiser")).all())
+            assert codes == {"boss": None, "teacher": "whsz", "ghost": ""}
+            db.session.remove()
+    finally:
+        drop_everything(app)

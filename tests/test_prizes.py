@@ -463,9 +463,10 @@ def test_unit_organiser_cannot_create_or_run(field, unit_client):
     assert "仅本单位" in page and prize_draw.seed not in page
 
 
-def test_unit_organiser_of_another_campaign_is_refused(field, unit_client):
+def test_unit_organiser_of_another_campaign_is_refused(field, unit_client, make_campaign):
     prize_draw = new_draw(field[0])
-    x9 = unit_client("x9")  # no unit x9 in c1
+    make_campaign(slug="c2", orgs=(("x9", "九中", "school", 10),))
+    x9 = unit_client("x9", "c2")  # no unit x9 in c1
     assert x9.get("/admin/campaigns/c1/draws").status_code == 403
     assert x9.get(f"/admin/campaigns/c1/draws/{prize_draw.id}").status_code == 403
 

@@ -1,9 +1,10 @@
 """Organiser console views (thin: forms in, organising/analytics/posters/exports calls, pages out).
 
-Every page needs a login. Administrators (no unit code) see and edit
-everything; a unit organiser sees only the campaigns that have a unit with
-their code, and within them only that unit's participants and figures: every
-read below is scoped with `data_scope`, whatever the URL asks for.
+Every page needs a login. Administrators see and edit everything; a unit
+organiser sees only the campaigns of the units their account holds, and within
+them only that unit's participants and figures: every read below is scoped
+with `own_unit`/`data_scope`, built on accounts.held_units (the unit's
+identity, never its code text), whatever the URL asks for.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def china_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def admin_required(view):
-    """Only administrators (no unit code) may use this view: 403 for unit organisers."""
+    """Only administrators may use this view: 403 for unit organisers."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_admin:
@@ -97,10 +98,10 @@ def admin_required(view):
 
 
 def own_unit(campaign: Campaign) -> Organisation | None:
-    """The unit organiser's own unit in this campaign (None for administrators or when absent)."""
+    """The unit the signed-in unit organiser holds in this campaign (None for administrators or when none)."""
     if current_user.is_admin:
         return None
-    return next((o for o in campaign.organisations if o.code == current_user.org_code), None)
+    return auth.unit_in(current_user, campaign.id)
 
 
 def load_campaign(slug: str) -> Campaign:
@@ -199,8 +200,14 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out (a POST form, so a link or an image cannot sign anyone out)."""
+    """Sign out everywhere (a POST form, so a link or an image cannot sign anyone out).
+
+    The account's session version is bumped, so this cookie (and any copy saved earlier) and the account's
+    sessions on other devices stop working: few people share a console account, and a teacher logging out
+    of a shared school computer must be sure nothing stays signed in there.
+    """
     if ActionForm().validate_on_submit():
+        auth.end_sessions(current_user._get_current_object())
         logout_user()
         flash("已退出登录", "info")
     return redirect(url_for(".login"))
@@ -341,7 +348,8 @@ def unit_new(slug: str):
 def unit_edit(slug: str, code: str):
     """Edit a unit's name, kind and headcount (administrators; a unit organiser only their own unit)."""
     campaign = load_campaign(slug)
-    if not current_user.is_admin and code != current_user.org_code:
+    scope = own_unit(campaign)
+    if scope is not None and code != scope.code:
         abort(403)
     unit = load_unit(campaign, code)
     if request.method == "GET":
@@ -349,6 +357,15 @@ def unit_edit(slug: str, code: str):
         return render_template("admin/unit_form.html", form=form, campaign=campaign, unit=unit)
     form = OrganisationForm()
     form.code.data = unit.code  # permanent: whatever was posted
+    if scope is not None:
+        # The headcount is the administrator's: it is what coverage divides by, and a unit that set its own
+        # could top the unit board. A unit organiser's form has no such field; a forged one is refused.
+        posted = request.form.get("headcount")
+        if posted is not None and posted.strip() != str(unit.headcount):
+            form.form_errors = [*form.form_errors, f"应参赛人数由活动管理员设置，单位组织者不能修改（现为 {unit.headcount}）"]
+            return render_template("admin/unit_form.html", form=form, campaign=campaign, unit=unit), 403
+        form.headcount.data = unit.headcount
+        form.headcount.raw_data = [str(unit.headcount)]
     if form.validate_on_submit():
         try:
             organising.update_organisation(unit, form.to_input())

@@ -3,7 +3,8 @@
 Each chart is an accessible ``<svg role="img">`` with a <title> and a <desc>
 that states every value in words, and prints its values as text. Labels come
 from organisers and players (unit names, question stems), so every piece of
-text is escaped; the result is returned as markupsafe.Markup for templates.
+text is cleaned of what XML forbids (textsafe.printable) and escaped; the
+result is returned as markupsafe.Markup for templates.
 Colours are presentation attributes (no style attributes), so a strict
 Content-Security-Policy does not block them and a stylesheet may override them.
 """
@@ -16,6 +17,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
+
+from quizapp.textsafe import printable
 
 FONT = '-apple-system, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif'
 BAR_COLOUR = "#c62828"
@@ -118,7 +121,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
     if len(labels) != len(values):
         raise ValueError("bar_chart needs one value per label")
     uid = _uid("bar")
-    labels = [str(label) for label in labels]
+    labels = [printable(str(label), one_line=True) for label in labels]
+    title = printable(title, one_line=True)
     if not labels:
         return _empty(uid, width, title)
     numbers = [float(v) for v in values if v is not None]
@@ -176,7 +180,9 @@ def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], *, tit
     are few of them, and the <desc> lists them all.
     """
     uid = _uid("line")
-    labels = [str(label) for label in labels]
+    labels = [printable(str(label), one_line=True) for label in labels]
+    title = printable(title, one_line=True)
+    series = {printable(name, one_line=True): values for name, values in series.items()}
     for name, values in series.items():
         if len(values) != len(labels):
             raise ValueError(f"series {name!r} needs one value per label")

@@ -5,9 +5,12 @@ Every function takes the campaign and an optional ``org_id``; with it only that
 unit's participants (and their answers) are exported. Nicknames are exported
 in full: organisers need them to hand out prizes.
 
-Spreadsheet formula injection: a text cell starting with = + - @ (or a tab or
-carriage return) is prefixed with a single quote, in CSV and XLSX alike, so a
-nickname such as ``=HYPERLINK(...)`` is shown as text and never evaluated.
+Every cell goes through safe_cell, in CSV and XLSX alike: text loses the
+characters XML 1.0 forbids (textsafe.printable: a nickname or a unit name with
+one would make a workbook Excel-compatible readers refuse), then a text cell
+starting with = + - @ (or a tab or carriage return) is prefixed with a single
+quote, so a nickname such as ``=HYPERLINK(...)`` is shown as text and never
+evaluated.
 
 Only contest attempts are exported or counted (daily practice and review are
 left out, as in quizapp/console/analytics.py).
@@ -30,6 +33,7 @@ from quizapp.console import analytics
 from quizapp.extensions import db
 from quizapp.formatting import percent
 from quizapp.models import CONTEST, Attempt, Campaign, Organisation, Participant, Placement
+from quizapp.textsafe import printable
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -38,6 +42,7 @@ PARTICIPANT_COLUMNS = (
     ("rank", "名次"), ("nickname", "昵称"), ("org_code", "单位代码"), ("org_name", "单位名称"),
     ("best_score", "最高分"), ("correct_count", "答对题数"), ("total", "题数"), ("duration_s", "用时(秒)"),
     ("attempts", "答题次数"), ("finished_at", "完成时间(北京时间)"), ("placement", "来源"),
+    ("flags", "异常标记(最好成绩那一轮)"),
 )
 TYPE_LABELS = {"single": "单选题", "multiple": "多选题", "judge": "判断题"}
 QUESTION_HEADERS = ("题目ID", "版本", "题型", "题干", "诈骗类型", "来源文章", "出题次数", "作答次数", "答对次数",
@@ -51,10 +56,12 @@ KIND_LABELS = {"school": "学校", "company": "企业", "community": "社区"}
 
 
 def safe_cell(value):
-    """Neutralise spreadsheet formulas: text starting with = + - @ (or tab/CR) gets a leading single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A cell value any spreadsheet reads back: text cleaned by textsafe.printable, then formulas neutralised
+    (text starting with = + - @ or tab/CR gets a leading single quote)."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def local_time(value: dt.datetime | None) -> str:
@@ -69,8 +76,9 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
 
     Keys: rank, nickname, org_code, org_name, best_score, correct_count and
     total (of the best attempt), duration_s (best attempt, seconds), attempts
-    (contest attempts started; practice is not counted), finished_at (best attempt, China local time text) and
-    placement (label of the placement the person first came from, '' if none).
+    (contest attempts started; practice is not counted), finished_at (best attempt, China local time text),
+    placement (label of the placement the person first came from, '' if none) and flags (the anti-cheat flags
+    of the best attempt in words, '' if none: the attempt that counts, and the one prize draws look at).
     One query, whatever the number of participants.
     """
     best = aliased(Attempt)
@@ -79,7 +87,7 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
                .group_by(Attempt.participant_id).subquery())
     query = (select(Participant.id, Participant.nickname, Participant.best_score, Participant.best_duration_ms,
                     Participant.best_finished_at, Organisation.code, Organisation.name, best.correct_count,
-                    best.total, started.c.n, Placement.label)
+                    best.total, started.c.n, Placement.label, best.flags)
              .join(Organisation, Organisation.id == Participant.organisation_id)
              .outerjoin(best, best.id == Participant.best_attempt_id)
              .outerjoin(started, started.c.participant_id == Participant.id)
@@ -95,8 +103,15 @@ def participant_rows(campaign: Campaign, org_id: int | None = None) -> list[dict
         "rank": n, "nickname": r.nickname, "org_code": r.code, "org_name": r.name, "best_score": r.best_score,
         "correct_count": r.correct_count or 0, "total": r.total or 0,
         "duration_s": round(r.best_duration_ms / 1000, 1), "attempts": r.n or 0,
-        "finished_at": local_time(r.best_finished_at), "placement": r.label or "",
+        "finished_at": local_time(r.best_finished_at), "placement": r.label or "", "flags": flag_text(r.flags),
     } for n, res in ranked for r in (cast(Row[Any], res.key),)]  # engine.Result keeps the key as object
+
+
+def flag_text(flags: list | None) -> str:
+    """Anti-cheat flags in words, as the prize pages name them ('' for none)."""
+    from quizapp.prizes.draws import FLAG_LABELS  # prizes imports this module
+
+    return "、".join(str(FLAG_LABELS.get(f, f)) for f in flags or [])
 
 
 def _csv(header, rows) -> str:

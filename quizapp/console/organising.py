@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select, update
 from quizapp import clock
 from quizapp.bank import TAGS, LoadResult, parse_bank_text
 from quizapp.bank.importing import ImportSummary, import_bank
+from quizapp.console.accounts import held_units
 from quizapp.database import writing
 from quizapp.errors import Conflict, Invalid, NotFound
 from quizapp.extensions import db
@@ -36,6 +37,7 @@ from quizapp.models import (
     DrawWinner,
     Organisation,
     Organiser,
+    OrganiserUnit,
     Participant,
     Placement,
     PrizeDraw,
@@ -43,6 +45,7 @@ from quizapp.models import (
     Scan,
 )
 from quizapp.quiz.pool import pool_for
+from quizapp.textsafe import forbidden_character
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -60,6 +63,7 @@ PLACEMENT_KINDS = {"poster": "海报", "subway": "地铁车厢", "screen": "大�
 CARRIAGE_MAX = 99
 IMPORT_ROWS_MAX = 5000
 SUBTITLE_MAX = 100
+YEARS = (2000, 2099)  # campaign times outside these years are typing mistakes (and 0001 cannot even be stored in UTC)
 ORGANISER_MAX = 200
 SLUG_SUFFIX_CHARS = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed from posters
 
@@ -157,6 +161,14 @@ class SaveResult:
     warnings: list[str]
 
 
+def _hidden_character(errors: _Errors, name: str, label: str, value: str) -> None:
+    """A one-line text (title, name, label) with a control character or line break is refused, naming it:
+    such a character is invisible in the form and would break the spreadsheets and PDFs it is printed in."""
+    code = forbidden_character(value)
+    if code is not None:
+        errors.add(name, f"{label}{_shown(value)}含有不可见的控制字符或换行（{code}），请删除后再保存")
+
+
 def _in_range(errors: _Errors, name: str, value, bounds: tuple[int, int], label: str) -> None:
     low, high = bounds
     if not isinstance(value, int) or isinstance(value, bool):
@@ -172,6 +184,8 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
         errors.add("title", "请填写活动名称")
     elif len(title) > TITLE_MAX:
         errors.add("title", f"活动名称不能超过 {TITLE_MAX} 个字")
+    else:
+        _hidden_character(errors, "title", "活动名称", title)
     slug = (data.slug or "").strip()
     if not SLUG_RE.match(slug):
         hint = ""
@@ -188,16 +202,23 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
         errors.add("opens_at", "请填写开始时间")
     if data.closes_at is None:
         errors.add("closes_at", "请填写结束时间")
-    if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
+    in_years = True
+    for name, label in (("opens_at", "开始时间"), ("closes_at", "结束时间"), ("board_frozen_at", "封榜时间")):
+        value = getattr(data, name)
+        if value is not None and not YEARS[0] <= value.year <= YEARS[1]:
+            typed = value.isoformat(sep=" ", timespec="minutes")
+            errors.add(name, f"{label}必须在 {YEARS[0]} 年到 {YEARS[1]} 年之间（填写的是 {typed}）")
+            in_years = False
+    if in_years and data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
         errors.add("closes_at", "结束时间必须晚于开始时间")
-    if data.board_frozen_at and data.opens_at and data.board_frozen_at < data.opens_at:
+    if in_years and data.board_frozen_at and data.opens_at and data.board_frozen_at < data.opens_at:
         errors.add("board_frozen_at", "封榜时间不能早于开始时间")
     for name, label, limit in (("screen_subtitle", "大屏副标题", SUBTITLE_MAX), ("organiser_line", "主办单位", ORGANISER_MAX)):
         value = (getattr(data, name) or "").strip()
         if len(value) > limit:
             errors.add(name, f"{label}不能超过 {limit} 个字（现在 {len(value)} 个字）")
-        elif any(not ch.isprintable() for ch in value):
-            errors.add(name, f"{label}不能包含换行或控制字符")
+        else:
+            _hidden_character(errors, name, label, value)
     _in_range(errors, "questions_per_quiz", data.questions_per_quiz, QUESTIONS_PER_QUIZ, "每轮题数")
     _in_range(errors, "seconds_per_question", data.seconds_per_question, SECONDS_PER_QUESTION, "每题秒数")
     _in_range(errors, "attempts_per_day", data.attempts_per_day, ATTEMPTS_PER_DAY, "每天答题次数")
@@ -275,11 +296,10 @@ def save_campaign(data: CampaignInput, campaign: Campaign | None = None) -> Save
 
 
 def visible_campaigns(organiser: Organiser) -> list[Campaign]:
-    """Campaigns an organiser may open: all for an administrator, else those with a unit of their code."""
+    """Campaigns an organiser may open: all for an administrator, else those of the units the account holds."""
     query = select(Campaign).order_by(Campaign.opens_at.desc(), Campaign.id.desc())
     if not organiser.is_admin:
-        query = query.where(Campaign.id.in_(select(Organisation.campaign_id)
-                                            .where(Organisation.code == organiser.org_code)))
+        query = query.where(Campaign.id.in_(held_units(organiser).with_only_columns(Organisation.campaign_id)))
     return list(db.session.scalars(query).all())
 
 
@@ -303,6 +323,8 @@ def _validate_organisation(errors: _Errors, data: OrganisationInput, check_code:
         errors.add("name", "请填写单位名称")
     elif len(name) > NAME_MAX:
         errors.add("name", f"单位名称不能超过 {NAME_MAX} 个字")
+    else:
+        _hidden_character(errors, "name", "单位名称", name)
     if data.kind not in ORG_KINDS:
         errors.add("kind", "类型必须是 school（学校）、company（企业）或 community（社区）")
     if not isinstance(data.headcount, int) or isinstance(data.headcount, bool) or data.headcount < 0:
@@ -505,6 +527,8 @@ def _row_problems(line: int, raw: dict[str, str], item: OrganisationInput) -> li
             out.append(f"{where}名称 为空，请填写单位名称")
         elif len(name) > NAME_MAX:
             out.append(f"{where}名称{_shown(name)}太长（{len(name)} 个字，至多 {NAME_MAX} 个字）")
+        elif (hidden := forbidden_character(name)) is not None:
+            out.append(f"{where}名称{_shown(name)}含有不可见的控制字符或换行（{hidden}），请删除后再导入")
     if raw.get("code") and not CODE_RE.match(raw["code"]):
         out.append(f"{where}代码{_shown(raw['code'])}不可用：只能由字母、数字、_ 和 - 组成（1-32 个字符），也可以留空自动生成")
     if "kind" in raw and item.kind not in ORG_KINDS:
@@ -724,6 +748,7 @@ def delete_organisation(org: Organisation) -> None:
         if not check.allowed:
             raise Conflict(check.refusal(f"单位“{org.name}”"), field="code", code="unit_in_use")
         session.execute(update(Scan).where(Scan.organisation_id == org.id).values(organisation_id=None))
+        session.execute(delete(OrganiserUnit).where(OrganiserUnit.organisation_id == org.id))  # accounts holding it
         session.execute(delete(Organisation).where(Organisation.id == org.id))
 
 
@@ -780,6 +805,8 @@ def _placement_label(errors: _Errors, data: PlacementInput) -> str:
             errors.add("line", "请填写线路，例如 2 或 2号线")
         elif len(line) > 20 or any(ch.isspace() for ch in line):
             errors.add("line", "线路至多 20 个字，不含空格")
+        else:
+            _hidden_character(errors, "line", "线路", line)
         carriage = data.carriage
         if isinstance(carriage, str) and re.fullmatch(r"[0-9]{1,3}", carriage.strip()):
             carriage = int(carriage.strip())
@@ -792,6 +819,8 @@ def _placement_label(errors: _Errors, data: PlacementInput) -> str:
         errors.add("label", "请填写位置说明，例如“高一（7）班 教室”")
     elif len(label) > LABEL_MAX:
         errors.add("label", f"位置说明不能超过 {LABEL_MAX} 个字")
+    else:
+        _hidden_character(errors, "label", "位置说明", label)
     return label
 
 

@@ -43,6 +43,7 @@ from quizapp.errors import Conflict, QuizError
 from quizapp.extensions import db
 from quizapp.models import CONTEST, Attempt, Certificate, Organisation
 from quizapp.printing import posters
+from quizapp.textsafe import printable
 
 CODE_LENGTH = 10  # base32 characters: 50 random bits
 _CODE_RE = re.compile(rf"^[A-Z2-7]{{{CODE_LENGTH}}}$")
@@ -178,8 +179,11 @@ def certificate_facts(certificate: Certificate, base_url: str, mask: bool = Fals
     nickname = engine.mask_nickname(participant.nickname) if mask else participant.nickname
     if attempt.finished_at is None:  # issue() refuses unfinished attempts; china_date(None) would fail just the same
         raise TypeError(f"certificate {certificate.code} of unfinished attempt {attempt.id}")
+    # names as typed may hold characters a PDF or an image cannot draw (legacy rows): cleaned once, here
     return CertificateFacts(
-        code=certificate.code, nickname=nickname, unit=unit.name if unit else "", campaign_title=attempt.campaign.title,
+        code=certificate.code, nickname=printable(nickname, one_line=True),
+        unit=printable(unit.name, one_line=True) if unit else "",
+        campaign_title=printable(attempt.campaign.title, one_line=True),
         score=attempt.score, correct_count=attempt.correct_count, total=attempt.total,
         finished_on=china_date(attempt.finished_at), issued_on=china_date(certificate.issued_at),
         verify_url=verify_url(base_url, certificate.code))
@@ -203,7 +207,8 @@ def share_facts(attempt: Attempt, base_url: str) -> ShareFacts:
     summary = leaderboard.attempt_result(attempt)
     unit = db.session.get(Organisation, attempt.organisation_id)
     return ShareFacts(
-        campaign_title=attempt.campaign.title, unit=unit.name if unit else "", score=attempt.score,
+        campaign_title=printable(attempt.campaign.title, one_line=True),
+        unit=printable(unit.name, one_line=True) if unit else "", score=attempt.score,
         correct_count=attempt.correct_count, total=attempt.total, rank_in_org=summary["rank_in_org"],
         join_url=posters.join_url(base_url, attempt.campaign.slug, org_code=unit.code if unit else None))
 

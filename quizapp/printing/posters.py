@@ -20,6 +20,8 @@ import qrcode
 import qrcode.constants
 from qrcode.image.svg import SvgPathFillImage
 
+from quizapp.textsafe import printable
+
 QR_ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 QR_BORDER = 4  # modules of quiet zone, as the QR standard requires
 
@@ -316,8 +318,9 @@ class _Typesetter:
         return self.cjk
 
     def runs(self, text: str) -> list[tuple[str, str]]:
+        """(font, text) runs of what is drawn: every text passes here, so it is cleaned here (textsafe)."""
         out: list[tuple[str, str]] = []
-        for ch in text:
+        for ch in printable(text, one_line=True):
             font = self.font_for(ch)
             if out and out[-1][0] == font:
                 out[-1] = (font, out[-1][1] + ch)
@@ -512,7 +515,7 @@ def poster_pdf(title: str, targets: list[PosterTarget], size: str = "A4", progre
     face = poster_face(font)
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1)
-    c.setTitle(f"{title} · 二维码海报")
+    c.setTitle(f"{printable(title, one_line=True)} · 二维码海报")
     c.setSubject(CALL_TO_ACTION)
     c.setCreator("quizapp")
     ts = _Typesetter(c, cjk_font, face)

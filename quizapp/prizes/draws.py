@@ -41,6 +41,7 @@ from quizapp.models import Attempt, Campaign, DrawWinner, Organisation, Particip
 from quizapp.prizes import lottery as rules
 from quizapp.quiz.campaigns import CampaignRules
 from quizapp.quiz.players import Player
+from quizapp.textsafe import forbidden_character
 
 TITLE_MAX = 100
 MIN_SCORE_MAX = 100_000
@@ -72,6 +73,8 @@ def _validate(campaign: Campaign, data: DrawInput) -> tuple[dict[str, list[str]]
         errors.setdefault("title", []).append("请填写抽奖名称")
     elif len(title) > TITLE_MAX:
         errors.setdefault("title", []).append(f"抽奖名称不能超过 {TITLE_MAX} 个字")
+    elif (hidden := forbidden_character(title)) is not None:
+        errors.setdefault("title", []).append(f"抽奖名称含有不可见的控制字符或换行（{hidden}），请删除后再保存")
     if data.min_score is None:
         errors.setdefault("min_score", []).append("请填写最低分数（不限可填 0）")
     elif not 0 <= data.min_score <= MIN_SCORE_MAX:

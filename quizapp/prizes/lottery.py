@@ -29,6 +29,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from quizapp.textsafe import forbidden_character
+
 SEED_BYTES = 32
 TIER_NAME_MAX = 40
 TIER_COUNT_MAX = 1000
@@ -87,6 +89,9 @@ def parse_tiers(text: str) -> list[tuple[str, int]]:
         match = _TIER_RE.match(item)
         if match is None:
             raise DrawError(f"第 {n} 项“{item}”看不懂：请写成“奖项名称 数量”，例如：二等奖 3")
+        hidden = forbidden_character(match["name"].strip())
+        if hidden is not None:
+            raise DrawError(f"第 {n} 项的奖项名称含有不可见的控制字符（{hidden}），请删除后再保存")
         tiers.append((match["name"].strip(), int(match["count"])))
     check_tiers(tiers)
     return tiers
