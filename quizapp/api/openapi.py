@@ -58,7 +58,9 @@ def openapi_document() -> dict:
             "org": {"type": "string", "minLength": 1},
             "member_id": {"type": "string", "maxLength": 32},
             "placement": string,
-            "participant_token": {"type": "string", "description": "returned by an earlier start; replaces nickname/org"}}},
+            "participant_token": {"type": "string", "description": "returned by an earlier start; replaces nickname/org"},
+            "elder_mode": {"type": "boolean", "description": "started in the elderly-friendly mode: each question "
+                                                             "gets the campaign's extra seconds, if it allows any"}}},
         "AttemptCreated": {"type": "object", "required": ["attempt_id", "token", "total"], "properties": {
             "attempt_id": string, "token": string, "total": integer, "seconds_per_question": integer,
             "participant_token": string, "device_token": string}},

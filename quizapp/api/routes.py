@@ -128,15 +128,18 @@ def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
     campaign = _campaign(slug)
     body = _body()
+    elder = body.get("elder_mode", False)  # started in the elderly-friendly mode: longer per question if allowed
+    if not isinstance(elder, bool):
+        raise Invalid(gettext("elder_mode 必须是 true 或 false"), field="elder_mode")
     token = body.get("participant_token")
     if token is not None:
         participant = participant_from_token(campaign, token)
         attempt, attempt_token = start_attempt(campaign, participant, body.get("placement"),
-                                               device_hash=ratelimits.device_hash())
+                                               device_hash=ratelimits.device_hash(), elder=elder)
     else:
         participant, attempt, attempt_token = join_and_start(
             campaign, body.get("nickname"), body.get("org"), body.get("member_id"), body.get("placement"),
-            device_hash=ratelimits.device_hash())
+            device_hash=ratelimits.device_hash(), elder=elder)
     return jsonify({
         "attempt_id": attempt.public_id, "token": attempt_token, "total": attempt.total,
         "seconds_per_question": attempt.seconds_per_question,
