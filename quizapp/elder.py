@@ -25,6 +25,8 @@ SESSION_KEY = "elder"
 ON, OFF = "elder", "standard"  # the switch's URL values
 # Where a sentence ends: Chinese and Western full stops, question and exclamation marks, semicolons.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])\s*|(?<=\.)\s+|\n+")
+_CLAUSE_END = re.compile(r"(?<=[，,])\s*")
+LONG_SENTENCE = 30  # characters: a longer sentence is read one clause a line
 
 
 def is_on() -> bool:
@@ -50,8 +52,12 @@ def question_seconds(campaign: CampaignRules) -> int:
 
 
 def short_sentences(text: str | None) -> list[str]:
-    """Text cut into its sentences, each kept whole with its closing mark (an explanation read one line at a time)."""
-    return [part.strip() for part in _SENTENCE_END.split(text or "") if part and part.strip()]
+    """Text cut into short lines: its sentences, a long one cut after its commas, each with its punctuation."""
+    lines = []
+    for sentence in _SENTENCE_END.split(text or ""):
+        parts = _CLAUSE_END.split(sentence) if len(sentence) > LONG_SENTENCE else [sentence]
+        lines.extend(part.strip() for part in parts if part.strip())
+    return lines
 
 
 def init_app(app: Flask) -> None:
