@@ -53,7 +53,7 @@ def question_seconds(campaign: CampaignRules) -> int:
 
 def short_sentences(text: str | None) -> list[str]:
     """Text cut into short lines: its sentences, a long one cut after its commas, each with its punctuation."""
-    lines = []
+    lines: list[str] = []
     for sentence in _SENTENCE_END.split(text or ""):
         parts = _CLAUSE_END.split(sentence) if len(sentence) > LONG_SENTENCE else [sentence]
         lines.extend(part.strip() for part in parts if part.strip())

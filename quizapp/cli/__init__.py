@@ -200,6 +200,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 from quizapp.cli.accounts import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
 from quizapp.cli.drafting import draft_command  # noqa: E402  (quizapp bank draft)
 from quizapp.cli.posters import posters_command  # noqa: E402  (quizapp posters)
+from quizapp.cli.report import report_command  # noqa: E402  (quizapp report)
 
 bank.add_command(draft_command)
 from quizapp.cli.board import board_group  # noqa: E402  (quizapp board rebuild|check)
@@ -232,7 +233,8 @@ def purge(slug: str, yes: bool) -> None:
     click.echo(f"purged personal data of {n} participant(s) in {slug}; statistics kept")
 
 
-COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group, board_group)
+COMMANDS = (bank, init_db, demo, purge, posters_command, report_command, create_organiser_cmd, serve, draw_group,
+            board_group)
 for _command in COMMANDS:
     main.add_command(_command)
 
