@@ -238,8 +238,9 @@ def test_the_report_masks_nicknames_when_the_campaign_does(scenario, admin_clien
 
 
 def test_the_report_of_a_campaign_without_activity(make_campaign, admin_client, tmp_path):
-    make_campaign(banks=[ARTICLE_ID])
+    make_campaign(banks=[ARTICLE_ID], title="反诈<宣传>周 & 月")  # markup characters are printed as written
     text = pdf_text(report_of(admin_client), tmp_path)
+    assert "反诈<宣传>周 & 月 · 活动报告" in text
     assert "暂无数据" in text and "共 0 轮" in text
     assert "170 0 0% 0 0 0.0 0%" in text
 

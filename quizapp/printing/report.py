@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+from html import escape
 
 from quizapp import clock, engine
 from quizapp.bank import tag_label
@@ -133,7 +133,7 @@ class _Writer:
 
     def markup(self, text: object) -> str:
         """Text as Paragraph markup: escaped, each run in the font that has its glyphs."""
-        return "".join(f'<font face="{font}">{escape(run)}</font>' for font, run in self.ts.runs(str(text)))
+        return "".join(f'<font face="{font}">{escape(run, quote=False)}</font>' for font, run in self.ts.runs(str(text)))
 
     def para(self, text: object, style: str = "body"):
         from reportlab.platypus import Paragraph
