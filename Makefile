@@ -20,7 +20,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed  ## set up instance/quizapp.db with the bundled banks and serve /q/demo
 	$(BIN)/quizapp demo $(DEMO_ARGS)
 
-test: $(VENV)/.installed-test  ## run the whole suite
+# axe-core for tests/test_a11y_browser.py, pinned by tests/a11y/package-lock.json (needs npm; without it the
+# accessibility test skips, and fails under CI=true).
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+$(AXE): tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.installed-test $(if $(shell command -v npm),$(AXE))  ## run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.installed  ## validate and lint the bundled question banks

@@ -32,6 +32,10 @@ def create_app(config: dict | object | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
+    from quizapp import elder, icons
+
+    elder.init_app(app)
+    app.add_template_global(icons.icon)
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -226,4 +226,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(html_lang)
     app.add_template_global(language_switch)
     app.add_template_global(current_locale)
+    app.add_template_global(safe_next)
     app.add_template_filter(bank_text)

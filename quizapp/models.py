@@ -186,6 +186,8 @@ class Campaign(Model):
     screen_subtitle: Mapped[str] = mapped_column(String(100), default="", server_default="")
     # Who runs it, printed on posters, e.g. "主办：江汉区公安分局".
     organiser_line: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Elderly-friendly mode (长辈模式): seconds added to each question of an attempt started in it; 0 = off.
+    elder_extra_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # creation time
 
     organisations: Mapped[list[Organisation]] = relationship(back_populates="campaign", order_by="Organisation.code")

@@ -106,6 +106,7 @@ def test_question_stats_facility_and_wrong_answer_texts(scenario):
     assert single == {
         "question_id": "ta-single", "version": 1, "stem": SINGLE_STEM, "type": "single",
         "tags": ["police_impersonation"], "article_title": "测试文章：冒充公检法诈骗",
+        "answer_keys": "B", "answer_text": "挂断并拨打110核实", "explanation": "公检法不会要求转账到安全账户（据测试报社报道）。",
         "served": 4 + extra["ta-single"], "answered": 4, "correct": 1, "facility": 0.25,
         "wrong_answers": [{"text": "立即转账", "keys": "A", "count": 2},
                           {"text": "告诉对方验证码", "keys": "C", "count": 1}],
@@ -202,10 +203,14 @@ def test_question_stats_restricted_to_unit(scenario):
 
 
 def _version_fields(question_id: str) -> dict:
-    fields = {"ta-single": ("single", SINGLE_STEM, ["police_impersonation"]),
-              "ta-multi": ("multiple", "以下哪些是冒充公检法诈骗的特征？", ["police_impersonation", "three_codes"]),
-              "ta-judge": ("judge", "刷单返利是正规兼职。", ["order_brushing"])}[question_id]
-    return {"type": fields[0], "stem": fields[1], "tags": fields[2], "article_title": "测试文章：冒充公检法诈骗"}
+    fields = {"ta-single": ("single", SINGLE_STEM, ["police_impersonation"], "B", "挂断并拨打110核实",
+                            "公检法不会要求转账到安全账户（据测试报社报道）。"),
+              "ta-multi": ("multiple", "以下哪些是冒充公检法诈骗的特征？", ["police_impersonation", "three_codes"], "AB",
+                           "要求转账到安全账户 + 出示网上通缉令", "安全账户和网上通缉令都是骗局（据测试报社报道）。"),
+              "ta-judge": ("judge", "刷单返利是正规兼职。", ["order_brushing"], "B", "错误", "刷单就是诈骗（据测试报社报道）。"),
+              }[question_id]
+    return {"type": fields[0], "stem": fields[1], "tags": fields[2], "article_title": "测试文章：冒充公检法诈骗",
+            "answer_keys": fields[3], "answer_text": fields[4], "explanation": fields[5]}
 
 
 def test_tag_stats_least_recognised_first(scenario):

@@ -89,6 +89,9 @@ class CampaignForm(FlaskForm):
     streak_cap = IntegerField("连对加分：每题最多加", default=50, invalid_value_message=BAD_INT,
                               validators=[Optional(), _range(organising.STREAK_CAP, "连对加分上限")])
     mask_nicknames = BooleanField("公开排行榜隐藏部分昵称")
+    elder_extra_seconds = IntegerField("长辈模式每题加时（秒；留空或 0 = 不加时）", default=0,
+                                       invalid_value_message=BAD_INT,
+                                       validators=[Optional(), _range(organising.ELDER_EXTRA_SECONDS, "长辈模式每题加时")])
     board_frozen_at = DateTimeLocalField("封榜时间（北京时间，选填：此后公开榜单不再更新）", format=DATETIME_FORMATS,
                                          invalid_value_message=BAD_TIME,
                                          validators=[Optional()])
@@ -110,7 +113,7 @@ class CampaignForm(FlaskForm):
             speed_bonus=bool(self.speed_bonus.data), mask_nicknames=bool(self.mask_nicknames.data),
             board_frozen_at=self.board_frozen_at.data, streak_step=self.streak_step.data or 0,
             streak_cap=self.streak_cap.data or 0, screen_subtitle=self.screen_subtitle.data or "",
-            organiser_line=self.organiser_line.data or "")
+            organiser_line=self.organiser_line.data or "", elder_extra_seconds=self.elder_extra_seconds.data or 0)
 
 
 class OrganisationForm(FlaskForm):

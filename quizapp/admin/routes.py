@@ -19,7 +19,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from quizapp import clock
+from quizapp import clock, engine
 from quizapp.admin import bp
 from quizapp.admin.forms import (
     ActionForm,
@@ -40,7 +40,8 @@ from quizapp.errors import Invalid, Unauthorized
 from quizapp.extensions import db, login_manager
 from quizapp.formatting import percent
 from quizapp.models import Article, Campaign, Organisation, Question, QuestionVersion, utcnow
-from quizapp.printing import posters
+from quizapp.printing import posters, report
+from quizapp.prizes.draws import FLAG_LABELS
 
 PUBLIC_ENDPOINTS = {"admin.login"}
 TYPE_LABELS = {"single": "单选", "multiple": "多选", "judge": "判断"}
@@ -575,11 +576,17 @@ def dashboard(slug: str):
     tags = analytics.tag_stats(campaign, org_id)
     questions = analytics.question_stats(campaign, org_id)
     answered = [q for q in questions if q["facility"] is not None]
+    coverage_days = analytics.coverage_over_time(campaign, org_id)
+    summary = analytics.summary(campaign, org_id)
+    headcount = sum(c["headcount"] for c in coverage)
     chart = {
         "days": charts.line_chart([d["day"][5:] for d in days],
                                   {"新参赛人数": [d["joined"] for d in days],
                                    "完成答题轮数": [d["completed"] for d in days]},
                                   title="每日参与情况"),
+        "coverage_days": charts.line_chart([d["day"][5:] for d in coverage_days],
+                                           {"累计完成答题人数": [d["participants"] for d in coverage_days]},
+                                           title="累计完成答题人数（按天）"),
         "coverage": charts.bar_chart([f"{c['name']}（{c['participants']}/{c['headcount']}）" for c in coverage],
                                      [c["coverage"] for c in coverage], title="各单位参与率（参赛人数/应参赛人数）",
                                      max_value=1, value_format=percent),
@@ -591,8 +598,18 @@ def dashboard(slug: str):
     }
     page = paginate(questions, QUESTIONS_PER_PAGE, "qpage")
     return render_template("admin/dashboard.html", campaign=campaign, scope=scope,
-                           summary=analytics.summary(campaign, org_id), chart=chart, coverage=coverage, tags=tags,
-                           questions=page.items, question_page=page)
+                           summary=summary, chart=chart, coverage=coverage, tags=tags,
+                           questions=page.items, question_page=page, coverage_days=coverage_days,
+                           headcount=headcount, overall_coverage=engine.coverage(summary["participants"], headcount),
+                           flagged=analytics.flagged_attempts(campaign, org_id), flag_labels=FLAG_LABELS)
+
+
+@bp.get("/campaigns/<slug>/report.pdf")
+def report_pdf(slug: str):
+    """The printable campaign report (A4 PDF) of what this organiser may read: a unit organiser gets their unit's."""
+    campaign = load_campaign(slug)
+    scope = data_scope(campaign)
+    return download(report.campaign_report_pdf(campaign, scope), report.report_filename(campaign, scope), "pdf")
 
 
 QUESTIONS_PER_PAGE = 20

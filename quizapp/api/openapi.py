@@ -60,7 +60,9 @@ def openapi_document() -> dict:
             "placement": string,
             "recovery_code": {"type": "string", "description": "the recovery code (找回码) issued with member_id on "
                                                              "the first phone: comes back as that participant"},
-            "participant_token": {"type": "string", "description": "returned by an earlier start; replaces nickname/org"}}},
+            "participant_token": {"type": "string", "description": "returned by an earlier start; replaces nickname/org"},
+            "elder_mode": {"type": "boolean", "description": "started in the elderly-friendly mode: each question "
+                                                             "gets the campaign's extra seconds, if it allows any"}}},
         "AttemptCreated": {"type": "object", "required": ["attempt_id", "token", "total"], "properties": {
             "attempt_id": string, "token": string, "total": integer, "seconds_per_question": integer,
             "participant_token": string, "device_token": string,

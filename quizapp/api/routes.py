@@ -128,16 +128,19 @@ def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
     campaign = _campaign(slug)
     body = _body()
+    elder = body.get("elder_mode", False)  # started in the elderly-friendly mode: longer per question if allowed
+    if not isinstance(elder, bool):
+        raise Invalid(gettext("elder_mode 必须是 true 或 false"), field="elder_mode")
     token = body.get("participant_token")
     extra: dict[str, object] = {}
     if token is not None:
         participant = participant_from_token(campaign, token)
         attempt, attempt_token = start_attempt(campaign, participant, body.get("placement"),
-                                               device_hash=ratelimits.device_hash())
+                                               device_hash=ratelimits.device_hash(), elder=elder)
     else:
         joined, attempt, attempt_token = join_and_start(
             campaign, body.get("nickname"), body.get("org"), body.get("member_id"), body.get("placement"),
-            device_hash=ratelimits.device_hash(), recovery_code=body.get("recovery_code"))
+            device_hash=ratelimits.device_hash(), recovery_code=body.get("recovery_code"), elder=elder)
         participant = joined.player
         if joined.recovery_code is not None:
             extra["recovery_code"] = joined.recovery_code  # issued once: the client shows it to the person

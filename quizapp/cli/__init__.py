@@ -201,6 +201,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 from quizapp.cli.accounts import create_organiser_cmd  # noqa: E402  (quizapp create-organiser)
 from quizapp.cli.drafting import draft_command  # noqa: E402  (quizapp bank draft)
 from quizapp.cli.posters import posters_command  # noqa: E402  (quizapp posters)
+from quizapp.cli.report import report_command  # noqa: E402  (quizapp report)
 
 bank.add_command(draft_command)
 from quizapp.cli.board import board_group  # noqa: E402  (quizapp board rebuild|check)
@@ -235,8 +236,8 @@ def purge(slug: str, yes: bool) -> None:
 
 from quizapp.cli.live import live_group  # noqa: E402  (quizapp live create|purge)
 
-COMMANDS = (bank, init_db, demo, purge, posters_command, create_organiser_cmd, serve, draw_group, board_group,
-            live_group)
+COMMANDS = (bank, init_db, demo, purge, posters_command, report_command, create_organiser_cmd, serve, draw_group,
+            board_group, live_group)
 for _command in COMMANDS:
     main.add_command(_command)
 

@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Date, Row, case, cast, func, select
+from sqlalchemy import Date, Row, String, case, cast, func, select
 
 from quizapp import clock, engine
 from quizapp.bank import OPTION_KEYS, tag_label
@@ -154,6 +154,38 @@ def coverage_by_unit(campaign: Campaign, org_id: int | None = None) -> list[dict
     return rows
 
 
+def coverage_over_time(campaign: Campaign, org_id: int | None = None) -> list[dict]:
+    """Per China-local day: people who finished their first quiz that day (new), the running total of
+    participants and the coverage it makes against the headcount of the units in scope.
+
+    Participants and headcount are those of coverage_by_unit, so the last running
+    total is summary()'s participants. Days run continuously from the first to
+    the last day anyone finished a first quiz; an empty list when nobody has.
+    """
+    first = (select(func.min(Attempt.finished_at).label("at"))
+             .join(Participant, Participant.id == Attempt.participant_id)
+             .where(Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST, Attempt.finished_at.is_not(None),
+                    Participant.best_attempt_id.is_not(None))
+             .group_by(Attempt.participant_id))
+    if org_id is not None:
+        first = first.where(Participant.organisation_id == org_id)
+    firsts = first.subquery()
+    day = _local_date(firsts.c.at)
+    new = {_iso_day(d): n for d, n in db.session.execute(select(day, func.count()).group_by(day)).all()}
+    if not new:
+        return []
+    headcount = sum(row["headcount"] for row in coverage_by_unit(campaign, org_id))
+    days = sorted(new)
+    first_day, last_day = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+    out, total = [], 0
+    for i in range((last_day - first_day).days + 1):
+        key = (first_day + dt.timedelta(days=i)).isoformat()
+        total += new.get(key, 0)
+        out.append({"day": key, "new": new.get(key, 0), "participants": total, "headcount": headcount,
+                    "coverage": engine.coverage(total, headcount)})
+    return out
+
+
 # ---------------------------------------------------------------- questions and tags
 
 def question_stats(campaign: Campaign, org_id: int | None = None) -> list[dict]:
@@ -162,7 +194,9 @@ def question_stats(campaign: Campaign, org_id: int | None = None) -> list[dict]:
     served counts items shown to a player; answered counts items with an answer
     recorded, including time-outs (an empty answer after the limit), which
     count as not correct. facility = correct / answered (None when unanswered).
-    wrong_answers lists the option sets most often chosen among wrong answers
+    answer_keys and answer_text are the right answer, explanation the version's
+    explanation (a class meeting goes through the hardest ones). wrong_answers
+    lists the option sets most often chosen among wrong answers
     (top 3, as option texts; time-outs and late right answers are not wrong
     choices and are left out). An edited question is a new version and gets its
     own row. Sorted hardest first (lowest facility; unanswered last).
@@ -192,6 +226,8 @@ def question_stats(campaign: Campaign, org_id: int | None = None) -> list[dict]:
         out.append({
             "question_id": version.question_id, "version": version.version, "stem": version.stem,
             "type": version.type, "tags": list(version.tags), "article_title": title,
+            "answer_keys": "".join(version.answer), "answer_text": option_text(version.options, version.answer),
+            "explanation": version.explanation,
             "served": row.served, "answered": row.answered, "correct": int(row.correct),
             "facility": _rate(int(row.correct), row.answered),
             "wrong_answers": [{"text": option_text(version.options, keys), "keys": "".join(keys), "count": n}
@@ -274,6 +310,28 @@ def placement_funnel(campaign: Campaign, org_id: int | None = None) -> list[dict
                  "scans": scans.get(None, 0) - sum(n for _c, _n, n in unit_links),
                  "joins": joins.get(None, 0), "completed": done.get(None, 0)})
     return rows
+
+
+def flagged_attempts(campaign: Campaign, org_id: int | None = None) -> list[dict]:
+    """Finished contest attempts the anti-cheat checks flagged (quiz/finish.py), latest first.
+
+    Keys: nickname, org_code, org_name, finished_at (China time text), score and
+    flags (codes; prizes.draws.FLAG_LABELS words them). A flagged best attempt
+    wins no prize.
+    """
+    flags_text = func.coalesce(cast(Attempt.flags, String), "[]")
+    query = (select(Participant.nickname, Organisation.code, Organisation.name, Attempt.finished_at, Attempt.score,
+                    Attempt.flags)
+             .join(Participant, Participant.id == Attempt.participant_id)
+             .join(Organisation, Organisation.id == Participant.organisation_id)
+             .where(Attempt.campaign_id == campaign.id, Attempt.kind == CONTEST, Attempt.finished_at.is_not(None),
+                    flags_text.not_in(["[]", "null", ""]))
+             .order_by(Attempt.finished_at.desc(), Attempt.id.desc()))
+    if org_id is not None:
+        query = query.where(Participant.organisation_id == org_id)
+    return [{"nickname": nickname, "org_code": code, "org_name": name,
+             "finished_at": clock.format_china(finished, "%Y-%m-%d %H:%M"), "score": score, "flags": list(flags or [])}
+            for nickname, code, name, finished, score, flags in db.session.execute(query).all() if flags]
 
 
 def summary(campaign: Campaign, org_id: int | None = None) -> dict:

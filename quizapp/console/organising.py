@@ -57,6 +57,7 @@ SECONDS_PER_QUESTION = (5, 300)
 ATTEMPTS_PER_DAY = (1, 20)
 STREAK_STEP = (0, 100)
 STREAK_CAP = (0, 500)
+ELDER_EXTRA_SECONDS = (0, 120)
 HEADCOUNT_MAX = 10_000_000
 ORG_KINDS = {"school": "学校", "company": "企业", "community": "社区"}
 PLACEMENT_KINDS = {"poster": "海报", "subway": "地铁车厢", "screen": "大屏"}
@@ -139,6 +140,7 @@ class CampaignInput:
     streak_cap: int | None = 50  # most streak bonus one answer can earn
     screen_subtitle: str = ""  # big-screen line under the title; "" = the default wording
     organiser_line: str = ""  # printed on posters, e.g. "主办：江汉区公安分局  承办：江汉区教育局"
+    elder_extra_seconds: int | None = 0  # added per question in the elderly-friendly mode; 0 = off
 
     @classmethod
     def from_campaign(cls, campaign: Campaign) -> CampaignInput:
@@ -150,7 +152,8 @@ class CampaignInput:
                    speed_bonus=campaign.speed_bonus, mask_nicknames=campaign.mask_nicknames,
                    board_frozen_at=utc_to_local(campaign.board_frozen_at),
                    streak_step=campaign.streak_step, streak_cap=campaign.streak_cap,
-                   screen_subtitle=campaign.screen_subtitle or "", organiser_line=campaign.organiser_line or "")
+                   screen_subtitle=campaign.screen_subtitle or "", organiser_line=campaign.organiser_line or "",
+                   elder_extra_seconds=campaign.elder_extra_seconds)
 
 
 @dataclass
@@ -224,6 +227,7 @@ def _validate_campaign(data: CampaignInput, current: Campaign | None) -> _Errors
     _in_range(errors, "attempts_per_day", data.attempts_per_day, ATTEMPTS_PER_DAY, "每天答题次数")
     _in_range(errors, "streak_step", data.streak_step, STREAK_STEP, "连对每题加分")
     _in_range(errors, "streak_cap", data.streak_cap, STREAK_CAP, "连对加分上限")
+    _in_range(errors, "elder_extra_seconds", data.elder_extra_seconds, ELDER_EXTRA_SECONDS, "长辈模式每题加时")
     if (isinstance(data.streak_step, int) and isinstance(data.streak_cap, int) and data.streak_step > 0
             and 0 <= data.streak_cap < data.streak_step):
         errors.add("streak_cap", "连对加分上限不能小于每题加分（不想要连对加分请把每题加分设为 0）")
@@ -283,7 +287,8 @@ def save_campaign(data: CampaignInput, campaign: Campaign | None = None) -> Save
         banks=list(dict.fromkeys(data.banks or [])), tags=[t for t in TAGS if t in set(data.tags or [])],
         speed_bonus=bool(data.speed_bonus), mask_nicknames=bool(data.mask_nicknames),
         board_frozen_at=local_to_utc(data.board_frozen_at), streak_step=data.streak_step, streak_cap=data.streak_cap,
-        screen_subtitle=(data.screen_subtitle or "").strip(), organiser_line=(data.organiser_line or "").strip())
+        screen_subtitle=(data.screen_subtitle or "").strip(), organiser_line=(data.organiser_line or "").strip(),
+        elder_extra_seconds=data.elder_extra_seconds)
     with writing() as session:
         if campaign is None:
             campaign = Campaign(**values)

@@ -9,10 +9,10 @@ quizapp/practice/start.py, reads in quizapp/practice/queries.py.
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 
-from quizapp import engine, ratelimits
+from quizapp import elder, engine, ratelimits
 from quizapp.clock import utcnow
 from quizapp.errors import QuizError
 from quizapp.models import DAILY, REVIEW
@@ -27,6 +27,7 @@ from quizapp.quiz.finish import finalize
 from quizapp.quiz.players import Player
 
 KIND_LABELS = {DAILY: lazy_gettext("每日一练"), REVIEW: lazy_gettext("错题重练")}
+BOOK_PAGE = 10  # entries per page of the wrong-answer book: each carries its explanation, and pages stay light
 
 
 @bp.app_template_filter("practice_label")
@@ -65,7 +66,7 @@ def _start(slug: str, start, render):
     if participant is None or not StartForm().validate_on_submit():
         return redirect(url_for(".landing", slug=slug))
     try:
-        attempt, _token = start(campaign, participant)
+        attempt, _token = start(campaign.for_elder() if elder.is_on() else campaign, participant)
     except QuizError as exc:
         return render(campaign, participant, exc.message, exc.status)
     return redirect(url_for(".play", public_id=attempt.public_id))
@@ -86,8 +87,13 @@ def start_daily(slug: str):
 
 def _book_page(campaign: CampaignRules, participant: Player, error: str | None = None, status: int = 200):
     now = utcnow()
-    return render_template("player/mistakes.html", campaign=campaign, participant=participant,
-                           book=practice_queries.wrong_answer_book(campaign, participant),
+    book = practice_queries.wrong_answer_book(campaign, participant)
+    pages = max(1, -(-len(book.entries) // BOOK_PAGE))
+    raw_page = request.args.get("page", "1")
+    number = min(max(int(raw_page), 1), pages) if raw_page.isdecimal() and len(raw_page) < 6 else 1
+    return render_template("player/mistakes.html", campaign=campaign, participant=participant, book=book,
+                           entries=book.entries[(number - 1) * BOOK_PAGE:number * BOOK_PAGE],
+                           first=(number - 1) * BOOK_PAGE, page=number, pages=pages,
                            review=attempts.in_play(participant.id, now, REVIEW), is_open=campaign.is_open(now),
                            retry_size=engine.REVIEW_SET_SIZE, type_labels=TYPE_LABELS, kind_labels=KIND_LABELS,
                            start_form=StartForm(), error=error), status

@@ -15,7 +15,7 @@ from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from quizapp import clock, engine, i18n, ratelimits
+from quizapp import clock, elder, engine, i18n, ratelimits
 from quizapp.boards import leaderboard
 from quizapp.clock import utcnow
 from quizapp.errors import Forbidden, Invalid, QuizError
@@ -129,7 +129,7 @@ def _first_visit(campaign: CampaignRules, org_code: str | None, src: str | None,
     known = set(request.args) <= {"org", "src"} and (org_code is not None) == ("org" in request.args) and (
         src is not None) == ("src" in request.args)
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its current_app proxy as Flask
-    key = (id(app), campaign, tuple(units), org_code, src, i18n.current_locale(),
+    key = (id(app), campaign, tuple(units), org_code, src, i18n.current_locale(), elder.is_on(),
            campaign.is_open(now), request.full_path)
     page = _first_visit_pages.get(key) if known else None
     if page is None:
@@ -190,7 +190,7 @@ def start(slug: str):
     if participant is None or not StartForm().validate_on_submit():
         return redirect(url_for(".landing", slug=slug))
     attempt, _token = start_attempt(campaign, participant, session.get("src"),
-                                    device_hash=ratelimits.device_hash(), resume_open=True)
+                                    device_hash=ratelimits.device_hash(), resume_open=True, elder=elder.is_on())
     return redirect(url_for(".play", public_id=attempt.public_id))
 
 

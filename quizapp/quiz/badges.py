@@ -41,7 +41,7 @@ class Badge:
 
     code: str
     source_name: str  # in Simplified Chinese, the catalogs' msgid
-    icon: str
+    icon: str  # the name of its picture in quizapp/icons.py (inline SVG, no emoji font needed)
     source_rule: str  # how to earn it, in Simplified Chinese
 
     @property
@@ -56,13 +56,13 @@ class Badge:
 
 
 BADGE_LIST = (
-    Badge("first_attempt", N_("初次挑战"), "🎯", N_("完成第一轮答题（至少作答一题）。")),
-    Badge("full_marks", N_("满分达人"), "💯", N_("在一轮答题中，每道题都在时限内答对。")),
-    Badge("all_types", N_("识骗全能"), "🛡️",
+    Badge("first_attempt", N_("初次挑战"), "target", N_("完成第一轮答题（至少作答一题）。")),
+    Badge("full_marks", N_("满分达人"), "star", N_("在一轮答题中，每道题都在时限内答对。")),
+    Badge("all_types", N_("识骗全能"), "shield",
           N_("本活动题库涉及的每一种诈骗类型，都至少答对过一道题（可以跨多轮累计）。")),
-    Badge("days_3", N_("连续3天"), "📅", N_("连续 3 天（按北京时间的日期）每天都完成至少一轮答题。")),
-    Badge("days_7", N_("连续7天"), "🗓️", N_("连续 7 天（按北京时间的日期）每天都完成至少一轮答题。")),
-    Badge("first_in_unit", N_("单位第一"), "🏆",
+    Badge("days_3", N_("连续3天"), "calendar", N_("连续 3 天（按北京时间的日期）每天都完成至少一轮答题。")),
+    Badge("days_7", N_("连续7天"), "calendar-check", N_("连续 7 天（按北京时间的日期）每天都完成至少一轮答题。")),
+    Badge("first_in_unit", N_("单位第一"), "trophy",
           N_("完成一轮答题时，你的最好成绩在本单位个人榜上排名第一（得分需高于 0 分）。")),
 )
 BADGES: dict[str, Badge] = {b.code: b for b in BADGE_LIST}

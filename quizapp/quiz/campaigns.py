@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from quizapp.database import Row, raw
 
@@ -28,10 +28,19 @@ class CampaignRules:
     mask_nicknames: bool
     board_frozen_at: dt.datetime | None
     screen_subtitle: str  # the big screen's line under the title ("" = the default wording)
+    elder_extra_seconds: int = 0  # added to each question of an attempt started in the elderly-friendly mode
 
     def is_open(self, now: dt.datetime) -> bool:
         """True while the campaign accepts attempts and answers."""
         return self.opens_at <= now < self.closes_at
+
+    def for_elder(self) -> CampaignRules:
+        """These rules as an attempt started in the elderly-friendly mode gets them: the organiser's extra seconds
+        added to each question (the same rules when the campaign allows none); applying it twice adds nothing more."""
+        if self.elder_extra_seconds <= 0:
+            return self
+        return replace(self, seconds_per_question=self.seconds_per_question + self.elder_extra_seconds,
+                       elder_extra_seconds=0)
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,8 @@ def usable_key(value: object) -> bool:
 
 
 _RULES = ("SELECT id, slug, title, opens_at, closes_at, questions_per_quiz, seconds_per_question, attempts_per_day, "
-          "banks, tags, speed_bonus, streak_step, streak_cap, mask_nicknames, board_frozen_at, screen_subtitle "
+          "banks, tags, speed_bonus, streak_step, streak_cap, mask_nicknames, board_frozen_at, screen_subtitle, "
+          "elder_extra_seconds "
           "FROM campaign ")
 _BY_SLUG = _RULES + "WHERE slug = ?"
 _BY_ID = _RULES + "WHERE id = ?"
@@ -62,7 +72,7 @@ def _rules(row: Row) -> CampaignRules:
     return CampaignRules(row[0], row[1], row[2], conn.time_of(row[3]), conn.time_of(row[4]), row[5], row[6], row[7],
                          tuple(conn.json_out(row[8]) or ()), tuple(conn.json_out(row[9]) or ()), bool(row[10]),
                          row[11], row[12], bool(row[13]), conn.time_out(row[14]),
-                         row[15] or "")
+                         row[15] or "", row[16] or 0)
 
 
 def find(slug: object) -> CampaignRules | None:

@@ -64,7 +64,7 @@ def _plan(campaign: CampaignRules, participant_id: int | None, place_id: int | N
 
 def start_attempt(campaign: CampaignRules, player: Player, placement_code: object = None,
                   now: dt.datetime | None = None, device_hash: str | None = None,
-                  resume_open: bool = False) -> tuple[PlayAttempt, str | None]:
+                  resume_open: bool = False, elder: bool = False) -> tuple[PlayAttempt, str | None]:
     """Start an attempt: enforce window and daily limit, draw questions; returns (attempt, token).
 
     A participant has at most one contest attempt in play. With resume_open
@@ -74,8 +74,11 @@ def start_attempt(campaign: CampaignRules, player: Player, placement_code: objec
     API, whose client keeps the token of the attempt it plays), starting again
     finishes the attempt in play as it stands (answered questions count, the
     rest earn nothing) and starts a new one. Either way an unfinished attempt
-    whose time is over is finished here, so it counts.
+    whose time is over is finished here, so it counts. With elder (started in
+    the elderly-friendly mode) each question gets the campaign's extra seconds.
     """
+    if elder:
+        campaign = campaign.for_elder()
     now = now or utcnow()
     check_open(campaign, now)
     if resume_open:  # the common case of a reload or a second tap, without drawing (checked again under the lock)
@@ -93,7 +96,7 @@ def start_attempt(campaign: CampaignRules, player: Player, placement_code: objec
 
 def join_and_start(campaign: CampaignRules, nickname: object, org_code: object, member_id: object = None,
                    placement_code: object = None, device_hash: str | None = None,
-                   recovery_code: object = None) -> tuple[Joined, PlayAttempt, str | None]:
+                   recovery_code: object = None, elder: bool = False) -> tuple[Joined, PlayAttempt, str | None]:
     """Join (or come back with a member number and its recovery code) and start an attempt; returns (what the
     join did, the attempt, its token).
 
@@ -101,7 +104,10 @@ def join_and_start(campaign: CampaignRules, nickname: object, org_code: object, 
     attempt: a QR burst is mostly newcomers, and on SQLite every write waits
     its turn for the one write lock, so this is one turn instead of two; and a
     start refused under the lock (daily limit) leaves no participant behind.
+    elder: as in start_attempt.
     """
+    if elder:
+        campaign = campaign.for_elder()
     newcomer = players.check_join(campaign, nickname, org_code, member_id, placement_code, recovery_code)
     existing, newcomer = players.claim_member(campaign, newcomer)
     if existing is not None:
