@@ -126,7 +126,7 @@ def test_console_pages_and_their_svg_charts_parse(admin_client, hostile):
     dashboard = admin_client.get("/admin/campaigns/c1/dashboard")
     assert dashboard.status_code == 200
     charts = re.findall(r"<svg xmlns=.*?</svg>", text(dashboard), re.S)
-    assert len(charts) == 4
+    assert len(charts) == 5  # days, coverage by day, coverage by unit, tags, questions
     labels = []
     for svg in charts:
         assert_clean(svg, "chart")

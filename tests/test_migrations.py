@@ -184,12 +184,16 @@ def test_unit_organisers_keep_the_units_their_code_reached(tmp_path):
         with app.app_context():
             upgrade(directory=MIGRATIONS, revision=before)
             with writing() as session:
+                # Plain SQL: the models describe the newest schema, this database is at an older revision.
                 for slug in ("c1", "c2"):
-                    campaign = Campaign(slug=slug, title=slug, opens_at=t0, closes_at=t0 + dt.timedelta(days=9))
-                    session.add(campaign)
-                    session.flush()
-                    session.add_all([Organisation(campaign_id=campaign.id, code="whsz", name=f"{slug} 武汉实验", kind="school"),
-                                     Organisation(campaign_id=campaign.id, code=f"x{slug}", name="其他", kind="school")])
+                    campaign_id = session.execute(text(
+                        "INSERT INTO campaign (slug, title, opens_at, closes_at, questions_per_quiz, seconds_per_question, "
+                        "attempts_per_day, banks, tags, speed_bonus, streak_step, streak_cap, mask_nicknames, screen_subtitle, "
+                        "organiser_line, created_at) VALUES (:s, :s, :o, :c, 10, 20, 3, '[]', '[]', :b, 10, 50, :m, '', '', :o) "
+                        "RETURNING id"), {"s": slug, "o": t0, "c": t0 + dt.timedelta(days=9), "b": True, "m": False}).scalar_one()
+                    for code, name in (("whsz", f"{slug} 武汉实验"), (f"x{slug}", "其他")):
+                        session.execute(text("INSERT INTO organisation (campaign_id, code, name, kind, headcount) "
+                                             "VALUES (:i, :c, :n, 'school', 0)"), {"i": campaign_id, "c": code, "n": name})
                 for name, code in (("boss", None), ("teacher", "whsz"), ("ghost", "nope")):
                     session.execute(text("INSERT INTO organiser (username, password_hash, org_code, active, created_at) "
                                          "VALUES (:n, 'x', :c, :a, :t)"), {"n": name, "c": code, "a": True, "t": t0})

@@ -22,7 +22,8 @@ from helpers import items, rules
 def test_answers_written_with_plain_sql_read_back_through_the_orm(app, make_campaign):
     """Times (to the microsecond), JSON lists, booleans and sums round-trip between both paths."""
     campaign = make_campaign(questions_per_quiz=3)
-    person = players.join(rules(campaign), "甲", "s1", "S-1")
+    joined = players.join_as(rules(campaign), "甲", "s1", "S-1")
+    person = joined.player
     start = utcnow().replace(microsecond=123456)
     attempt, _ = start_attempt(rules(campaign), person, now=start)
     served = []
@@ -49,7 +50,7 @@ def test_answers_written_with_plain_sql_read_back_through_the_orm(app, make_camp
     best = db.session.get(Participant, person.id)
     assert (best.best_attempt_id, best.best_score, best.best_finished_at) == (attempt.id, stored.score,
                                                                              stored.finished_at)
-    again = players.join(rules(campaign), "甲改名", "s1", "S-1")  # the member number finds the same person
+    again = players.join(rules(campaign), "甲改名", "s1", "S-1", recovery_code=joined.recovery_code)  # the same person
     db.session.expire_all()  # the rename was written on the play loop's connection
     assert again.id == person.id and db.session.get(Participant, person.id).nickname == "甲改名"
 

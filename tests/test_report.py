@@ -208,7 +208,7 @@ def test_the_console_report_equals_the_dashboard_for_the_whole_campaign(scenario
     assert 'id="report-pdf" href="/admin/campaigns/c1/report.pdf"' in dash
 
 
-def test_a_unit_organiser_gets_only_their_units_report(scenario, unit_client, admin_client, tmp_path):
+def test_a_unit_organiser_gets_only_their_units_report(scenario, make_campaign, unit_client, admin_client, tmp_path):
     organiser = unit_client("s1")
     pdf = report_of(organiser)
     lines = assert_report_matches_console(pdf, organiser, tmp_path)
@@ -224,7 +224,9 @@ def test_a_unit_organiser_gets_only_their_units_report(scenario, unit_client, ad
     assert CLOCK_LINE.sub("", admins) == CLOCK_LINE.sub("", text)
     assert_report_matches_console(report_of(admin_client, "?org=s2"), admin_client, tmp_path, "?org=s2")
     assert admin_client.get("/admin/campaigns/c1/report.pdf?org=nope").status_code == 404
-    assert unit_client("zz").get("/admin/campaigns/c1/report.pdf").status_code == 403
+    # An organiser holding the unit of the same code in another campaign holds nothing in this one.
+    make_campaign(slug="c9")
+    assert unit_client("s2", "c9").get("/admin/campaigns/c1/report.pdf").status_code == 403
 
 
 def test_the_report_masks_nicknames_when_the_campaign_does(scenario, admin_client, tmp_path):
