@@ -152,8 +152,8 @@ def init_app(app: Flask) -> None:
 
     @app.get("/healthz")
     def healthz():
-        """Trivial endpoint: liveness check and the benchmark's baseline."""
-        return {"ok": True}
+        """Liveness check: the process answers (GET /readyz checks the database)."""
+        return app.response_class(b'{"ok": true}\n', mimetype="application/json")
 
     @app.errorhandler(QuizError)
     def quiz_error(exc: QuizError):
