@@ -725,7 +725,7 @@ def bank_question(question_id: str):
 
     question = load_question(question_id)
     version = question.current_version
-    assert version is not None  # load_question 404s without one
+    assert version is not None  # nosec B101 - load_question 404s without one
     versions = db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id)
                                   .order_by(QuestionVersion.version.desc())).all()
     live = [] if question.retired or question.draft else \
