@@ -76,12 +76,12 @@ class SecurityHeaders:
 
     def __init__(self, wsgi_app: Callable[..., Any]) -> None:
         self.wsgi_app = wsgi_app
-        self.names = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
+        self.names = frozenset(name.lower() for name, _ in (*SECURITY_HEADERS, HSTS))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Call the app with a start_response that adds the missing security headers."""
         def add_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            present = {name.lower() for name, _ in headers if name.lower() in self.names or name == HSTS[0]}
+            present = self.names.intersection(name.lower() for name, _ in headers)
             if present:
                 headers.extend(h for h in SECURITY_HEADERS if h[0].lower() not in present)
             else:
