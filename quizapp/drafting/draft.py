@@ -629,22 +629,32 @@ def pick_balanced(keys: list[str], pool: list[str] | tuple[str, ...], n: int, rn
     target = (lo + hi) / 2
     cands.sort(key=lambda d: abs(len(d) - target))
     picked: list[str] = []
-    longer = [d for d in cands if len(d) >= hi]
-    shorter = [d for d in cands if len(d) <= lo]
-    if longer:
-        picked.append(longer[0])
-    if n > 1 and shorter and shorter[0] not in picked:
-        picked.append(shorter[0])
-    for d in cands:
-        if len(picked) >= n:
+
+    def add(pool: list[str]) -> None:
+        for d in pool:
+            if d not in picked and not any(_bigram_containment(d, p) >= 0.5 for p in picked):
+                picked.append(d)  # no two distractors saying nearly the same thing
+                return
+
+    add([d for d in cands if len(d) >= hi])
+    if n > 1:
+        add([d for d in cands if len(d) <= lo])
+    while len(picked) < n:
+        before = len(picked)
+        add(cands)
+        if len(picked) == before:
             break
-        if d not in picked:
-            picked.append(d)
     return picked[:n]
 
 
 def _bigram_overlap(a: str, b: str) -> float:
     return lint.jaccard(lint.bigrams(a), lint.bigrams(b))
+
+
+def _bigram_containment(a: str, b: str) -> float:
+    """Share of the shorter text's bigrams found in the other: "先转一部分钱试试" is mostly in "先转一小笔钱试试……"."""
+    x, y = lint.bigrams(a), lint.bigrams(b)
+    return len(x & y) / min(len(x), len(y)) if x and y else 0.0
 
 
 def as_bank_question(q: DraftQuestion, article_id: str = "draft") -> BankQuestion:
@@ -674,6 +684,14 @@ def faithful(shown: str, sentence: str) -> bool:
 def quoted(text: str) -> str:
     """“text”, its own double quotes turned into single ones (‘安全账户’) as Chinese nests them."""
     return "“" + text.replace("“", "‘").replace("”", "’") + "”"
+
+
+def _short_title(title: str, limit: int = 24) -> str:
+    """A title short enough for a stem: its first part (before a blank, comma or colon) when it is long."""
+    if len(title) <= limit:
+        return title
+    head = re.split(r"[\s，：:—]", title)[0]
+    return head if 6 <= len(head) <= limit else balance_quotes(title[:limit - 2]) + "……"
 
 
 def _closed(text: str) -> str:
@@ -808,8 +826,7 @@ class _Drafter:
         context = sentence[:clauses[0].start].strip("，：、；")
         context = _ADVICE_TAIL_RE.sub("", ADVICE_LEAD_RE.sub("", context)).strip("，：、；")
         context = context if 4 <= han_count(context) and len(context) <= 40 else ""
-        title = self.article["title"]
-        title = title if len(title) <= 24 else title[:22] + "……"
+        title = _short_title(self.article["title"])
         topic = f"《{title}》一文中，警方就防范{TOPICS.get(tag, DEFAULT_TOPIC)}提醒市民。"
         stem_head = f"{self.prefix}{context + '，' if context else topic}"
         wrong = pick_balanced(keys, UNSAFE_ACTIONS.get(tag, ()) + GENERIC_UNSAFE + SHORT_UNSAFE, n_wrong, rng,
@@ -981,9 +998,12 @@ def _judge_order(sentences: list[str]) -> list[int]:
     """Sentences to make true/false statements of: those with an instruction or actor to change first."""
     scored = []
     for idx, sentence in enumerate(sentences):
-        if han_count(sentence) < 12:
-            continue
-        score = 2 * any(c.kind == "instruction" for c in find_changes(sentence)) + bool(find_changes(sentence))
+        changes = find_changes(sentence)
+        about = (changes or find_figures(sentence) or ADVICE_RE.search(sentence) or is_script(sentence)
+                 or any(w in sentence for words in TAG_KEYWORDS.values() for w in words))
+        if han_count(sentence) < 12 or not about:
+            continue  # "前往公司的路上，他边走边看。" teaches nothing
+        score = 2 * any(c.kind == "instruction" for c in changes) + bool(changes)
         score += bool(ADVICE_RE.search(sentence) or is_script(sentence))
         scored.append((-score, idx))
     return [idx for _, idx in sorted(scored)]
@@ -1013,11 +1033,17 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
 
     # Sentences of advice are kept for the advice questions: a true/false statement on one of them
     # would show (or contradict) the keys of the question about the same advice.
-    reserved = {i for _, q in pools["advice"] for i in q.covers}
+    # So are those of scam scripts and hotlines, while pass one spreads questions over the sentences.
+    reserved = {i for _, q in pools["advice"] for i in q.covers} | {
+        idx for kind in ("script", "hotline") for idx, _ in pools[kind]}
+    # True/false statements are at most half of a draft: when other kinds run out, a draft stays short.
+    judge_cap = (max_questions + 1) // 2
 
     def try_pick(kind: str, share_sentence: bool) -> bool:
         nonlocal want_true
         if kind == "judge":
+            if sum(q.type == "judge" for q in chosen) >= judge_cap:
+                return False
             advised = {i for q in chosen if q.kind == "advice" for i in q.covers}
             trues = sum(q.type == "judge" and q.answer == "A" for q in chosen)
             falses = sum(q.type == "judge" and q.answer == "B" for q in chosen)
@@ -1039,6 +1065,8 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
         if kind == "figure" and sum(q.kind == "figure" for q in chosen) >= figure_cap:
             return False
         for idx, q in pools[kind]:
+            if kind == "hotline" and q.answer_text == "110" and any(c.kind == "hotline" for c in chosen):
+                continue  # "110 is the police" once a draft asks about another number teaches little
             covered = set(q.covers or [idx])
             if any(q is c for c in chosen) or (not share_sentence and covered & used_sentences) or not acceptable(q):
                 continue

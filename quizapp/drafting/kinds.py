@@ -94,7 +94,8 @@ IDENTITIES: dict[str, tuple[str, ...]] = {
     "fake_base_station": ("通信运营商客服",),
     "other": ("快递公司客服", "社保局工作人员", "医保中心工作人员", "游戏平台客服", "老同学"),
 }
-SCRIPT_RE = re.compile(r"自称|冒充|假冒|假扮|伪装成|谎称|声称|冒用")
+SCRIPT_RE = re.compile(r"自称|冒充|假冒|假扮|伪装成|谎称|声称|冒用"
+                       r"|我是(?=[^，。！？]{0,10}(?:公安|警察|民警|检察|法院|客服|领导|老板|老师|工作人员|银行))")
 _IDENTITY_RE = re.compile(r"(?:自称|冒充|假冒|假扮|伪装成|冒用)(?:是|为|成)?(?P<who>[^，。；：！？、]{2,20})")
 _IDENTITY_STOP_RE = re.compile(
     r"(?:打来|拨打|致电|给|向|联系|添加|加了|要求|称|说|以|通过|对|让|并|在|和|与|用|来|发来|打电话|身份|的名义|诈骗|行骗"
@@ -181,7 +182,8 @@ DEFAULT_TOPIC = "电信网络诈骗"
 # ------------------------------------------------------------------ advice
 
 SCRIPT_CUE_RE = re.compile(r"对方|骗子|诈骗分子|不法分子|犯罪分子|嫌疑人|陌生|网友|男子|女子|来电|电话|消息|短信|QQ|微信")
-ADVICE_RE = re.compile(r"提醒|切勿|千万|务必|一定要|应当|谨记|牢记|如遇|凡是|请广大|不要|不轻信|不透露|不转账")
+ADVICE_RE = re.compile(r"提醒|切勿|千万|务必|一定要|应当|谨记|牢记|切记|如遇|凡是|请广大|不要|不轻信|不透露|不转账"
+                       r"|要拒绝|要冷静|要警惕|要提防|要核实|别相信|别轻信")
 # A clause of advice: an imperative a reader can act on.
 _ADVICE_CLAUSE_RE = re.compile(
     r"^(?:要|不要|切勿|千万|务必|一定要|应当|应|请|不|拒绝|凡是|如遇|遇到|接到|谨记|牢记|及时|立即|第一时间|拨打|安装|下载"
@@ -191,14 +193,15 @@ ADVICE_LEAD_RE = re.compile(
     f"|^(?:同时|此外|另外|最后|因此|所以|广大群众|广大市民|市民朋友|大家|您|你)[，：]?")
 
 
-_ADVICE_WORD_RE = re.compile(r"请|务必|切勿|不要|一定要|千万|应当|要及时|不轻信|不透露|不转账")
+_ADVICE_WORD_RE = re.compile(r"请|务必|切勿|不要|一定要|千万|应当|要及时|不轻信|不透露|不转账|要拒绝|要冷静|要警惕|要提防|要核实"
+                             r"|别相信|别轻信")
 _CONDITION_RE = re.compile(r"^(?:如遇|遇到|如果|一旦|若|如有|发现)")
 
 
 def is_script(sentence: str) -> re.Match | None:
     """Where a sentence tells a scammer's script: someone 自称/冒充/谎称… in a story, not in a statistic."""
     m = SCRIPT_RE.search(sentence)
-    if m and SCRIPT_CUE_RE.search(sentence) and "%" not in sentence:
+    if m and (m.group() == "我是" or SCRIPT_CUE_RE.search(sentence)) and "%" not in sentence:
         return m
     return None
 
@@ -219,7 +222,7 @@ def advice_clauses(sentence: str, continuation: bool = False) -> list[Span]:
     if m and m.end() > offset:
         offset = m.end()
     pieces: list[Span] = []
-    for cm in re.finditer(r"[^，；：。！？]+", sentence[offset:]):
+    for cm in re.finditer(r"[^，；：。！？…]+", sentence[offset:]):
         text = cm.group().strip()
         if text.startswith("“") and "”" not in text:
             text = text[1:]
@@ -237,7 +240,13 @@ def advice_clauses(sentence: str, continuation: bool = False) -> list[Span]:
     while i < len(pieces):
         piece = pieces[i]
         i += 1
-        if _CONDITION_RE.match(piece.text) or piece.text.endswith(("时", "后")):
+        if piece.text.startswith("凡是") and i < len(pieces) and re.match("都|均|一律|全|就|肯定", pieces[i].text):
+            joined = sentence[piece.start:pieces[i].end]  # "凡是要求先交保证金的，都是诈骗"
+            i += 1
+            if len(joined) > 26 or re.search("[；。！？]", joined):
+                continue  # half of it would be a wrong piece of advice
+            piece = Span(joined, piece.start, pieces[i - 1].end)
+        elif _CONDITION_RE.match(piece.text) or piece.text.endswith(("时", "后")):
             # "如遇可疑情况" / "接到96110来电时": kept with what follows up to the instruction, if short.
             j = i
             while j < len(pieces) and not (_ADVICE_CLAUSE_RE.match(pieces[j].text) or _ADVICE_WORD_RE.search(pieces[j].text)):
@@ -300,15 +309,22 @@ ACTOR_SWAPS: tuple[tuple[str, str], ...] = (
 )
 
 
+ENFORCEMENT_RE = re.compile(r"破获|抓获|刑拘|捣毁|打掉|侦查|侦办|逮捕|起诉|收网|专案")
+
+
 def find_changes(sentence: str) -> list[Change]:
-    """Every instruction and actor of a sentence that a false statement could change, instructions first."""
+    """Every instruction and actor of a sentence that a false statement could change, instructions first.
+
+    Actors are not swapped in a sentence about police work (破获, 抓获 …): "银行破获一起案件" is
+    absurd rather than plausibly wrong.
+    """
     out: list[Change] = []
     for pattern, replacement in INSTRUCTION_SWAPS:
         m = re.search(pattern, sentence)
         if m and replacement not in sentence:
             out.append(Change("instruction", m.start(), m.end(), m.group(), replacement))
     taken: list[tuple[int, int]] = []
-    for actor, wrong in ACTOR_SWAPS:
+    for actor, wrong in ACTOR_SWAPS if not ENFORCEMENT_RE.search(sentence) else ():
         for m in re.finditer(re.escape(actor), sentence):
             if any(s <= m.start() < e for s, e in taken):
                 continue
