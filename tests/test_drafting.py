@@ -778,3 +778,20 @@ def test_balanced_distractors_straddle_the_key_length():
     pool = ["短", "中等长度的选项", "这是一个相当长的错误选项文字", "另一个中等长度", "长长长长长长长长长长长长"]
     picked = pick_balanced(["中等长度选项"], pool, 3, rng)
     assert len(picked) == 3 and max(map(len, picked)) >= 6 and min(map(len, picked)) <= 6
+
+
+def test_no_question_is_asked_twice_in_a_draft(page_drafts, seed_drafts):
+    banks = [page_drafts(name)[0] for name in sorted(PAGES)]
+    if SEEDS_DIR.is_dir():
+        banks += [seed_drafts(name)[1] for name in sorted(SEED_FILES)]
+    for bank in banks:
+        keys = [q.answer_option() for q in bank.questions if q.type == "single"]
+        assert len(keys) == len(set(keys)), keys
+        judged = [q.source_sentence for q in bank.questions if q.type == "judge"]
+        assert len(judged) == len(set(judged))
+
+
+def test_a_lone_surrogate_is_a_damaged_sentence_not_a_crash():
+    raw = (DRAFTING_PAGES / "police_notice.html").read_text(encoding="utf-8").replace("陈先生按照", "陈先生\ud800按照")
+    bank = draft_article(raw, today=dt.date(2025, 6, 1))
+    assert bank.cleaned.damaged_sentences == 1 and bank.to_toml().encode("utf-8")

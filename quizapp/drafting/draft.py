@@ -787,10 +787,13 @@ class _Drafter:
 
     # -- scam scripts
 
-    def script_action(self, idx: int, sentence: str, m: re.Match) -> DraftQuestion | None:
+    def script_action(self, idx: int, sentence: str, m: re.Match, variant: int = 0) -> DraftQuestion | None:
+        """What to do when someone claims what the sentence's scammer claimed; variant picks the safe action
+        (the second script of a scam type gets the other one)."""
         rng = self.rng(idx, m.start(), "script")
         tag = guess_tags(sentence)[0]
-        key = rng.choice(SAFE_ACTIONS.get(tag, DEFAULT_SAFE))
+        safe = SAFE_ACTIONS.get(tag, DEFAULT_SAFE)
+        key = safe[(self.rng(tag, "safe").randrange(len(safe)) + variant) % len(safe)]
         shown = self.window(sentence, m.start(), m.end())
         wrong = pick_balanced([key], UNSAFE_ACTIONS.get(tag, ()) + GENERIC_UNSAFE + SHORT_UNSAFE, 3, rng,
                               exclude=shown)
@@ -904,6 +907,13 @@ def _gives_away(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
     return False
 
 
+def _same_key(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
+    """A single-choice question whose key is the key of a chosen one: the same question twice."""
+    if q.type != "single":
+        return False
+    return any(c.type == "single" and c.answer_option() == q.answer_option() for c in chosen)
+
+
 def _near_duplicate(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
     """The lint's near-duplicate rule (character-bigram Jaccard of the stems), asked before choosing q."""
     grams = lint.bigrams(q.stem)
@@ -961,6 +971,7 @@ def _candidates(drafter: _Drafter, sentences: list[str]) -> dict[str, list[tuple
         if (q := drafter.single(fact)) is not None:
             out["term"].append((fact.sentence_index, q))
     advice_count = 0
+    script_tags: dict[str, int] = {}
     for idx, sentence in enumerate(sentences):
         if han_count(sentence) < 8:
             continue
@@ -972,7 +983,9 @@ def _candidates(drafter: _Drafter, sentences: list[str]) -> dict[str, list[tuple
             out["hotline"].append((idx, drafter.app(idx, sentence, app_span)))
         if (m := is_script(sentence)) is not None:
             who = find_identity(sentence)
-            first = drafter.script_action(idx, sentence, m)
+            tag = guess_tags(sentence)[0]
+            first = drafter.script_action(idx, sentence, m, variant=script_tags.get(tag, 0))
+            script_tags[tag] = script_tags.get(tag, 0) + 1
             second = drafter.script_identity(idx, sentence, who) if who else None
             # Alternate the two forms from one script sentence to the next.
             pair = [first, second] if len(out["script"]) % 2 == 0 else [second, first]
@@ -1023,7 +1036,7 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
     figure_cap = max(1, int(max_questions * MAX_FIGURE_SHARE))
 
     def acceptable(q: DraftQuestion) -> bool:
-        return not _gives_away(q, chosen) and not _near_duplicate(q, chosen)
+        return not _gives_away(q, chosen) and not _near_duplicate(q, chosen) and not _same_key(q, chosen)
 
     def take(idx: int, q: DraftQuestion) -> None:
         q.recall = bool(lint.looks_like_recall(as_bank_question(q)))
@@ -1120,6 +1133,8 @@ def draft_article(raw: str, *, source: str | None = None, max_questions: int = D
     if max_questions < 1:
         raise DraftError("--max must be at least 1", "最多起草题数至少为 1")
     check_text(raw)
+    # A lone surrogate (only reachable through the Python API) becomes U+FFFD: a damaged sentence, left out.
+    raw = raw.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     today = today or dt.date.today()
     cleaned = clean_article(raw, today=today)
     if not cleaned.sentences:
