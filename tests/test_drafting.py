@@ -795,3 +795,15 @@ def test_a_lone_surrogate_is_a_damaged_sentence_not_a_crash():
     raw = (DRAFTING_PAGES / "police_notice.html").read_text(encoding="utf-8").replace("陈先生按照", "陈先生\ud800按照")
     bank = draft_article(raw, today=dt.date(2025, 6, 1))
     assert bank.cleaned.damaged_sentences == 1 and bank.to_toml().encode("utf-8")
+
+
+def test_figure_questions_are_marked_recall_within_the_lints_share(page_drafts):
+    from quizapp.bank.lint import Limits
+
+    for name in sorted(PAGES):
+        bank, text = page_drafts(name)
+        parsed = {q.id: q for q in parse_bank_text(text, name).questions}
+        assert all(parsed[q.id].recall for q in bank.questions if q.kind == "figure")
+        recall = sum(q.recall for q in parsed.values())
+        assert len(parsed) < Limits().min_sample or recall <= len(parsed) * Limits().recall_share
+        assert text.splitlines()[3] == f"# {bank.summary()}"

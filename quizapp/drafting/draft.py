@@ -1,27 +1,28 @@
 """Draft candidate quiz questions from a cleaned article, as a bank file of drafts.
 
-Three kinds of question come out of the article's own sentences:
+Kinds of question (KINDS), taking turns (PLAN) so that a capped draft keeps its variety:
 
-* figures (numbers with a unit: 1852起, 7.9万人次, 13.2%) asked as `single`
-  with the figure blanked and plausible numeric distractors (near values,
-  digit swaps, another magnitude);
-* key terms and slogans in quotes (“公检法”, “三堵四定四快”) asked as `single`
-  with the term blanked and other quoted terms of the same article as
-  distractors;
-* true/false (`judge`) statements: a fact as reported, or the same sentence
-  with a changed figure or a swapped term. Only one of the two is drafted per
-  fact, so the pair never gives the answer away.
+* advice ("what to do"): the advice a police reminder lists (提醒/切勿/不要/务必/如遇…; a list cut
+  at "；" read as one) as the key(s), against what a victim is talked into (kinds.UNSAFE_ACTIONS);
+  multiple-choice with 2, 3 or 4 keys when several pieces of advice are given;
+* script: a sentence where someone 自称/冒充/谎称… asks what to do (a safe action against the
+  scammer's wishes) or who the scammer claimed to be (identities of other scam types);
+* hotline: what a number the article names is for (96110, 110, 12381 …; the other options are real
+  hotlines' purposes), or the 国家反诈中心APP blanked against made-up app names;
+* figure: a number with its unit blanked, distractors of the same unit, scale and order of magnitude;
+  marked `recall = true` and kept within the lint's share;
+* term: a quoted key term blanked, other quoted terms of the article as distractors;
+* judge (true/false): alternately the sentence as reported and a false version with a changed
+  instruction (不要转账 → 可以先转一小部分钱试试), actor (民警 → 银行工作人员) or figure.
 
-Each question cites the cleaned sentence it came from (`source_sentence`),
-which contains its answer; its explanation quotes that sentence and names the
-article. Questions are spread over different sentences first (a second one
-from the same sentence only to fill up to --max), and no question's stem shows
-another question's answer: stems of long or crowded sentences show only the
-clauses around their fact. Every question is `draft = true`: imported but never
-served until an organiser reviews and publishes it.
+Each question cites the cleaned sentence(s) it came from (`source_sentence`); its explanation
+quotes them, says what to do and ends with the bank's source note (（据荆楚网2025年1月报道）。).
+Questions are spread over different sentences first; none shows another's answer, repeats another's
+key, or has a stem the lint would call a near-duplicate (quizapp.bank.lint is asked, not copied).
+Every question is `draft = true`: imported but never served until an organiser publishes it.
 
-Everything is deterministic: the randomness (distractors, option order, true
-or false) comes from random.Random instances seeded from the article text.
+Everything is deterministic: the randomness (distractors, option order, true or false) comes from
+random.Random instances seeded from the article text.
 """
 
 from __future__ import annotations
@@ -1039,7 +1040,8 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
         return not _gives_away(q, chosen) and not _near_duplicate(q, chosen) and not _same_key(q, chosen)
 
     def take(idx: int, q: DraftQuestion) -> None:
-        q.recall = bool(lint.looks_like_recall(as_bank_question(q)))
+        # Figure questions are recall even when the lint cannot tell ("三类"); others as the lint detects.
+        q.recall = q.kind == "figure" or bool(lint.looks_like_recall(as_bank_question(q)))
         chosen_index[id(q)] = idx
         chosen.append(q)
         used_sentences.update(q.covers or [idx])
@@ -1208,6 +1210,7 @@ def render_toml(bank: DraftBank) -> str:
         "# Drafted by `quizapp bank draft`: every question is a draft (draft = true) and is never served.",
         "# Review each one against its source_sentence, fix the stem, options and explanation,",
         "# then delete the `draft = true` line to publish it, and check the [article] metadata.",
+        f"# {bank.summary()}",
     ]
     lines += [f"# TODO {note}" for note in bank.notes]
     lines += ["", "[article]"]
