@@ -473,7 +473,7 @@ def test_cli_errors_exit_1_without_traceback(tmp_path):
 
 # Written for these tests in the style of the seeds: a Traditional reprint with 續(xù)-style glosses, a
 # breadcrumb, site spam and doubled punctuation; a forum repost with chrome, ASCII noise and mojibake
-# (one line read as Latin-1, one as GBK, one beyond repair); a clean police notice in HTML.
+# (one line read as Latin-1 and repaired, one read as GBK with bytes lost); a clean police notice in HTML.
 PAGES = {
     "trad_reprint.txt": dict(
         title="荆州警方多举措打击电信网络诈骗 守护群众“钱袋子”", publisher="荆州市公安局", date="2024-05-01",
@@ -484,6 +484,14 @@ PAGES = {
     "police_notice.html": dict(
         title="宜昌市公安局关于防范冒充电商物流客服诈骗的预警提示", publisher="宜昌市公安局", date="2024-11-08",
         region="湖北 宜昌", kinds={"advice", "script", "hotline", "figure", "judge"}),
+    # Shorter ones: a Traditional news-site page (<title> with site suffixes, ad, breadcrumb, "猜你喜欢"),
+    # and a WeChat repost in Markdown (front matter, arrows, a numbered list of advice, "点个在看").
+    "news_site.html": dict(
+        title="黄石警方破获一起冒充客服诈骗案 挽回损失20万元", publisher="东楚网", date="2023-08-15",
+        region="湖北 黄石", kinds={"advice", "script", "hotline", "figure", "judge"}),
+    "wechat_repost.md": dict(
+        title="警惕！这种“刷单返利”骗局又来了", publisher="平安十堰", date="2024-09-03",
+        region="湖北 十堰", kinds={"advice", "script", "hotline", "figure", "judge"}),
 }
 DOUBLED_RE = re.compile(r"[，、；：,]{2,}|[。！？!?]{2,}|[，、；：][。！？]|[。！？][，、；]|，,|,，")
 GLOSS_RE = re.compile(r"[\u4e00-\u9fff]\\?[(（][a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü' 0-5]{1,30}\\?[)）]")
@@ -537,7 +545,7 @@ def test_page_drafts_hold_no_dirt(page_drafts, name):
             assert not GLOSS_RE.search(text) and "\\u" not in text and "&" not in text, text
             assert not damaged(text), text
             assert not TRADITIONAL_CHARS & set(text), text
-            assert not re.search(r"https?://|www\.|ICP|扫码|阅读原文|责任编辑|当前位置|您的位置|日赚|加微信", text), text
+            assert not re.search(r"https?://|www\.|ICP|扫码|阅读原文|责任编辑|当前位置|您的位置|兼职日结|加微信|在看", text), text
             assert not re.search(r"[A-Za-z]{2,}\s?[A-Za-z\d]?[!^}@(]", text), text  # ASCII noise
 
 

@@ -343,7 +343,8 @@ _BREADCRUMB_RE = re.compile(
 # Site spam: never in an article's body (a short line holding one is dropped) ...
 _SPAM_RE = re.compile(
     r"扫一扫|长按识别|长按二维码|识别二维码|阅读原文|推荐阅读|相关阅读|相关新闻|相关文章|热门文章|热门推荐|猜你喜欢"
-    r"|下载客户端|打开APP阅读|分享至|字号|浏览次数|阅读量|阅读数|娱乐城|毛片|视频在线|日赚\d|兼职日结|代理加盟",
+    r"|下载客户端|打开APP阅读|分享至|字号|浏览次数|阅读量|阅读数|娱乐城|毛片|视频在线|日赚\d|兼职日结|代理加盟"
+    r"|点个“?在看|点亮“?在看|蓝字关注|星标|让更多人看到|转发给更多|分享给更多|↑|↓|▲|▼",
     re.I,
 )
 # ... and words an article may use too ("不要相信刷单广告。"): only an unpunctuated short line holding one.
@@ -671,7 +672,9 @@ def clean_article(raw: str, *, simplify: bool = True, today: dt.date | None = No
         if kept_sentences:
             paragraphs.append("".join(kept_sentences))
     head_lines = [ln for k, ln in joined[:first] if ln]  # header and chrome above the body
-    foot_lines = [ln for k, ln in joined[last + 1:] if ln]  # "来源：" and "责任编辑" lines under it
+    # "来源：" and "责任编辑" lines under the body, or between its paragraphs (a repost's footer
+    # followed by one more line of chat).
+    foot_lines = [ln for i, (k, ln) in enumerate(joined) if ln and (i > last or (i > first and k == "chrome"))]
     title = _find_title(meta, joined, first)
     publisher = _find_publisher(meta, head_lines, paragraphs, dateline[0], foot_lines)
     return CleanArticle(

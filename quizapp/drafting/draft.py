@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from quizapp.bank import lint
-from quizapp.bank.loader import BankQuestion
+from quizapp.bank.loader import Article, BankQuestion, LoadResult
 from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, TAGS
 from quizapp.drafting.clean import CleanArticle, balance_quotes, clean_article, han_count
 from quizapp.drafting.kinds import (
@@ -915,6 +915,13 @@ def _same_key(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
     return any(c.type == "single" and c.answer_option() == q.answer_option() for c in chosen)
 
 
+def lint_warnings(q: DraftQuestion) -> set[str]:
+    """The rules of the bank lint that warn about q alone (key-length, source-note, unmarked-recall)."""
+    article = Article(id="draft", title="-", publisher="-", date="2000-01-01", region="-")
+    report = lint.lint_bank(LoadResult(articles=[article], questions=[as_bank_question(q)], files=["draft"]))
+    return {f.rule for f in report.warnings}
+
+
 def _near_duplicate(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
     """The lint's near-duplicate rule (character-bigram Jaccard of the stems), asked before choosing q."""
     grams = lint.bigrams(q.stem)
@@ -1037,7 +1044,8 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
     figure_cap = max(1, int(max_questions * MAX_FIGURE_SHARE))
 
     def acceptable(q: DraftQuestion) -> bool:
-        return not _gives_away(q, chosen) and not _near_duplicate(q, chosen) and not _same_key(q, chosen)
+        return (not _gives_away(q, chosen) and not _near_duplicate(q, chosen) and not _same_key(q, chosen)
+                and "key-length" not in lint_warnings(q))
 
     def take(idx: int, q: DraftQuestion) -> None:
         # Figure questions are recall even when the lint cannot tell ("三类"); others as the lint detects.
