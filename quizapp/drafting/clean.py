@@ -337,9 +337,9 @@ _CHROME_RE = re.compile(
     re.I,
 )
 _BREADCRUMB_RE = re.compile(
-    r"^(?:当前位置|您的位置|您现在的位置|你的位置|你现在的位置|你当前的位置|所在位置|位置)\s*[：:]"
-    r"|^(?:首页|主页|网站首页|返回首页)\s*[>＞»›/]"
-    r"|[>＞»›]\s*(?:正文|详情|内容|文章|新闻详情)\s*$")
+    r"^(?:当前位置|您的位置|您现在的位置|您所在的位置|你的位置|你现在的位置|你当前的位置|所在位置|位置)\s*[：:]"
+    r"|^(?:首页|主页|网站首页|返回首页)\s*[>＞»›/→]"
+    r"|[>＞»›→]\s*(?:正文|详情|内容|文章|新闻详情)\s*$")
 # Site spam: never in an article's body (a short line holding one is dropped) ...
 _SPAM_RE = re.compile(
     r"扫一扫|长按识别|长按二维码|识别二维码|阅读原文|推荐阅读|相关阅读|相关新闻|相关文章|热门文章|热门推荐|猜你喜欢"
@@ -350,7 +350,7 @@ _SPAM_RE = re.compile(
 # ... and words an article may use too ("不要相信刷单广告。"): only an unpunctuated short line holding one.
 _WEAK_SPAM_RE = re.compile(r"广告|推广|赞助|点赞|在看|转发|免费领取|加微信|添加微信|进群|彩票|棋牌|优惠|抽奖")
 _META_PREFIX_RE = re.compile(r"^(?:原标题|来源|转载|编辑|责任编辑|素材来源|作者|记者|通讯员|发布时间|发布日期|出处|本文来源)\s*[：:]")
-_LINK_FARM_SPLIT_RE = re.compile(r"\s*[|｜_>＞»]\s*|\s+[-—]\s+")
+_LINK_FARM_SPLIT_RE = re.compile(r"\s*[|｜_>＞»→]\s*|\s+[-—]\s+")
 _RELATED_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s*[^\s\d]")
 _URL_RE = re.compile(r"https?://\S+|www\.\S+")
 
@@ -366,8 +366,9 @@ def _is_chrome(line: str) -> bool:
         return False  # the end of a sentence broken over lines: "处置率达" / "100%。"
     if han < 2 or len(LATIN_RE.findall(_URL_RE.sub("", line))) > han or _URL_RE.search(line) and han < 20:
         return True
-    if re.fullmatch(r"[\[【][^\]】]*[\]】]", line) or re.match(r"^【[^】]*】", line):
-        return True
+    label = re.match(r"^【[^】]*】", line)
+    if re.fullmatch(r"[\[【][^\]】]*[\]】]", line) or (label and han_count(line[label.end():]) < 6):
+        return True  # 【打印本页】【关闭窗口】, but not 【以案说法】谷城县警方……
     if _BREADCRUMB_RE.search(line) and han < 40:
         return True
     if _SPAM_RE.search(line) and han < 30:
@@ -641,6 +642,12 @@ def clean_article(raw: str, *, simplify: bool = True, today: dt.date | None = No
         kept.append((kind, line))
     joined = _join_lines(kept)
     body_idx = [i for i, (k, ln) in enumerate(joined) if k == "body" and _is_body(ln)]
+    if (len(body_idx) > 1 and len(joined[body_idx[0]][1]) <= 60 and not _ends_sentence(joined[body_idx[0]][1])
+            and not any(k in ("body", "heading") for k, _ in joined[:body_idx[0]])):
+        # The first line, long and with commas but no full stop, is the headline, not a paragraph:
+        # "【以案说法】谷城县警方成功劝阻一起诈骗，保住群众养老钱50万元".
+        joined[body_idx[0]] = ("heading", joined[body_idx[0]][1])
+        body_idx.pop(0)
     first = body_idx[0] if body_idx else len(joined)
     last = body_idx[-1] if body_idx else -1
     paragraphs: list[str] = []
@@ -786,7 +793,7 @@ def _find_publisher(meta: dict[str, str], head: list[str], paragraphs: list[str]
             if dateline:
                 return dateline
             continue
-        reposted, source = field_of("转载", lines), field_of("来源|稿件来源|信息来源|本文来源", lines)
+        reposted, source = field_of("转载", lines), field_of("来源|稿件来源|信息来源|本文来源|文章来源|新闻来源|稿源", lines)
         if reposted:
             return f"{reposted}（{source}）" if source and source != reposted else reposted
         if source:
@@ -839,4 +846,8 @@ def _find_region(meta: dict[str, str], title: str, paragraphs: list[str], publis
     district = next((d for d in sorted(districts) if d in title and d != city and d not in PROVINCES
                      and d not in ("公安", "全区", "辖区", "城区", "社区", "小区", "地区", "市公", "分局")), None)
     parts = [p for p in (province, city, district) if p]
+    if not parts:  # a county or district the tables do not know: the place its police are named after
+        m = re.search(f"([{HAN}]{{2,4}}?[市县区旗])(?:公安局|公安分局|警方|人民政府)", text)
+        if m and m.group(1)[:2] not in ("全市", "全县", "全区", "我市", "我县", "本市", "该县", "该市", "辖区"):
+            return m.group(1)
     return " ".join(parts) or None

@@ -898,10 +898,15 @@ class _Drafter:
 _ADVICE_TAIL_RE = re.compile(r"(?:，)?[^，：]{0,12}(?:提醒|呼吁|表示|强调|介绍)(?:广大)?(?:群众|市民|居民|网民|朋友|大家)?$")
 
 
+def _shown(q: DraftQuestion) -> str:
+    """What a player sees of q: its stem and options."""
+    return "\n".join([q.stem, *(q.options or [])])
+
+
 def _gives_away(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
     """True when q's stem shows what answers a chosen question, or a chosen stem shows what answers q."""
     for other in chosen:
-        if any(k and k in q.stem for k in other.keys_text) or any(k and k in other.stem for k in q.keys_text):
+        if any(k and k in _shown(q) for k in other.keys_text) or any(k and k in _shown(other) for k in q.keys_text):
             return True
         if q.kind == other.kind and q.answer_text == other.answer_text and q.kind != "judge":
             return True
@@ -978,7 +983,9 @@ def _candidates(drafter: _Drafter, sentences: list[str]) -> dict[str, list[tuple
     for fact in sorted(terms, key=lambda f: (-f.score, f.sentence_index, f.start)):
         if (q := drafter.single(fact)) is not None:
             out["term"].append((fact.sentence_index, q))
-    advice_count = 0
+    # Where the cycles of key sizes and wrong options start is drawn from the article, so drafts of
+    # different articles imported together do not all open with the same sizes.
+    advice_count = drafter.rng("advice-cycle").randrange(6)
     script_tags: dict[str, int] = {}
     for idx, sentence in enumerate(sentences):
         if han_count(sentence) < 8:
@@ -1003,9 +1010,11 @@ def _candidates(drafter: _Drafter, sentences: list[str]) -> dict[str, list[tuple
                                                                    len("".join(sentences[x] for x in run[:k])))]
         if not clauses:
             continue
-        # Varied key sizes (2, 3, 4 of the clauses) and numbers of wrong options (2, 3).
+        # Varied key sizes (2, 3, 4 of the clauses) and numbers of wrong options (3, 2, 1), in two cycles
+        # that do not move together, so neither the size nor the number of wrong options is the norm.
         size = min(len(clauses), (2, 3, 4)[advice_count % 3]) if len(clauses) > 1 else 1
-        n_wrong = min((3, 2)[advice_count % 2] if size > 1 else 3, len(OPTION_KEYS) - size)
+        n_wrong = (3, 2, 1)[(advice_count + advice_count // 3) % 3] if size > 1 else 3
+        n_wrong = min(n_wrong, len(OPTION_KEYS) - size)
         if (q := drafter.advice(run[0], text, clauses, size, n_wrong)) is not None:
             q.covers = run
             out["advice"].append((run[0], q))
