@@ -122,6 +122,20 @@ def find_identity(sentence: str) -> Span | None:
     return Span(who, start, start + len(who))
 
 
+SCRIPT_CUE_RE = re.compile(r"对方|骗子|诈骗分子|不法分子|犯罪分子|嫌疑人|陌生|网友|男子|女子|来电|电话|消息|短信|QQ|微信")
+
+
+def is_script(sentence: str) -> re.Match | None:
+    """Where a sentence tells a scammer's script: someone 自称/冒充/谎称… in a story, not in a statistic."""
+    for m in SCRIPT_RE.finditer(sentence):
+        if re.match(r"[^，。；：！？]{0,14}?诈骗", sentence[m.end():]):
+            continue  # "破获一起冒充电商客服诈骗案": the name of a kind of case, not what a scammer said
+        # 自称/谎称/声称 tell a story; 冒充/假冒 also name kinds of scam ("冒充公检法类案件占62%").
+        if (m.group() in ("我是", "自称", "谎称", "声称") or SCRIPT_CUE_RE.search(sentence)) and "%" not in sentence:
+            return m
+    return None
+
+
 # What a victim is talked into doing, by tag (GENERIC for every tag). Written as actions a real victim
 # takes, in the scammer's own reasons, of 12-22 characters like the keys.
 GENERIC_UNSAFE = (
@@ -181,7 +195,6 @@ DEFAULT_TOPIC = "电信网络诈骗"
 
 # ------------------------------------------------------------------ advice
 
-SCRIPT_CUE_RE = re.compile(r"对方|骗子|诈骗分子|不法分子|犯罪分子|嫌疑人|陌生|网友|男子|女子|来电|电话|消息|短信|QQ|微信")
 ADVICE_RE = re.compile(r"提醒|切勿|千万|务必|一定要|应当|谨记|牢记|切记|如遇|凡是|请广大|不要|不轻信|不透露|不转账"
                        r"|要拒绝|要冷静|要警惕|要提防|要核实|别相信|别轻信")
 # A clause of advice: an imperative a reader can act on.
@@ -196,17 +209,6 @@ ADVICE_LEAD_RE = re.compile(
 _ADVICE_WORD_RE = re.compile(r"请|务必|切勿|不要|一定要|千万|应当|要及时|不轻信|不透露|不转账|要拒绝|要冷静|要警惕|要提防|要核实"
                              r"|别相信|别轻信")
 _CONDITION_RE = re.compile(r"^(?:如遇|遇到|如果|一旦|若|如有|发现)")
-
-
-def is_script(sentence: str) -> re.Match | None:
-    """Where a sentence tells a scammer's script: someone 自称/冒充/谎称… in a story, not in a statistic."""
-    for m in SCRIPT_RE.finditer(sentence):
-        if re.match(r"[^，。；：！？]{0,14}?诈骗", sentence[m.end():]):
-            continue  # "破获一起冒充电商客服诈骗案": the name of a kind of case, not what a scammer said
-        # 自称/谎称/声称 tell a story; 冒充/假冒 also name kinds of scam ("冒充公检法类案件占62%").
-        if (m.group() in ("我是", "自称", "谎称", "声称") or SCRIPT_CUE_RE.search(sentence)) and "%" not in sentence:
-            return m
-    return None
 
 
 def advice_clauses(sentence: str, continuation: bool = False) -> list[Span]:
@@ -308,7 +310,6 @@ ACTOR_SWAPS: tuple[tuple[str, str], ...] = (
     ("网约车司机", "外卖骑手"),
     ("民警", "银行工作人员"),
     ("警方", "银行"),
-    ("老师", "家长"),
 )
 
 
