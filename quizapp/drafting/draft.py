@@ -1120,7 +1120,7 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
     limits = lint.Limits()
     while len(chosen) >= limits.min_sample and sum(q.recall for q in chosen) > len(chosen) * limits.recall_share:
         drop = next(q for q in reversed(chosen) if q.recall)
-        chosen.remove(drop)
+        chosen = [q for q in chosen if q is not drop]
     chosen.sort(key=lambda q: (chosen_index[id(q)], KINDS.index(q.kind)))
     for n, q in enumerate(chosen, start=1):
         q.id = f"{article['id']}-d{n:02d}"
