@@ -489,6 +489,11 @@ PAGES = {
     "news_site.html": dict(
         title="黄石警方破获一起冒充客服诈骗案 挽回损失20万元", publisher="东楚网", date="2023-08-15",
         region="湖北 黄石", kinds={"advice", "script", "hotline", "figure", "judge"}),
+    # Another Traditional reprint: nav and follow lines, the breadcrumb of the issue, `(zhuǎn)`/`(yín)`
+    # glosses, "本网讯,," and "。。".
+    "trad_laundering.txt": dict(
+        title="宜昌警方侦破一起“跑分”洗钱案 抓获犯罪嫌疑人14名", publisher="宜昌公安", date="2024-05-01",
+        region="湖北 宜昌", kinds={"advice", "script", "hotline", "figure", "judge"}),
     # A plain-text county police page: arrow breadcrumb, a 【以案说法】 headline with commas, a county the
     # place tables do not know (its name is the place), footer links.
     "county_notice.txt": dict(

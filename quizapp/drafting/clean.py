@@ -527,7 +527,7 @@ def split_dateline(line: str) -> tuple[str | None, tuple[int, int] | None, str]:
     for _ in range(2):
         rest = _BYLINE_RE.sub("", _REPORTED_BY_RE.sub("", rest))
     when = (int(m.group("month")), int(m.group("day"))) if m.group("month") else None
-    return m.groupdict().get("pub"), when, rest.strip()
+    return m.groupdict().get("pub"), when, rest.strip().lstrip("，,、；：")  # "本网讯,,宜昌市……"
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -669,6 +669,9 @@ def clean_article(raw: str, *, simplify: bool = True, today: dt.date | None = No
             dateline = (pub, when)
         kept_sentences = []
         for s in split_sentences(line):
+            s = s.lstrip("，、；：")
+            if not s:
+                continue
             if damaged(s):
                 damaged_count += 1
                 continue

@@ -487,6 +487,7 @@ class DraftQuestion:
     changed_text: str = ""      # judge: the wrong text put in place of answer_text
     keys_text: list[str] = field(default_factory=list)  # texts no other stem may show (they answer this one)
     covers: list[int] = field(default_factory=list)     # indices of the cleaned sentences it is drawn from
+    alt_stems: list[str] = field(default_factory=list)  # other wordings, tried when the stem is a near-duplicate
 
     def answer_option(self) -> str:
         opts = self.options or list(JUDGE_OPTIONS)
@@ -829,10 +830,15 @@ class _Drafter:
         keys = [c.text for c in clauses[:size]]
         context = sentence[:clauses[0].start].strip("，：、；")
         context = _ADVICE_TAIL_RE.sub("", ADVICE_LEAD_RE.sub("", context)).strip("，：、；")
-        context = context if 4 <= han_count(context) and len(context) <= 40 else ""
+        context = _ADDRESSEE_RE.sub("", context).strip("，：、；")  # "此外，广大群众要……" has no context
+        context = context if 6 <= han_count(context) and len(context) <= 40 else ""
         title = _short_title(self.article["title"])
-        topic = f"《{title}》一文中，警方就防范{TOPICS.get(tag, DEFAULT_TOPIC)}提醒市民。"
-        stem_head = f"{self.prefix}{context + '，' if context else topic}"
+        topic = TOPICS.get(tag, DEFAULT_TOPIC)
+        # Other ways to open the stem, for when the first is too like a stem already chosen.
+        heads = [f"{self.prefix}{context}，"] if context else []
+        heads += [f"{self.prefix}《{title}》一文中，警方就防范{topic}提醒市民。",
+                  f"{self.prefix}关于防范{topic}，警方列出了几条提醒。"]
+        stem_head = heads[0]
         wrong = pick_balanced(keys, UNSAFE_ACTIONS.get(tag, ()) + GENERIC_UNSAFE + SHORT_UNSAFE, n_wrong, rng,
                               exclude=stem_head)
         if len(wrong) < min(n_wrong, 2):
@@ -840,13 +846,15 @@ class _Drafter:
         options = wrong + keys
         rng.shuffle(options)
         multiple = len(keys) > 1
-        stem = stem_head + ("下列做法中，符合警方提醒的有哪些？" if multiple else "下列做法中，符合警方提醒的是？")
+        ask = "下列做法中，符合警方提醒的有哪些？" if multiple else "下列做法中，符合警方提醒的是？"
+        stem = stem_head + ask
         answer = "".join(sorted(OPTION_KEYS[options.index(k)] for k in keys))
         lead = f"报道中的提醒是：{'；'.join(keys)}。其他选项正是骗子想让你做的。"
         return DraftQuestion(
             id="", type="multiple" if multiple else "single", stem=stem, options=options, answer=answer,
             explanation=self.explanation(lead, sentence, [tag]), tags=guess_tags(sentence), source_sentence=sentence,
-            answer_text="；".join(keys), true_statement=stem_head + "；".join(keys), kind="advice", keys_text=keys)
+            answer_text="；".join(keys), true_statement=stem_head + "；".join(keys), kind="advice", keys_text=keys,
+            alt_stems=[head + ask for head in heads[1:]])
 
     # -- true/false
 
@@ -895,6 +903,7 @@ class _Drafter:
         return None
 
 
+_ADDRESSEE_RE = re.compile(r"(?:^|[，：])(?:广大|各位)?(?:群众|市民|居民|网民|朋友|大家|家长|同学|您|你)们?$")
 _ADVICE_TAIL_RE = re.compile(r"(?:，)?[^，：]{0,12}(?:提醒|呼吁|表示|强调|介绍)(?:广大)?(?:群众|市民|居民|网民|朋友|大家)?$")
 
 
@@ -1100,10 +1109,13 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
             if kind == "hotline" and q.answer_text == "110" and any(c.kind == "hotline" for c in chosen):
                 continue  # "110 is the police" once a draft asks about another number teaches little
             covered = set(q.covers or [idx])
-            if any(q is c for c in chosen) or (not share_sentence and covered & used_sentences) or not acceptable(q):
+            if any(q is c for c in chosen) or (not share_sentence and covered & used_sentences):
                 continue
-            take(idx, q)
-            return True
+            for stem in [q.stem, *q.alt_stems]:
+                q.stem = stem
+                if acceptable(q):
+                    take(idx, q)
+                    return True
         return False
 
     for share_sentence in (False, True):
