@@ -9,18 +9,25 @@ text:
 
 * markup: front matter, HTML tags and entities, Markdown images, links,
   emphasis, headings, quotes and list markers are removed, keeping their text;
-* pinyin glosses: a parenthesised valid pinyin syllable right after a Chinese
-  character is dropped (電(dian)詐(zha) → 電詐, 發(fā) → 發);
+* escapes: stray `\\uXXXX` escapes and HTML entities become their characters;
+* pinyin glosses: parenthesised pinyin right after a Chinese character is
+  dropped, one syllable or several, with tone marks or digits, in ASCII or
+  full-width brackets, escaped or not (電(dian)詐(zha) → 電詐, 續(xù) → 續,
+  詐騙(zhà piàn) → 詐騙, （xù）, \\(xù\\));
+* punctuation: doubled and mixed marks are made single (",," "，、" → "，",
+  "。。" "，。" → "。", "！！" → "！"), ASCII commas between Chinese → "，";
 * ASCII noise: a stretch of at least four 1–2 character ASCII tokens with
   punctuation among them (`/ ^: V! }0 A9 i( a. @`) is dropped;
 * chrome: a line is dropped when it is mostly not Chinese, is site furniture
   (copyright, ICP licence, login/reply buttons, "source:" and caption lines),
-  a navigation or link-farm list (many short items between | _ > separators),
+  a breadcrumb (当前位置：新闻 > 正文), site spam (扫码关注, 点击阅读原文, ads),
+  a navigation or link-farm list (many short items between | _ > → separators),
   a bare [label], or a "related articles" entry after the body;
-* mojibake: an ASCII `?`, U+FFFD or private-use character inside Chinese text,
-  or a lone Latin letter between Chinese characters, marks bytes decoded with
-  the wrong charset; a sentence holding one is damaged and is not used (the
-  garbled characters around the mark cannot be told apart from real ones);
+* mojibake: UTF-8 read as Latin-1/cp1252 is re-decoded (and UTF-8 read as GBK
+  when the whole line survived); what stays garbled — an ASCII `?`, U+FFFD or
+  private-use character inside Chinese text, 锛/銆/鈥, a lone Latin letter
+  between Chinese characters — makes its sentence damaged, and it is not used
+  (the garbled characters around the mark cannot be told apart from real ones);
 * Traditional Chinese is converted to Simplified (OpenCC dictionaries, offline).
 
 Sentences end at 。！？； (kept with any closing quote) and at line breaks;
