@@ -100,3 +100,24 @@ def test_a_connection_lost_inside_a_plain_transaction_raises_the_database_error(
         pass
     release_raw()
     assert raw().one("SELECT 1") == (1,)  # the next checkout gets a working connection
+
+
+def test_an_attempt_is_finished_once_whoever_comes_second(app, make_campaign):
+    """Two requests that both loaded an attempt in play race to finish it: the first closes it and counts it;
+    the second changes nothing (its finish time, flags and the participant's best stay the first's) and its
+    object gets the stored final row."""
+    from quizapp.quiz import attempts, finish
+
+    campaign = make_campaign(questions_per_quiz=3)
+    person = players.join(rules(campaign), "甲", "s1")
+    started = utcnow().replace(microsecond=0)
+    attempt, _ = start_attempt(rules(campaign), person, now=started)
+    first, second = attempts.load(attempt.public_id), attempts.load(attempt.public_id)
+    assert first.finished_at is None and second.finished_at is None
+    finish.finalize(first, started + dt.timedelta(seconds=5))
+    finish.finalize(second, started + dt.timedelta(seconds=9))
+    db.session.expire_all()
+    stored = db.session.get(Attempt, attempt.id)
+    assert stored.finished_at == second.finished_at == started + dt.timedelta(seconds=5)
+    best = db.session.get(Participant, person.id)
+    assert (best.best_attempt_id, best.best_finished_at) == (attempt.id, started + dt.timedelta(seconds=5))
