@@ -26,9 +26,9 @@ REFRESH_SECONDS = 5
 NOSCRIPT_RELOAD_SECONDS = 30
 
 
-def _campaign(slug: str) -> CampaignRules:
-    """The campaign of a big screen (as a board poll reads it: campaigns.find_for_boards), or 404."""
-    campaign = campaigns.find_for_boards(slug)
+def _campaign(slug: str, poll: bool = False) -> CampaignRules:
+    """The campaign of a big screen, or 404; its polls read it as campaigns.find_for_boards keeps it."""
+    campaign = campaigns.find_for_boards(slug) if poll else campaigns.find(slug)
     if campaign is None:
         abort(404)
     return campaign
@@ -67,7 +67,7 @@ def show(slug: str):
 @bp.get("/<slug>/data.json")
 def data(slug: str):
     """The same boards as JSON, polled by static/screen.js."""
-    campaign = _campaign(slug)
+    campaign = _campaign(slug, poll=True)
     response = jsonify(board_data(campaign))
     response.headers["Cache-Control"] = "no-store"
     return response
