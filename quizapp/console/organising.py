@@ -1057,7 +1057,7 @@ def confirm_bank_upload(token: str, owner_id: int) -> ImportSummary:
         from quizapp.console.bankview import chinese_problems
 
         raise FileProblems(chinese_problems(result.problems) or ["文件中没有题目"])
-    summary = import_bank(result)
+    summary = import_bank(result, created_by=owner_id, origin="upload")
     discard_bank_upload(token, owner_id)
     return summary
 
