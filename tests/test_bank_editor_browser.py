@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -39,7 +41,7 @@ def live(tmp_path, monkeypatch):
     """The real app (CSRF on) on a temp SQLite file with the bundled banks, an administrator and a unit organiser,
     served from a thread: (base URL, app, question id to edit)."""
     require_browser()
-    for name in [n for n in os.environ if n.startswith("QUIZAPP_")]:
+    for name in [n for n in os.environ if n.startswith("QUIZAPP_") and n != "QUIZAPP_BROWSER_SHOTS"]:
         monkeypatch.delenv(name)  # no database, Redis or proxy settings of the calling shell
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'editor.db'}",
                       "SECRET_KEY": "bank-editor-browser-secret", "BANK_PATH": str(BANK_DIR)})
@@ -81,7 +83,7 @@ def _login(page, base: str, username: str) -> None:
     page.wait_for_url(re.compile(r"/admin/$"))
 
 
-def test_search_edit_preview_save_and_history_in_chromium(live):
+def test_search_edit_preview_save_and_history_in_chromium(live, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     base, app, question_id = live
@@ -123,6 +125,7 @@ def test_search_edit_preview_save_and_history_in_chromium(live):
         expect(page.locator("#phone-zh-Hant .stem")).to_have_text(to_traditional(NEW_STEM))
         expect(page.locator("#phone-zh-Hant .stem")).to_contain_text("驗證碼")
         expect(page.locator("#phone-zh-Hant")).to_contain_text("正確答案")
+        page.screenshot(path=str(tmp_path / "editor-preview.png"), full_page=True)
         with app.app_context():
             assert db.session.get(Question, question_id).current_version.version == 1
             db.session.remove()
@@ -135,6 +138,7 @@ def test_search_edit_preview_save_and_history_in_chromium(live):
         expect(latest.locator("ins").first).to_be_visible()
         expect(page.locator("#history-table tr[data-version='1'] .who")).to_have_text("文件导入")
         expect(page.locator("#question-stem")).to_have_text(NEW_STEM)
+        page.screenshot(path=str(tmp_path / "question-history.png"), full_page=True)
 
         # The old version reads as it was.
         page.locator("#history-table tr[data-version='1'] a.version-link").click()
@@ -160,3 +164,8 @@ def test_search_edit_preview_save_and_history_in_chromium(live):
         assert [(v.version, v.stem) for v in versions] == [(1, old_stem), (2, NEW_STEM)]
         assert versions[1].created_by.username == USERNAME
         db.session.remove()
+    keep = os.environ.get("QUIZAPP_BROWSER_SHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for png in tmp_path.glob("*.png"):
+            shutil.copy(png, Path(keep) / f"bank-editor-{png.name}")
