@@ -120,6 +120,7 @@ def test_edit_saves_a_new_version_served_to_new_attempts_while_started_ones_keep
 
     editor = page(admin_client.get("/admin/bank/questions/ta-single/edit"))
     assert text_of(editor, "base-version") == "1" and SINGLE_STEM in editor
+    assert "测试竞赛 c1" in text_of(editor, "live-in")  # the running campaign that will draw the new version
     resp = edit(admin_client, "ta-single", stem=NEW_STEM)
     assert location(resp).endswith("/admin/bank/questions/ta-single")
     assert "已保存为第 2 版" in page(admin_client.get("/admin/bank/questions/ta-single"))
@@ -212,6 +213,16 @@ def test_saving_unchanged_content_makes_no_version(admin_client, practice_campai
     assert location(resp).endswith("/admin/bank/questions/ta-single")
     assert "内容没有变化，没有生成新版本" in page(admin_client.get("/admin/bank/questions/ta-single"))
     assert version_count() == before and current("ta-single").version == 1
+
+
+def test_a_retired_question_saved_stays_out_of_the_pool(admin_client, practice_campaign):
+    set_question_retired("ta-judge", True)
+    editor = page(admin_client.get("/admin/bank/questions/ta-judge/edit"))
+    assert 'id="retired-note"' in editor and 'id="live-in"' not in editor
+    edit(admin_client, "ta-judge", stem="刷单返利是正规的网络兼职。")
+    assert "已停用：恢复使用后才会被抽到" in page(admin_client.get("/admin/bank/questions/ta-judge"))
+    assert current("ta-judge").version == 2 and db.session.get(Question, "ta-judge").retired
+    assert "ta-judge" not in {e.question_id for e in pool_for((ARTICLE_ID,), ())}
 
 
 def test_judge_options_may_be_left_blank(admin_client, practice_campaign):
@@ -361,7 +372,8 @@ def test_unit_organisers_read_the_bank_but_cannot_write(unit_client, practice_ca
     for control in ("上传题库", "从文章起草", "编辑", "导出", "新建题目", "/retire", "/publish", "/edit", "/duplicate"):
         assert control not in listing, control
     question = page(client.get("/admin/bank/questions/ta-single"))
-    for control in ('id="edit-question"', 'id="duplicate-question"', 'id="export-question"', "/retire", "/publish"):
+    for control in ('id="edit-question"', 'id="duplicate-question"', 'id="export-question"', 'id="new-in-article"',
+                    "/retire", "/publish", "/questions/new"):
         assert control not in question, control
     assert "版本历史" in question
     page(client.get("/admin/bank/questions/ta-single/versions/1"))

@@ -173,7 +173,9 @@ def bank_edit(question_id: str):
         return render_editor(form, question.article, question, exc.status, stale=exc.current)
     except editing.QuestionProblems as exc:
         return render_editor(form, question.article, question, 400, apply_problems(form, exc.problems))
-    if result.created and question.draft:
+    if result.created and question.retired:
+        flash(f"已保存为第 {result.version} 版（已停用：恢复使用后才会被抽到）", "info")
+    elif result.created and question.draft:
         flash(f"已保存为第 {result.version} 版（草稿：审核发布后才会出现在答题中）", "info")
     elif result.created:
         flash(f"已保存为第 {result.version} 版：新开始的答题使用新版本，已开始和已完成的答题仍是原来的版本", "info")
