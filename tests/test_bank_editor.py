@@ -160,6 +160,11 @@ def test_history_shows_each_version_who_made_it_and_what_changed(admin_client, p
     again = page(admin_client.get("/admin/bank/questions/ta-multi/versions/2"))
     assert 'id="old-version"' not in again and "典型特征" in again
 
+    edit(admin_client, "ta-multi", type="single", answer=["A"])
+    history = page(admin_client.get("/admin/bank/questions/ta-multi"))
+    assert "题型</strong>：多选 → 单选" in history and "答案</strong>：AB → A" in history
+    assert 'id="old-version"' in page(admin_client.get("/admin/bank/questions/ta-multi/versions/2"))
+
 
 def test_console_upload_records_who_uploaded(admin_client, practice_campaign):
     exported = admin_client.get("/admin/bank/questions/ta-judge/export.toml").get_data(as_text=True)

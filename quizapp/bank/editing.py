@@ -25,6 +25,7 @@ from quizapp.bank.loader import ID_RE, BankError, BankQuestion, parse_question
 from quizapp.bank.taxonomy import OPTION_KEYS
 from quizapp.database import writing
 from quizapp.errors import Conflict, Invalid, NotFound
+from quizapp.extensions import db
 from quizapp.models import Article, Question, QuestionVersion
 
 EDIT = "edit"  # QuestionVersion.origin of a version saved in the editor (a new question's first one too)
@@ -153,8 +154,6 @@ def next_question_id(session: Session, article_id: str) -> str:
 
 def suggested_id(article_id: str) -> str:
     """The id a new question of this article would get now (shown on the form; taken for real when saved)."""
-    from quizapp.extensions import db
-
     return next_question_id(db.session(), article_id)
 
 
