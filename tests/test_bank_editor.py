@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
+from quizapp.bank import editing
 from quizapp.bank.importing import revision, set_question_retired
 from quizapp.extensions import db
-from quizapp.models import Article, Attempt, AttemptItem, Question, QuestionVersion
+from quizapp.models import Article, Attempt, AttemptItem, Organiser, Question, QuestionVersion
 from quizapp.quiz.pool import pool_for
 
 from helpers import (
@@ -209,6 +212,35 @@ def test_saving_on_top_of_a_newer_version_is_refused(admin_client, practice_camp
     missing = form_of(current("ta-single"), stem="没有版本号")
     del missing["base_version"]
     assert "缺少所编辑的版本号" in page(admin_client.post("/admin/bank/questions/ta-single/edit", data=missing), 400)
+    assert [v.version for v in versions("ta-single")] == [1, 2]
+
+
+def test_two_saves_on_one_version_at_once_keep_one_and_refuse_the_other(app, admin_client, practice_campaign):
+    """Two organisers save edits of version 1 at the same moment: one becomes version 2, the other is refused
+    (never both, never one silently overwriting the other)."""
+    boss = db.session.scalar(select(Organiser.id).where(Organiser.username == "boss"))
+    base = editing.QuestionInput.from_version(current("ta-single"))
+    barrier, outcomes = threading.Barrier(2), []
+
+    def save(stem: str) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                outcomes.append(editing.save_question("ta-single", replace(base, stem=stem), 1, boss))
+            except editing.StaleVersion as exc:
+                outcomes.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=save, args=(f"第 {n} 位组织者的修改：接到电话要求转账怎么办？",)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    saved = [o for o in outcomes if isinstance(o, editing.SaveResult)]
+    refused = [o for o in outcomes if isinstance(o, editing.StaleVersion)]
+    assert len(saved) == 1 and len(refused) == 1, outcomes
+    assert saved[0].version == 2 and refused[0].current == 2 and refused[0].status == 409
     assert [v.version for v in versions("ta-single")] == [1, 2]
 
 
