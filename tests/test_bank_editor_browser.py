@@ -122,6 +122,7 @@ def test_search_edit_preview_save_and_history_in_chromium(live, tmp_path):
         page.locator("#stem").fill(NEW_STEM)
         page.locator("#preview-question").click()
         expect(page.locator("#phone-zh-Hans .stem")).to_have_text(NEW_STEM)
+        assert page.url.endswith("#phone-preview")  # the page opens at the preview
         expect(page.locator("#phone-zh-Hant .stem")).to_have_text(to_traditional(NEW_STEM))
         expect(page.locator("#phone-zh-Hant .stem")).to_contain_text("驗證碼")
         expect(page.locator("#phone-zh-Hant")).to_contain_text("正確答案")
@@ -133,6 +134,7 @@ def test_search_edit_preview_save_and_history_in_chromium(live, tmp_path):
         # Save: a new version, with who made it in the history and the stem's change marked.
         page.locator("#save-question").click()
         expect(page.get_by_role("status").filter(has_text="已保存为第 2 版")).to_be_visible()
+        assert page.url == f"{base}/admin/bank/questions/{question_id}"
         latest = page.locator("#history-table tr[data-version='2']")
         expect(latest.locator(".who")).to_have_text(USERNAME)
         expect(latest.locator("ins").first).to_be_visible()
