@@ -220,7 +220,7 @@ def serve_items(url: str, attempt_ids: list[int]) -> None:
     for i in range(0, len(attempt_ids), 500):
         chunk = attempt_ids[i:i + 500]
         conn.execute(f"UPDATE attempt_item SET served_at = {mark} WHERE attempt_id IN "  # noqa: S608
-                     f"({', '.join(mark * len(chunk))})", (stamp if url.startswith("sqlite") else time.strftime(
+                     f"({', '.join([mark] * len(chunk))})", (stamp if url.startswith("sqlite") else time.strftime(
                          "%Y-%m-%d %H:%M:%S+00", time.gmtime()), *chunk))
     conn.close()
 
@@ -232,7 +232,7 @@ def stored_answers(url: str, attempt_ids: list[int]) -> tuple[int, int]:
     for i in range(0, len(attempt_ids), 500):
         chunk = attempt_ids[i:i + 500]
         row = conn.execute(f"SELECT COUNT(*), COUNT(DISTINCT id) FROM attempt_item WHERE answered_at IS NOT NULL "  # noqa: S608
-                           f"AND attempt_id IN ({', '.join(mark * len(chunk))})", chunk).fetchone()
+                           f"AND attempt_id IN ({', '.join([mark] * len(chunk))})", chunk).fetchone()
         answered, distinct = answered + row[0], distinct + row[1]
     conn.close()
     return answered, distinct

@@ -161,8 +161,10 @@ MUTANTS = [
            "book = [Mistake(latest[q], n) for q, n in wrong.items()]", "mastered questions stay in the book"),
     Mutant("quizapp/engine.py", "return nickname[0] + \"*\" * min(len(nickname) - 1, 3)", "return nickname",
            "masked nicknames are shown whole"),
-    Mutant("quizapp/engine.py", "return participants / headcount if headcount > 0 else 0.0",
-           "return participants / max(headcount, 1)", "coverage of a unit without headcount"),
+    Mutant("quizapp/engine.py", "return min(1.0, participants / headcount) if headcount > 0 else 0.0",
+           "return min(1.0, participants / max(headcount, 1))", "coverage of a unit without headcount"),
+    Mutant("quizapp/engine.py", "return min(1.0, participants / headcount) if headcount > 0 else 0.0",
+           "return participants / headcount if headcount > 0 else 0.0", "coverage above 100%"),
 ]
 
 # Survivors reviewed and accepted, by description: why no test can or should see them.

@@ -9,8 +9,9 @@ from quizapp.config import load_config
 
 def create_app(config: dict | object | None = None) -> Flask:
     """Create the app: config, extensions, blueprints, error pages, CLI."""
-    app = Flask(__name__, instance_relative_config=True)
-    from quizapp.web import IdConverter
+    from quizapp.web import IdConverter, QuizFlask
+
+    app = QuizFlask(__name__, instance_relative_config=True)
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_mapping(load_config(app.instance_path))

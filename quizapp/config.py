@@ -87,6 +87,9 @@ def load_config(instance_path: str) -> dict:
         # an invalidation lost to a Redis outage. 0 turns the cache off.
         "BOARD_CACHE_SECONDS": float(os.environ.get("QUIZAPP_BOARD_CACHE_SECONDS", "2")),
         "REDIS_BOARD_CACHE_SECONDS": float(os.environ.get("QUIZAPP_REDIS_BOARD_CACHE_SECONDS", "60")),
+        # How long a worker reuses the campaign it read for a public board poll (API boards, big screen):
+        # a change of the board settings (masked nicknames, freeze time) shows within this time. 0: read each poll.
+        "BOARD_SETTINGS_SECONDS": float(os.environ.get("QUIZAPP_BOARD_SETTINGS_SECONDS", "1")),
         # ratelimits.WindowCounters (in-process) unless Redis is configured.
         "RATELIMIT_STORAGE_URI": redis_url,
         "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{redis_prefix}:limits"} if redis_url else {},

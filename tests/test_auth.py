@@ -97,6 +97,8 @@ def test_login_page_and_good_login(client, admin):
     assert page.status_code == 200 and "组织者登录" in page.get_data(as_text=True)
     resp = login(client)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/admin/")
+    # Signed in by the session cookie alone: no long-lived remember-me cookie outlives a logout.
+    assert not any("remember_token" in c for c in resp.headers.getlist("Set-Cookie"))
     home = client.get("/admin/")
     assert home.status_code == 200 and "boss" in home.get_data(as_text=True)
 

@@ -77,3 +77,32 @@ def test_org_board_ranks_by_coverage_then_average(app, make_campaign):
     board = leaderboard.organisation_board(campaign.id)
     assert [o.code for o in board] == ["b", "a", "c"]  # 25% > 10% > 0% (no headcount)
     assert board[0].coverage == 0.25
+
+
+def test_board_polls_reuse_the_campaign_they_read_for_a_moment(app, client, scenario, make_campaign):
+    """A worker reuses the campaign behind the public boards for BOARD_SETTINGS_SECONDS: a settings change shows
+    within that time (at once with 0); an unknown slug is never kept."""
+    import time
+
+    app.config["BOARD_SETTINGS_SECONDS"] = 0.5
+
+    def names(path="/api/v1/campaigns/c1/leaderboard"):
+        resp = client.get(path)
+        assert resp.status_code == 200, resp.get_json()
+        return [e["nickname"] for e in resp.get_json()["entries"]]
+
+    assert "Alice" in names()
+    with writing() as session:
+        session.get(Campaign, scenario.campaign.id).mask_nicknames = True
+    assert "Alice" in names()  # read less than 0.5 s ago by this worker
+    time.sleep(0.6)
+    assert "Alice" not in names() and "A***" in names()
+    app.config["BOARD_SETTINGS_SECONDS"] = 0
+    with writing() as session:
+        session.get(Campaign, scenario.campaign.id).mask_nicknames = False
+    assert "Alice" in names()
+    app.config["BOARD_SETTINGS_SECONDS"] = 0.5
+    assert client.get("/api/v1/campaigns/c9/leaderboard").status_code == 404
+    make_campaign(slug="c9")
+    assert names("/api/v1/campaigns/c9/leaderboard") == []
+    assert client.get("/api/v1/campaigns/c9/organisations/leaderboard").status_code == 200

@@ -19,6 +19,45 @@ def test_security_headers_on_pages_and_api(client, make_campaign):
 def test_hsts_over_https(client):
     resp = client.get("/healthz", base_url="https://quiz.example")
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert len(resp.headers.getlist("Strict-Transport-Security")) == 1
+    assert len(resp.headers.getlist("Content-Security-Policy")) == 1
+
+
+def test_hsts_behind_a_proxy_follows_the_forwarded_scheme(tmp_path):
+    """Behind PROXY_COUNT proxies the scheme the client used decides HSTS, not the proxy's plain HTTP."""
+    from quizapp import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "s", "PROXY_COUNT": 1,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+    client = app.test_client()
+    assert "Strict-Transport-Security" in client.get("/healthz", headers={"X-Forwarded-Proto": "https"}).headers
+    assert "Strict-Transport-Security" not in client.get("/healthz", headers={"X-Forwarded-Proto": "http"}).headers
+
+
+def test_player_forms_need_the_csrf_token_and_the_api_does_not(app, client, make_campaign):
+    """With CSRF on (as in production), a player form posted without its token is refused and nobody joins; the
+    token-authenticated API needs none."""
+    from sqlalchemy import func, select
+
+    from quizapp.extensions import db
+    from quizapp.models import Participant
+
+    make_campaign()
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.get("/q/c1").status_code == 200
+    refused = client.post("/q/c1/join", data={"nickname": "甲", "org": "s1"})
+    assert refused.status_code == 400 and "页面已过期" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Participant.id))) == 0
+    api = client.post("/api/v1/campaigns/c1/attempts", json={"nickname": "乙", "org": "s1"})
+    assert api.status_code == 201, api.get_json()
+    assert db.session.scalar(select(func.count(Participant.id))) == 1
+
+
+def test_api_and_health_checks_set_no_cookie(client, make_campaign):
+    make_campaign()
+    for path in ("/healthz", "/api/v1/campaigns/c1", "/api/v1/campaigns/c1/leaderboard"):
+        resp = client.get(path)
+        assert resp.status_code == 200 and "Set-Cookie" not in resp.headers, path
 
 
 def test_session_cookie_is_httponly_and_samesite(client, make_campaign):

@@ -24,9 +24,9 @@ from quizapp.quiz.start import join_and_start, start_attempt
 MAX_LIMIT = 100
 
 
-def _campaign(slug: str) -> CampaignRules:
-    """The campaign with this slug, or NotFound."""
-    campaign = campaigns.find(slug)
+def _campaign(slug: str, for_boards: bool = False) -> CampaignRules:
+    """The campaign with this slug (for a board poll: as campaigns.find_for_boards keeps it), or NotFound."""
+    campaign = campaigns.find_for_boards(slug) if for_boards else campaigns.find(slug)
     if campaign is None:
         raise NotFound(gettext("活动 %(slug)s 不存在", slug=slug), code="campaign_not_found")
     return campaign
@@ -211,7 +211,7 @@ def _limit() -> int:
 @bp.get("/campaigns/<slug>/leaderboard")
 def people_board(slug: str):
     """Individual board for the campaign or one unit (?org=)."""
-    campaign = _campaign(slug)
+    campaign = _campaign(slug, for_boards=True)
     limit = _limit()
     org_id = None
     code = request.args.get("org")
@@ -225,7 +225,7 @@ def people_board(slug: str):
 @bp.get("/campaigns/<slug>/organisations/leaderboard")
 def org_board(slug: str):
     """Unit-vs-unit board: participants, headcount, coverage, average best score."""
-    return _json_body(leaderboard.public_organisation_board_body(_campaign(slug)))
+    return _json_body(leaderboard.public_organisation_board_body(_campaign(slug, for_boards=True)))
 
 
 def _json_body(body: bytes):

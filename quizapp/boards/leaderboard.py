@@ -350,7 +350,7 @@ def _rank_sql(within_org: bool) -> str:
     """
     unit = "AND organisation_id = ? " if within_org else ""
     # Within [bucket start, duration], "faster, or as fast and earlier" is "faster or earlier".
-    return ("(SELECT COALESCE(SUM(participants), 0) FROM board_score_count "
+    return ("(SELECT COALESCE(SUM(participants), 0) FROM board_score_count "  # nosec B608 - fixed text only
             "WHERE campaign_id = ? AND organisation_id = ? AND score > ?) + "
             "(SELECT COALESCE(SUM(participants), 0) FROM board_time_count "
             "WHERE campaign_id = ? AND organisation_id = ? AND score = ? AND time_bucket < ?) + "

@@ -105,7 +105,7 @@ def create_organiser(username: str, password: str, units: Sequence[Organisation]
     return organiser
 
 
-GENERATED_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
+GENERATED_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nosec B105 - an alphabet, no 0/O, 1/l/I
 GENERATED_PASSWORD_LENGTH = 12
 
 

@@ -658,7 +658,7 @@ class Snapshot:
         if self.question is not None and g.phase in (rules.QUESTION, rules.REVEAL):
             body["question"] = self.question.public()
         if self.revealed:
-            assert self.question is not None
+            assert self.question is not None  # nosec B101 - a revealed game has its question
             body.update(correct_choices=self.question.correct_choices, distribution=self.distribution,
                         answered=self.answered, explanation=self.question.explanation, source=self.question.source)
         if g.mode == rules.BUZZ and g.phase in (rules.QUESTION, rules.REVEAL):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, replace
+
+from flask import current_app
 
 from quizapp.database import Row, raw
 
@@ -79,6 +82,28 @@ def find(slug: object) -> CampaignRules | None:
     """The campaign with this slug, or None."""
     row = raw().one(_BY_SLUG, (slug,)) if usable_key(slug) else None
     return _rules(row) if row is not None else None
+
+
+BOARD_READS_KEPT = 256  # campaigns a worker keeps for board polls; more slugs than this start the dict afresh
+
+
+def find_for_boards(slug: object) -> CampaignRules | None:
+    """find(), for the polls of the public boards: a campaign this worker read less than BOARD_SETTINGS_SECONDS
+    ago is reused, so the busiest reads skip the database (unknown slugs are not kept)."""
+    max_age = current_app.config["BOARD_SETTINGS_SECONDS"]
+    if max_age <= 0 or not isinstance(slug, str):
+        return find(slug)
+    kept: dict[str, tuple[float, CampaignRules]] = current_app.extensions.setdefault("quizapp.board_campaigns", {})
+    now = time.monotonic()
+    hit = kept.get(slug)
+    if hit is not None and now - hit[0] < max_age:
+        return hit[1]
+    found = find(slug)
+    if found is not None:
+        if len(kept) >= BOARD_READS_KEPT:
+            kept.clear()
+        kept[slug] = (now, found)
+    return found
 
 
 def get(campaign_id: int) -> CampaignRules:

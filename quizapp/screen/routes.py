@@ -27,7 +27,8 @@ NOSCRIPT_RELOAD_SECONDS = 30
 
 
 def _campaign(slug: str) -> CampaignRules:
-    campaign = campaigns.find(slug)
+    """The campaign of a big screen (as a board poll reads it: campaigns.find_for_boards), or 404."""
+    campaign = campaigns.find_for_boards(slug)
     if campaign is None:
         abort(404)
     return campaign
