@@ -57,8 +57,17 @@ def phone_views(content: dict, article: Article, ident: str) -> list[PhoneView]:
         with force_locale(code):
             html = render_template("admin/_phone.html", q=content, options=options, outcome=outcome, article=article,
                                    ident=f"{ident}-{lang}", type_label=str(PLAYER_TYPE_LABELS[content["type"]]))
-        views.append(PhoneView(code, lang, label, Markup(html)))  # rendered by Jinja, autoescaped
+        views.append(PhoneView(code, lang, label, Markup(html)))  # nosec B704 - a template rendered with autoescape
     return views
+
+
+def load_current(question_id: str) -> tuple[Question, QuestionVersion]:
+    """The question and its current version, or 404."""
+    question = load_question(question_id)
+    version = question.current_version
+    if version is None:  # load_question 404s already; checked again for the type checker
+        abort(404)
+    return question, version
 
 
 def live_campaigns(question: Question, tags: list[str]) -> list[Campaign]:
@@ -93,9 +102,7 @@ def render_question(question: Question, version: QuestionVersion, old: bool):
 @bp.get("/bank/questions/<question_id>")
 def bank_question(question_id: str):
     """One question as players see it after answering, its phone preview and its versions with who made them."""
-    question = load_question(question_id)
-    version = question.current_version
-    assert version is not None  # load_question 404s without one
+    question, version = load_current(question_id)
     return render_question(question, version, old=False)
 
 
@@ -150,9 +157,7 @@ def preview_or_problems(form: QuestionForm, article: Article, question_id: str, 
 @admin_required
 def bank_edit(question_id: str):
     """Edit a question: preview it, or save it as a new version (refused if another save came in between)."""
-    question = load_question(question_id)
-    version = question.current_version
-    assert version is not None  # load_question 404s without one
+    question, version = load_current(question_id)
     if request.method == "GET":
         form = QuestionForm(formdata=None)
         form.fill(editing.QuestionInput.from_version(version))

@@ -100,13 +100,17 @@ def validate(question_id: str, article_id: str, data: QuestionInput) -> BankQues
     return question
 
 
-def _locked_question(session: Session, question_id: str) -> Question:
-    """The question row, locked for this transaction (PostgreSQL; SQLite writes one at a time), read afresh."""
+def _locked_question(session: Session, question_id: str) -> tuple[Question, QuestionVersion]:
+    """The question row, locked for this transaction (PostgreSQL; SQLite writes one at a time), read afresh,
+    with its current version."""
     question = session.scalar(select(Question).where(Question.id == question_id).with_for_update()
                               .execution_options(populate_existing=True))
-    if question is None or question.current_version_id is None:
+    current = None
+    if question is not None and question.current_version_id is not None:
+        current = session.get(QuestionVersion, question.current_version_id)
+    if question is None or current is None:
         raise NotFound(f"题目 {question_id} 不存在", field="question_id")
-    return question
+    return question, current
 
 
 def save_question(question_id: str, data: QuestionInput, base_version: int, organiser_id: int) -> SaveResult:
@@ -118,9 +122,7 @@ def save_question(question_id: str, data: QuestionInput, base_version: int, orga
     are left as they are; a published question's new version is served at once.
     """
     with writing() as session:
-        question = _locked_question(session, question_id)
-        current = session.get(QuestionVersion, question.current_version_id)
-        assert current is not None  # the foreign key
+        question, current = _locked_question(session, question_id)
         if current.version != base_version:
             raise StaleVersion(question.id, base_version, current.version)
         bq = validate(question.id, question.article_id, data)
@@ -175,9 +177,7 @@ def create_question(article_id: str, data: QuestionInput, organiser_id: int) -> 
 def duplicate_question(question_id: str, organiser_id: int) -> SaveResult:
     """Copy a question's current content to a new question of the same article, as a draft to edit and publish."""
     with writing() as session:
-        source = _locked_question(session, question_id)
-        current = session.get(QuestionVersion, source.current_version_id)
-        assert current is not None  # the foreign key
+        source, current = _locked_question(session, question_id)
         new_id = next_question_id(session, source.article_id)
         bq = BankQuestion(id=new_id, article_id=source.article_id, type=current.type, stem=current.stem,
                           options=tuple(current.options), answer=tuple(current.answer),
