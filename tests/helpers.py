@@ -783,3 +783,22 @@ MOSTLY = st.sampled_from([True, True, True, False])
 
 
 TRICKY = st.sampled_from(["²", "٣", "9" * 5000, "-1", "0", "101", "1.5", "a\x00b", "\x00", " 7 "])
+
+
+# ---------------------------------------------------------------- drafting from articles
+
+DRAFTING_PAGES = Path(__file__).resolve().parent / "drafting_pages"
+# The lint's per-question rules a drafted bank must not break (figure recall is marked, so not warned).
+DRAFT_LINT_RULES = ("key-length", "near-duplicate", "source-note", "unmarked-recall")
+
+
+def assert_lint_clean(result) -> None:
+    """A drafted bank (a LoadResult) loads without problems and passes `quizapp bank lint`: no bank-level share
+    broken, none of DRAFT_LINT_RULES warned."""
+    from quizapp.bank.lint import format_report, lint_bank
+
+    assert result.problems == [], [str(p) for p in result.problems]
+    report = lint_bank(result)
+    assert not report.failed, format_report(report)
+    warned = [str(f) for f in report.warnings if f.rule in DRAFT_LINT_RULES]
+    assert warned == [], warned

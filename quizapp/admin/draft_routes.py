@@ -10,7 +10,20 @@ from quizapp.admin.forms import ActionForm, ArticleDraftForm, BankUploadForm, Co
 from quizapp.admin.routes import _path_of, admin_required, safe_next
 from quizapp.bank.importing import set_question_draft
 from quizapp.console import organising
-from quizapp.drafting import DraftError, draft_article
+from quizapp.drafting import DraftBank, DraftError, draft_article
+
+MISSING_FIELDS = {"publisher": "发布单位", "date": "发布日期", "region": "地区"}
+
+
+def _missing_note(draft: DraftBank) -> str:
+    """What the page did not state (the draft holds placeholders for it), and sentences left out."""
+    parts = []
+    if draft.missing:
+        labels = "、".join(label for f, label in MISSING_FIELDS.items() if f in draft.missing)
+        parts.append(f"文章未写明{labels}，已填入占位内容，请在导入前核对")
+    if draft.cleaned is not None and draft.cleaned.damaged_sentences:
+        parts.append(f"{draft.cleaned.damaged_sentences} 句含乱码，已略去")
+    return "；".join(parts) + ("。" if parts else "")
 
 
 @bp.route("/bank/draft", methods=["GET", "POST"])
@@ -23,13 +36,12 @@ def bank_draft():
     try:
         draft = draft_article(form.article.data, max_questions=form.max_questions.data)
     except DraftError as exc:
-        form.article.errors = [f"无法起草：{exc}"]
+        form.article.errors = [f"无法起草：{exc.zh}"]
         return render_template("admin/bank_draft.html", form=form), 400
     preview = organising.stage_bank_upload(draft.to_toml().encode("utf-8"), f"{draft.article['id']}.toml",
                                            current_user.id)
     confirm = ConfirmForm(token=preview.token) if preview.token else None
-    flash(f"已起草 {len(draft.questions)} 道题（均为草稿，发布前不会出现在答题中）。"
-          + ("；".join(draft.notes) if draft.notes else ""), "info")
+    flash(f"{draft.summary_zh()}，均为草稿，发布前不会出现在答题中。" + _missing_note(draft), "info")
     return render_template("admin/bank_upload.html", form=BankUploadForm(formdata=None), preview=preview,
                            confirm=confirm), (200 if preview.ok else 400)
 

@@ -42,11 +42,12 @@ def read_article(path: str) -> str:
 def draft_command(article: str, out: str | None, max_questions: int, force: bool) -> None:
     """Draft questions from a news article into a bank file of drafts.
 
-    Cleans the pasted text (HTML/Markdown remains, site chrome, pinyin glosses,
-    garbled characters), converts it to Simplified Chinese and drafts figure,
-    key-term and true/false questions, each citing its source sentence. Every
-    question is `draft = true`: review it, then delete that line to publish.
-    Works offline.
+    Cleans the pasted text (HTML/Markdown remains, breadcrumbs, site spam, pinyin
+    glosses, doubled punctuation, garbled characters), converts it to Simplified
+    Chinese and drafts what-to-do, scam-script, hotline, figure and true/false
+    questions, each citing its source sentence. Every question is `draft = true`:
+    review it, then delete that line to publish. Works offline; the same article
+    always gives the same drafts.
     """
     text = read_article(article)
     try:
@@ -68,12 +69,8 @@ def draft_command(article: str, out: str | None, max_questions: int, force: bool
             target.write_text(toml_text, encoding="utf-8")
         except OSError as exc:
             raise click.ClickException(f"{out}: cannot write ({exc.strerror or exc.__class__.__name__})") from None
-    counts: dict[str, int] = {}
-    for q in bank.questions:
-        counts[q.type] = counts.get(q.type, 0) + 1
-    summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
     where = f" into {out}" if out else ""
-    click.echo(f"drafted {len(bank.questions)} question(s) ({summary}) from “{bank.article['title']}”{where}; "
+    click.echo(f"drafted {bank.summary()} from “{bank.article['title']}”{where}; "
                f"all are drafts until reviewed and published", err=True)
     for note in bank.notes:
         click.echo(f"check: {note}", err=True)

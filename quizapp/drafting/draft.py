@@ -1,27 +1,28 @@
 """Draft candidate quiz questions from a cleaned article, as a bank file of drafts.
 
-Three kinds of question come out of the article's own sentences:
+Kinds of question (KINDS), taking turns (PLAN) so that a capped draft keeps its variety:
 
-* figures (numbers with a unit: 1852起, 7.9万人次, 13.2%) asked as `single`
-  with the figure blanked and plausible numeric distractors (near values,
-  digit swaps, another magnitude);
-* key terms and slogans in quotes (“公检法”, “三堵四定四快”) asked as `single`
-  with the term blanked and other quoted terms of the same article as
-  distractors;
-* true/false (`judge`) statements: a fact as reported, or the same sentence
-  with a changed figure or a swapped term. Only one of the two is drafted per
-  fact, so the pair never gives the answer away.
+* advice ("what to do"): the advice a police reminder lists (提醒/切勿/不要/务必/如遇…; a list cut
+  at "；" read as one) as the key(s), against what a victim is talked into (kinds.UNSAFE_ACTIONS);
+  multiple-choice with 2, 3 or 4 keys when several pieces of advice are given;
+* script: a sentence where someone 自称/冒充/谎称… asks what to do (a safe action against the
+  scammer's wishes) or who the scammer claimed to be (identities of other scam types);
+* hotline: what a number the article names is for (96110, 110, 12381 …; the other options are real
+  hotlines' purposes), or the 国家反诈中心APP blanked against made-up app names;
+* figure: a number with its unit blanked, distractors of the same unit, scale and order of magnitude;
+  marked `recall = true` and kept within the lint's share;
+* term: a quoted key term blanked, other quoted terms of the article as distractors;
+* judge (true/false): alternately the sentence as reported and a false version with a changed
+  instruction (不要转账 → 可以先转一小部分钱试试), actor (民警 → 银行工作人员) or figure.
 
-Each question cites the cleaned sentence it came from (`source_sentence`),
-which contains its answer; its explanation quotes that sentence and names the
-article. Questions are spread over different sentences first (a second one
-from the same sentence only to fill up to --max), and no question's stem shows
-another question's answer: stems of long or crowded sentences show only the
-clauses around their fact. Every question is `draft = true`: imported but never
-served until an organiser reviews and publishes it.
+Each question cites the cleaned sentence(s) it came from (`source_sentence`); its explanation
+quotes them, says what to do and ends with the bank's source note (（据荆楚网2025年1月报道）。).
+Questions are spread over different sentences first; none shows another's answer, repeats another's
+key, or has a stem the lint would call a near-duplicate (quizapp.bank.lint is asked, not copied).
+Every question is `draft = true`: imported but never served until an organiser publishes it.
 
-Everything is deterministic: the randomness (distractors, option order, true
-or false) comes from random.Random instances seeded from the article text.
+Everything is deterministic: the randomness (distractors, option order, true or false) comes from
+random.Random instances seeded from the article text.
 """
 
 from __future__ import annotations
@@ -34,8 +35,31 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from quizapp.bank import lint
+from quizapp.bank.loader import Article, BankQuestion, LoadResult
 from quizapp.bank.taxonomy import JUDGE_OPTIONS, OPTION_KEYS, TAGS
 from quizapp.drafting.clean import CleanArticle, balance_quotes, clean_article, han_count
+from quizapp.drafting.kinds import (
+    ADVICE_LEAD_RE,
+    ADVICE_RE,
+    DEFAULT_SAFE,
+    DEFAULT_TOPIC,
+    GENERIC_UNSAFE,
+    HOTLINES,
+    IDENTITIES,
+    SAFE_ACTIONS,
+    SHORT_UNSAFE,
+    TOPICS,
+    UNSAFE_ACTIONS,
+    Span,
+    advice_clauses,
+    app_distractors,
+    find_app,
+    find_changes,
+    find_hotlines,
+    find_identity,
+    is_script,
+)
 
 BLANK = "____"
 DEFAULT_MAX = 20
@@ -44,7 +68,14 @@ PLACEHOLDER_REGION = "未知地区"
 
 
 class DraftError(ValueError):
-    """The article cannot be drafted (nothing readable, or no question to ask)."""
+    """The article cannot be drafted (empty, binary, too short, or no question to ask).
+
+    str(error) is the English message (command line); .zh says the same for the console.
+    """
+
+    def __init__(self, message: str, zh: str = ""):
+        super().__init__(message)
+        self.zh = zh or message
 
 
 def seeded_rng(text: str) -> random.Random:
@@ -196,13 +227,15 @@ def _round_like(value: Decimal, original: Decimal, decimals: int) -> Decimal:
 
 
 def numeric_distractors(figure: Figure | str, rng: random.Random, n: int = 3,
-                        avoid: tuple[str, ...] | list[str] = ()) -> list[str]:
+                        avoid: tuple[str, ...] | list[str] = (), magnitudes: bool = True) -> list[str]:
     """n wrong but plausible versions of a figure, formatted like it (unit, 万/亿, 余 kept).
 
     Mixes near values (±10–40 %, rounded as coarsely as the original), a swap of
     two adjacent digits, and another order of magnitude. Percentages up to 100 %
     stay within 100 %; whole counts stay whole. Results differ from the answer,
     from each other and from the `avoid` strings (other figures of the sentence).
+    With magnitudes=False (what drafts use) every distractor stays within the
+    answer's order of magnitude: near values and digit swaps only.
     """
     fig = parse_figure(figure) if isinstance(figure, str) else figure
     if fig.chinese:
@@ -255,11 +288,13 @@ def numeric_distractors(figure: Figure | str, rng: random.Random, n: int = 3,
         swaps.append(Decimal(d if dot == -1 else d[:dot] + "." + d[dot:]))
     rng.shuffle(swaps)
 
-    magnitudes = [value * 10]
+    other_magnitudes = [value * 10]
     tenth = value / 10
     if tenth == tenth.quantize(Decimal(1).scaleb(-decimals)):  # only when no digit is lost: 4000 → 400
-        magnitudes.append(tenth)
-    rng.shuffle(magnitudes)
+        other_magnitudes.append(tenth)
+    rng.shuffle(other_magnitudes)
+    if not magnitudes:
+        other_magnitudes = []
 
     picked: list[str] = []
 
@@ -277,9 +312,9 @@ def numeric_distractors(figure: Figure | str, rng: random.Random, n: int = 3,
     if swaps and rng.random() < 0.7:
         take(swaps, 1)
     if rng.random() < 0.4:
-        take(magnitudes, 1)
+        take(other_magnitudes, 1)
     take(near, n)
-    take(swaps + magnitudes, n)
+    take(swaps + other_magnitudes, n)
     step = Decimal(1).scaleb(-decimals)
     k = 1
     while len(picked) < n and k < 1000:  # tiny values: walk outwards
@@ -421,6 +456,14 @@ def render_window(sentence: str, spans: list[tuple[int, int]], replace: tuple[in
 
 # ------------------------------------------------------------------ questions
 
+# Question kinds, in the order the summary lists them.
+KINDS = ("advice", "script", "hotline", "figure", "term", "judge")
+KIND_LABELS = {"advice": "what to do", "script": "scam script", "hotline": "hotline/app", "figure": "figure",
+               "term": "key term", "judge": "true/false"}
+KIND_LABELS_ZH = {"advice": "防范做法", "script": "骗局话术", "hotline": "热线与APP", "figure": "数字",
+                  "term": "关键词", "judge": "判断"}
+
+
 @dataclass
 class DraftQuestion:
     """A drafted question, with what it was made from."""
@@ -429,19 +472,29 @@ class DraftQuestion:
     type: str
     stem: str
     options: list[str] | None
-    answer: str
+    answer: str                 # option keys, one character each: "B", or "AC" for a multiple
     explanation: str
     tags: list[str]
     source_sentence: str
-    answer_text: str            # the fact (figure or term) as the source sentence states it
+    answer_text: str            # what the question is about as the source sentence states it (figure, term,
+    #                             number, identity, advice clauses joined by "；", changed span of a judge)
     true_statement: str         # the stem's fact stated correctly (blank filled / true version)
-    kind: str                   # "figure" or "term"
+    kind: str                   # one of KINDS
     difficulty: int = 2
     draft: bool = True
+    recall: bool = False        # the lint detects figure recall (bank README: marked recall = true)
+    change: str = ""            # judge: what a false statement changed (figure | actor | instruction | term)
+    changed_text: str = ""      # judge: the wrong text put in place of answer_text
+    keys_text: list[str] = field(default_factory=list)  # texts no other stem may show (they answer this one)
+    covers: list[int] = field(default_factory=list)     # indices of the cleaned sentences it is drawn from
+    alt_stems: list[str] = field(default_factory=list)  # other wordings, tried when the stem is a near-duplicate
 
     def answer_option(self) -> str:
         opts = self.options or list(JUDGE_OPTIONS)
-        return opts[OPTION_KEYS.index(self.answer)]
+        return opts[OPTION_KEYS.index(self.answer[0])]
+
+    def answer_keys(self) -> list[str]:
+        return list(self.answer)
 
 
 @dataclass
@@ -452,9 +505,34 @@ class DraftBank:
     questions: list[DraftQuestion]
     notes: list[str] = field(default_factory=list)
     cleaned: CleanArticle | None = None
+    missing: list[str] = field(default_factory=list)  # article fields the page did not state
 
     def to_toml(self) -> str:
         return render_toml(self)
+
+    def counts(self) -> dict[str, int]:
+        """Questions per kind, in KINDS order (kinds with none left out)."""
+        found = {k: sum(q.kind == k for q in self.questions) for k in KINDS}
+        return {k: n for k, n in found.items() if n}
+
+    def true_judges(self) -> tuple[int, int]:
+        """(true statements, all true/false statements)."""
+        judges = [q for q in self.questions if q.type == "judge"]
+        return sum(q.answer == "A" for q in judges), len(judges)
+
+    def summary(self) -> str:
+        """One line for the command line: 9 question(s): 2 what to do, 1 scam script, ... (2 true, 2 false)."""
+        parts = [f"{n} {KIND_LABELS[k]}" for k, n in self.counts().items()]
+        true, judges = self.true_judges()
+        tail = f" ({true} true, {judges - true} false)" if judges else ""
+        return f"{len(self.questions)} question(s): {', '.join(parts)}{tail}"
+
+    def summary_zh(self) -> str:
+        """The same for the console: 已起草 9 道题：防范做法 2、骗局话术 1……（判断题 2 对 2 错）."""
+        parts = "、".join(f"{KIND_LABELS_ZH[k]} {n}" for k, n in self.counts().items())
+        true, judges = self.true_judges()
+        tail = f"（判断题 {true} 对 {judges - true} 错）" if judges else ""
+        return f"已起草 {len(self.questions)} 道题：{parts}{tail}"
 
 
 @dataclass
@@ -518,140 +596,544 @@ def _date_phrase(date: str | None) -> str:
     return f"{int(y)}年{int(m)}月"
 
 
+def source_note(publisher: str, date: str | None) -> str:
+    """The bank's source note: （据荆楚网2025年1月报道）, （据“武汉反诈骗”公众号2021年3月报道）.
+
+    A publisher's bracketed part goes (notes hold no nested brackets); a WeChat account is
+    written the bank's way. Without a stated date the note names no year (lint then asks for one).
+    """
+    name = publisher
+    if re.search("（[^）]*公众号[^）]*）$", name):
+        name = "“" + re.sub("（[^）]*）$", "", name) + "”公众号"
+    name = re.sub(r"（[^）]*）|\([^)]*\)", "", name).strip() or publisher
+    if name == PLACEHOLDER_PUBLISHER:
+        name = ""
+    return f"（据{name}{_date_phrase(date)}报道）"
+
+
+def pick_balanced(keys: list[str], pool: list[str] | tuple[str, ...], n: int, rng: random.Random,
+                  exclude: str = "") -> list[str]:
+    """n distractors from pool whose lengths straddle the keys', so no key stands out by its length.
+
+    One distractor at least as long as the longest key and one at most as short as the shortest
+    (when the pool has them), the rest as close to the keys' length as possible. Leaves out the
+    keys, texts contained in `exclude` (the stem) and near-copies of a key.
+    """
+    cands = []
+    for d in dict.fromkeys(pool):
+        if d in keys or (exclude and d in exclude) or any(_bigram_overlap(d, k) >= 0.5 for k in keys):
+            continue
+        cands.append(d)
+    rng.shuffle(cands)
+    if not cands or not keys:
+        return cands[:n]
+    lo, hi = min(len(k) for k in keys), max(len(k) for k in keys)
+    target = (lo + hi) / 2
+    cands.sort(key=lambda d: abs(len(d) - target))
+    picked: list[str] = []
+
+    def add(pool: list[str]) -> None:
+        for d in pool:
+            if d not in picked and not any(_bigram_containment(d, p) >= 0.5 for p in picked):
+                picked.append(d)  # no two distractors saying nearly the same thing
+                return
+
+    add([d for d in cands if len(d) >= hi])
+    if n > 1:
+        add([d for d in cands if len(d) <= lo])
+    while len(picked) < n:
+        before = len(picked)
+        add(cands)
+        if len(picked) == before:
+            break
+    return picked[:n]
+
+
+def _bigram_overlap(a: str, b: str) -> float:
+    return lint.jaccard(lint.bigrams(a), lint.bigrams(b))
+
+
+def _bigram_containment(a: str, b: str) -> float:
+    """Share of the shorter text's bigrams found in the other: "先转一部分钱试试" is mostly in "先转一小笔钱试试……"."""
+    x, y = lint.bigrams(a), lint.bigrams(b)
+    return len(x & y) / min(len(x), len(y)) if x and y else 0.0
+
+
+def as_bank_question(q: DraftQuestion, article_id: str = "draft") -> BankQuestion:
+    """The draft as the loader would read it, so the lint's own checks can be asked about it."""
+    options = tuple(q.options) if q.options is not None else tuple(JUDGE_OPTIONS)
+    return BankQuestion(id=q.id or "draft", article_id=article_id, type=q.type, stem=q.stem, options=options,
+                        answer=tuple(sorted(q.answer)), explanation=q.explanation, tags=tuple(q.tags),
+                        difficulty=q.difficulty, draft=True, source_sentence=q.source_sentence, recall=q.recall)
+
+
+_HEARSAY_RE = re.compile(r"^(?:据了解|据悉|据介绍|另据了解|记者了解到)，")
+
+
+def faithful(shown: str, sentence: str) -> bool:
+    """True when every piece a stem shows of a sentence (between "……") is the sentence's own text.
+
+    A window that cuts through a quotation loses a quote mark to balance_quotes and then joins text
+    that the sentence does not hold in that form; such a statement is not drafted.
+    """
+    for piece in shown.split("……"):
+        piece = piece.strip("。！？，；“”‘’")
+        if piece and piece not in sentence:
+            return False
+    return True
+
+
+def quoted(text: str) -> str:
+    """“text”, its own double quotes turned into single ones (‘安全账户’) as Chinese nests them."""
+    return "“" + text.replace("“", "‘").replace("”", "’") + "”"
+
+
+def _short_title(title: str, limit: int = 24) -> str:
+    """A title short enough for a stem: its first part (before a blank, comma or colon) when it is long."""
+    if len(title) <= limit:
+        return title
+    head = re.split(r"[\s，：:—]", title)[0]
+    return head if 6 <= len(head) <= limit else balance_quotes(title[:limit - 2]) + "……"
+
+
+def _closed(text: str) -> str:
+    """A shown sentence ending in one full stop (or its "……"), ready for the question after it."""
+    text = text.rstrip("。！？；，")
+    return text if text.endswith(("…", "”", "’", "」")) else text + "。"
+
+
 class _Drafter:
+    """Writes candidate questions of every kind from a cleaned article."""
+
     def __init__(self, cleaned: CleanArticle, article: dict[str, str], date_known: bool, digest: str):
         self.cleaned = cleaned
         self.article = article
         self.digest = digest
         when = _date_phrase(article["date"]) if date_known else ""
         self.prefix = f"据{when}报道，" if when else "据报道，"
-        y, m, d = (int(x) for x in article["date"].split("-"))
-        self.cite = f"{article['publisher']}《{article['title']}》" + (f"，{y}年{m}月{d}日" if date_known else "")
+        self.note = source_note(article["publisher"], article["date"] if date_known else None)
         self.term_pool: list[str] = []
 
-    def rng(self, fact: _Fact, purpose: str) -> random.Random:
-        return random.Random(f"{self.digest}:{fact.sentence_index}:{fact.start}:{fact.kind}:{purpose}")  # nosec B311
+    def rng(self, *key: object) -> random.Random:
+        return random.Random(":".join([self.digest, *map(str, key)]))  # nosec B311 - reproducible drafts
 
-    def explanation(self, lead: str, fact: _Fact, tags: list[str]) -> str:
+    def explanation(self, lead: str, sentence: str, tags: list[str], extra: str = "") -> str:
+        """lead, the source sentence, what to do, and the source note closing it: ……核实（据……报道）。"""
         advice = TAG_ADVICE.get(tags[0], "")
-        return f"{lead}原文：{fact.sentence}（{self.cite}）{advice}"
+        body = f"{lead}报道原文：{sentence}{extra}{advice}".rstrip()
+        return body.rstrip("。！；，") + self.note + "。"
+
+    def window(self, sentence: str, start: int, end: int, replace: tuple[int, int, str] | None = None,
+               focused: bool = False) -> str:
+        """The clauses of a sentence around [start, end) (see stem_window), without a leading "据了解，"."""
+        shown = render_window(sentence, stem_window(sentence, start, end, focused=focused), replace)
+        return _HEARSAY_RE.sub("", shown)
+
+    def _single(self, *, kind: str, stem: str, key: str, wrong: list[str], rng: random.Random, lead: str,
+                sentence: str, answer_text: str, true_statement: str, extra: str = "",
+                keys_text: list[str] | None = None) -> DraftQuestion:
+        options = wrong + [key]
+        rng.shuffle(options)
+        tags = guess_tags(sentence)
+        return DraftQuestion(
+            id="", type="single", stem=stem, options=options, answer=OPTION_KEYS[options.index(key)],
+            explanation=self.explanation(lead, sentence, tags, extra), tags=tags, source_sentence=sentence,
+            answer_text=answer_text, true_statement=true_statement, kind=kind,
+            keys_text=keys_text if keys_text is not None else [answer_text])
+
+    # -- figures and terms: the fact blanked in the sentence
 
     def single(self, fact: _Fact) -> DraftQuestion | None:
-        rng = self.rng(fact, "single")
+        rng = self.rng(fact.sentence_index, fact.start, fact.kind, "single")
         if fact.kind == "figure":
             others = tuple(f.text for f in find_figures(fact.sentence) if f.text != fact.text)
-            if fact.figure is None:  # figure facts carry their figure; numeric_distractors(None) would fail the same way
+            if fact.figure is None:  # figure facts carry their figure
                 raise AttributeError(f"figure fact {fact.text!r} without its figure")
-            wrong = numeric_distractors(fact.figure, rng, 3, avoid=others)
+            wrong = numeric_distractors(fact.figure, rng, 3, avoid=others, magnitudes=False)
         else:
             wrong = term_distractors(fact.text, self.term_pool, fact.sentence, rng, 3)
         if len(wrong) < 2:
             return None
-        options = wrong + [fact.text]
+        spans = stem_window(fact.sentence, fact.start, fact.end, focused=fact.crowded)
+        return self._single(
+            kind=fact.kind, stem=self.prefix + render_window(fact.sentence, spans, (fact.start, fact.end, BLANK)),
+            key=fact.text, wrong=wrong, rng=rng, lead=f"答案：{fact.text}。", sentence=fact.sentence,
+            answer_text=fact.text, true_statement=self.prefix + render_window(fact.sentence, spans))
+
+    # -- hotlines and the app
+
+    def hotline(self, idx: int, sentence: str, span: Span) -> DraftQuestion:
+        number = span.text
+        rng = self.rng(idx, span.start, "hotline")
+        purpose, what_to_do = HOTLINES[number]
+        others = [n for n in HOTLINES if n != number and n not in sentence]
+        purposes = {HOTLINES[n][0]: n for n in others}
+        wrong = pick_balanced([purpose], list(purposes), 3, rng)
+        shown = self.window(sentence, span.start, span.end)
+        stem = f"{self.prefix}{_closed(shown)}其中提到的“{number}”是什么号码？"
+        listed = "；".join(f"{purposes[w]}是{w}" for w in wrong)
+        return self._single(
+            kind="hotline", stem=stem, key=purpose, wrong=wrong, rng=rng,
+            lead=f"{number}是{purpose}，{what_to_do}。其他选项说的是别的号码：{listed}。", sentence=sentence,
+            answer_text=number, true_statement=self.prefix + shown, keys_text=[])
+
+    def app(self, idx: int, sentence: str, span: Span) -> DraftQuestion:
+        rng = self.rng(idx, span.start, "app")
+        wrong = pick_balanced([span.text], app_distractors(span.text), 3, rng)
+        stem = self.prefix + self.window(sentence, span.start, span.end, (span.start, span.end, BLANK))
+        return self._single(
+            kind="hotline", stem=stem, key=span.text, wrong=wrong, rng=rng,
+            lead=f"答案：{span.text}。这是公安部推出的官方反诈APP，请在官方应用商店下载；其他名称是编造的，"
+                 "山寨“反诈”APP本身就可能是诈骗工具。", sentence=sentence, answer_text=span.text,
+            true_statement=self.prefix + self.window(sentence, span.start, span.end))
+
+    # -- scam scripts
+
+    def script_action(self, idx: int, sentence: str, m: re.Match, variant: int = 0) -> DraftQuestion | None:
+        """What to do when someone claims what the sentence's scammer claimed; variant picks the safe action
+        (the second script of a scam type gets the other one)."""
+        rng = self.rng(idx, m.start(), "script")
+        tag = guess_tags(sentence)[0]
+        safe = SAFE_ACTIONS.get(tag, DEFAULT_SAFE)
+        key = safe[(self.rng(tag, "safe").randrange(len(safe)) + variant) % len(safe)]
+        shown = self.window(sentence, m.start(), m.end())
+        wrong = pick_balanced([key], UNSAFE_ACTIONS.get(tag, ()) + GENERIC_UNSAFE + SHORT_UNSAFE, 3, rng,
+                              exclude=shown)
+        if len(wrong) < 3:
+            return None
+        stem = f"{self.prefix}{_closed(shown)}如果你遇到同样的情况，正确的做法是？"
+        return self._single(
+            kind="script", stem=stem, key=key, wrong=wrong, rng=rng,
+            lead=f"正确做法是{quoted(key)}。这是{TOPICS.get(tag, DEFAULT_TOPIC)}的常见话术，其他选项正是骗子想让你做的。",
+            sentence=sentence, answer_text=m.group(), true_statement=self.prefix + shown, keys_text=[])
+
+    def script_identity(self, idx: int, sentence: str, who: Span) -> DraftQuestion | None:
+        rng = self.rng(idx, who.start, "identity")
+        tag = guess_tags(sentence)[0]
+        pool = [i for t, ids in IDENTITIES.items() if t != tag for i in ids]
+        wrong = pick_balanced([who.text], pool, 3, rng, exclude=sentence)
+        if len(wrong) < 3:
+            return None
+        stem = (self.prefix + _closed(self.window(sentence, who.start, who.end, (who.start, who.end, BLANK)))
+                + "横线处是骗子冒充的身份，它是？")
+        return self._single(
+            kind="script", stem=stem, key=who.text, wrong=wrong, rng=rng,
+            lead=f"答案：{who.text}。冒充这一身份是{TOPICS.get(tag, DEFAULT_TOPIC)}的常见话术；接到这类联系，先挂断，"
+                 "再通过官方电话核实。", sentence=sentence, answer_text=who.text,
+            true_statement=self.prefix + self.window(sentence, who.start, who.end))
+
+    # -- what to do
+
+    def advice(self, idx: int, sentence: str, clauses: list[Span], size: int, n_wrong: int) -> DraftQuestion | None:
+        rng = self.rng(idx, "advice")
+        tag = guess_tags(sentence)[0]
+        keys = [c.text for c in clauses[:size]]
+        context = sentence[:clauses[0].start].strip("，：、；")
+        context = _ADVICE_TAIL_RE.sub("", ADVICE_LEAD_RE.sub("", context)).strip("，：、；")
+        context = _ADDRESSEE_RE.sub("", context).strip("，：、；")  # "此外，广大群众要……" has no context
+        context = context if 6 <= han_count(context) and len(context) <= 40 else ""
+        title = _short_title(self.article["title"])
+        topic = TOPICS.get(tag, DEFAULT_TOPIC)
+        # Other ways to open the stem, for when the first is too like a stem already chosen.
+        heads = [f"{self.prefix}{context}，"] if context else []
+        heads += [f"{self.prefix}《{title}》一文中，警方就防范{topic}提醒市民。",
+                  f"{self.prefix}关于防范{topic}，警方列出了几条提醒。"]
+        stem_head = heads[0]
+        wrong = pick_balanced(keys, UNSAFE_ACTIONS.get(tag, ()) + GENERIC_UNSAFE + SHORT_UNSAFE, n_wrong, rng,
+                              exclude=stem_head)
+        if len(wrong) < min(n_wrong, 2):
+            return None
+        options = wrong + keys
         rng.shuffle(options)
-        spans = stem_window(fact.sentence, fact.start, fact.end, focused=fact.crowded)
-        stem = self.prefix + render_window(fact.sentence, spans, (fact.start, fact.end, BLANK))
-        true_statement = self.prefix + render_window(fact.sentence, spans)
-        tags = guess_tags(fact.sentence)
+        multiple = len(keys) > 1
+        ask = "下列做法中，符合警方提醒的有哪些？" if multiple else "下列做法中，符合警方提醒的是？"
+        stem = stem_head + ask
+        answer = "".join(sorted(OPTION_KEYS[options.index(k)] for k in keys))
+        lead = f"报道中的提醒是：{'；'.join(keys)}。其他选项正是骗子想让你做的。"
         return DraftQuestion(
-            id="", type="single", stem=stem, options=options, answer=OPTION_KEYS[options.index(fact.text)],
-            explanation=self.explanation(f"答案：{fact.text}。", fact, tags), tags=tags,
-            source_sentence=fact.sentence, answer_text=fact.text, true_statement=true_statement, kind=fact.kind)
+            id="", type="multiple" if multiple else "single", stem=stem, options=options, answer=answer,
+            explanation=self.explanation(lead, sentence, [tag]), tags=guess_tags(sentence), source_sentence=sentence,
+            answer_text="；".join(keys), true_statement=stem_head + "；".join(keys), kind="advice", keys_text=keys,
+            alt_stems=[head + ask for head in heads[1:]])
 
-    def judge(self, fact: _Fact, truthful: bool) -> DraftQuestion | None:
-        rng = self.rng(fact, "judge")
-        spans = stem_window(fact.sentence, fact.start, fact.end, focused=fact.crowded)
-        true_statement = self.prefix + render_window(fact.sentence, spans)
-        tags = guess_tags(fact.sentence)
-        wrong: list[str] = []
-        if not truthful:
-            if fact.kind == "figure":
-                others = tuple(f.text for f in find_figures(fact.sentence) if f.text != fact.text)
-                if fact.figure is None:  # figure facts carry their figure; numeric_distractors(None) would fail the same way
-                    raise AttributeError(f"figure fact {fact.text!r} without its figure")
-                wrong = numeric_distractors(fact.figure, rng, 1, avoid=others)
-            else:
-                # A swapped term makes a fair false statement only when it is of the same
-                # kind (无诈社区 → 无诈校园, 资金流 → 资金链); otherwise state the fact as is.
-                wrong = [t for t in term_distractors(fact.text, self.term_pool, fact.sentence, rng, 6)
-                         if _alike(t, fact.text)][:1]
-        if not wrong:
-            stem, answer, lead = true_statement, "A", "正确。"
-        else:
-            stem = self.prefix + render_window(fact.sentence, spans, (fact.start, fact.end, wrong[0]))
-            answer, lead = "B", f"错误。报道中是“{fact.text}”，不是“{wrong[0]}”。"
-        return DraftQuestion(
-            id="", type="judge", stem=stem, options=None, answer=answer,
-            explanation=self.explanation(lead, fact, tags), tags=tags, source_sentence=fact.sentence,
-            answer_text=fact.text, true_statement=true_statement, kind=fact.kind)
+    # -- true/false
+
+    def judge(self, idx: int, sentence: str, truthful: bool) -> DraftQuestion | None:
+        """A true statement of the sentence, or a false one with a changed instruction, actor or figure."""
+        tags = guess_tags(sentence)
+        changes = find_changes(sentence)
+        figures = [f for f in find_figures(sentence) if not f.chinese and (f.value >= 2 or f.unit == "%")]
+        if truthful:
+            centre = (changes[0].start, changes[0].end) if changes else (
+                (figures[0].start, figures[0].end) if figures else (0, 1))
+            shown = self.window(sentence, *centre)
+            if not faithful(shown, sentence):
+                return None
+            statement = self.prefix + shown
+            q = DraftQuestion(
+                id="", type="judge", stem=statement, options=None, answer="A",
+                explanation=self.explanation("正确。", sentence, tags), tags=tags, source_sentence=sentence,
+                answer_text=sentence[centre[0]:centre[1]], true_statement=statement, kind="judge")
+            return None if lint.looks_like_recall(as_bank_question(q)) else q
+        rng = self.rng(idx, "judge")
+        attempts: list[tuple[str, int, int, str, str]] = [
+            (c.kind, c.start, c.end, c.original, c.replacement) for c in changes]
+        for fig in figures:
+            others = tuple(f.text for f in find_figures(sentence) if f.text != fig.text)
+            wrong = numeric_distractors(fig, rng, 1, avoid=others, magnitudes=False)
+            if wrong:
+                attempts.append(("figure", fig.start, fig.end, fig.text, wrong[0]))
+        for change, start, end, original, replacement in attempts:
+            if not faithful(self.window(sentence, start, end), sentence):
+                continue
+            true_statement = self.prefix + self.window(sentence, start, end)
+            stem = self.prefix + self.window(sentence, start, end, (start, end, replacement))
+            if change == "actor":
+                stem = stem.replace(original, replacement)
+            lead = f"错误。报道中是{quoted(original)}，不是{quoted(replacement)}。"
+            if change == "instruction":
+                lead += f"{quoted(replacement)}正是骗子想让你做的。"
+            q = DraftQuestion(
+                id="", type="judge", stem=stem, options=None, answer="B",
+                explanation=self.explanation(lead, sentence, tags), tags=tags, source_sentence=sentence,
+                answer_text=original, true_statement=true_statement, kind="judge", change=change,
+                changed_text=replacement)
+            if not lint.looks_like_recall(as_bank_question(q)):
+                return q
+        return None
 
 
-def _alike(a: str, b: str) -> bool:
-    """Two terms of the same kind: same first or last character, or two characters in common."""
-    return a[0] == b[0] or a[-1] == b[-1] or len(set(a) & set(b)) >= 2
+_ADDRESSEE_RE = re.compile(r"(?:^|[，：])(?:广大|各位)?(?:群众|市民|居民|网民|朋友|大家|家长|同学|您|你)们?$")
+_ADVICE_TAIL_RE = re.compile(r"(?:，)?[^，：]{0,12}(?:提醒|呼吁|表示|强调|介绍)(?:广大)?(?:群众|市民|居民|网民|朋友|大家)?$")
+
+
+def _shown(q: DraftQuestion) -> str:
+    """What a player sees of q: its stem and options."""
+    return "\n".join([q.stem, *(q.options or [])])
 
 
 def _gives_away(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
-    """True when q's stem shows an answer of a chosen question, or a chosen stem shows q's answer."""
+    """True when q's stem shows what answers a chosen question, or a chosen stem shows what answers q."""
     for other in chosen:
-        if other.answer_text in q.stem or q.answer_text in other.stem:
+        if any(k and k in _shown(q) for k in other.keys_text) or any(k and k in _shown(other) for k in q.keys_text):
             return True
-        if q.answer_text == other.answer_text:
+        if q.kind == other.kind and q.answer_text == other.answer_text and q.kind != "judge":
             return True
     return False
 
 
-PLAN = (("figure", "single"), ("term", "single"), ("figure", "judge"), ("figure", "single"), ("term", "judge"))
+def _same_key(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
+    """A single-choice question whose key is the key of a chosen one: the same question twice."""
+    if q.type != "single":
+        return False
+    return any(c.type == "single" and c.answer_option() == q.answer_option() for c in chosen)
+
+
+def lint_warnings(q: DraftQuestion) -> set[str]:
+    """The rules of the bank lint that warn about q alone (key-length, source-note, unmarked-recall)."""
+    article = Article(id="draft", title="-", publisher="-", date="2000-01-01", region="-")
+    report = lint.lint_bank(LoadResult(articles=[article], questions=[as_bank_question(q)], files=["draft"]))
+    return {f.rule for f in report.warnings}
+
+
+def _near_duplicate(q: DraftQuestion, chosen: list[DraftQuestion]) -> bool:
+    """The lint's near-duplicate rule (character-bigram Jaccard of the stems), asked before choosing q."""
+    grams = lint.bigrams(q.stem)
+    limit = lint.Limits().duplicate_jaccard
+    return any(lint.jaccard(grams, lint.bigrams(other.stem)) >= limit for other in chosen)
+
+
+# The order kinds take turns in: behaviour first, true/false every other slot, figures sparingly.
+PLAN = ("advice", "judge", "script", "hotline", "judge", "figure", "advice", "judge", "script", "term", "judge",
+        "hotline")
+MAX_FIGURE_SHARE = lint.Limits().recall_share  # figure recall: at most the lint's share once it is judged
+
+
+def advice_units(sentences: list[str], paragraphs: list[str]) -> list[tuple[list[int], str]]:
+    """Runs of advice: a sentence that gives advice ("警方提醒：……；") and the sentences of the same
+    paragraph that go on listing it, joined, with their indices. Lists of advice are cut at "；" into
+    sentences by the cleaner; a question about them needs the whole list."""
+    units: list[tuple[list[int], str]] = []
+    para = 0
+    i = 0
+    while i < len(sentences):
+        while para < len(paragraphs) and sentences[i] not in paragraphs[para]:
+            para += 1
+        if not advice_clauses(sentences[i]):
+            i += 1
+            continue
+        run = [i]
+        while (i + len(run) < len(sentences) and len(run) < 4
+               and advice_clauses(sentences[i + len(run)], continuation=True)
+               and para < len(paragraphs) and "".join(sentences[j] for j in run + [i + len(run)]) in paragraphs[para]):
+            run.append(i + len(run))
+        units.append((run, "".join(sentences[j] for j in run)))
+        i += len(run)
+    return units
+
+
+def _shift(spans: list[Span], offset: int) -> list[Span]:
+    return [Span(s.text, s.start + offset, s.end + offset) for s in spans]
+
+
+def _candidates(drafter: _Drafter, sentences: list[str]) -> dict[str, list[tuple[int, DraftQuestion]]]:
+    """Every non-judge candidate question by kind, best first, with its (first) sentence index."""
+    figures = _figure_facts(sentences)
+    terms, drafter.term_pool = _term_facts(sentences)
+    per_sentence: dict[int, int] = {}
+    for fact in figures + terms:
+        per_sentence[fact.sentence_index] = per_sentence.get(fact.sentence_index, 0) + 1
+    for fact in figures + terms:
+        fact.crowded = per_sentence[fact.sentence_index] > 1
+    out: dict[str, list[tuple[int, DraftQuestion]]] = {k: [] for k in KINDS}
+    for fact in sorted(figures, key=lambda f: (-f.score, f.sentence_index, f.start)):
+        if (q := drafter.single(fact)) is not None:
+            out["figure"].append((fact.sentence_index, q))
+    for fact in sorted(terms, key=lambda f: (-f.score, f.sentence_index, f.start)):
+        if (q := drafter.single(fact)) is not None:
+            out["term"].append((fact.sentence_index, q))
+    # Where the cycles of key sizes and wrong options start is drawn from the article, so drafts of
+    # different articles imported together do not all open with the same sizes.
+    advice_count = drafter.rng("advice-cycle").randrange(6)
+    script_tags: dict[str, int] = {}
+    for idx, sentence in enumerate(sentences):
+        if han_count(sentence) < 8:
+            continue
+        spans = find_hotlines(sentence)
+        spans.sort(key=lambda s: s.text == "110")  # the less known numbers first
+        for span in spans[:1]:
+            out["hotline"].append((idx, drafter.hotline(idx, sentence, span)))
+        if (app_span := find_app(sentence)) is not None:
+            out["hotline"].append((idx, drafter.app(idx, sentence, app_span)))
+        if (m := is_script(sentence)) is not None:
+            who = find_identity(sentence)
+            tag = guess_tags(sentence)[0]
+            first = drafter.script_action(idx, sentence, m, variant=script_tags.get(tag, 0))
+            script_tags[tag] = script_tags.get(tag, 0) + 1
+            second = drafter.script_identity(idx, sentence, who) if who else None
+            # Alternate the two forms from one script sentence to the next.
+            pair = [first, second] if len(out["script"]) % 2 == 0 else [second, first]
+            out["script"].extend((idx, q) for q in pair if q is not None)
+    for run, text in advice_units(sentences, drafter.cleaned.paragraphs):
+        clauses = [c for k, j in enumerate(run) for c in _shift(advice_clauses(sentences[j], continuation=k > 0),
+                                                                   len("".join(sentences[x] for x in run[:k])))]
+        if not clauses:
+            continue
+        # Varied key sizes (2, 3, 4 of the clauses) and numbers of wrong options (3, 2, 1), in two cycles
+        # that do not move together, so neither the size nor the number of wrong options is the norm.
+        size = min(len(clauses), (2, 3, 4)[advice_count % 3]) if len(clauses) > 1 else 1
+        n_wrong = (3, 2, 1)[(advice_count + advice_count // 3) % 3] if size > 1 else 3
+        n_wrong = min(n_wrong, len(OPTION_KEYS) - size)
+        if (q := drafter.advice(run[0], text, clauses, size, n_wrong)) is not None:
+            q.covers = run
+            out["advice"].append((run[0], q))
+            advice_count += 1
+    # Advice sentences that name a scam are the best; longer lists before shorter.
+    out["advice"].sort(key=lambda item: -len(item[1].keys_text))
+    return out
+
+
+def _judge_order(sentences: list[str]) -> list[int]:
+    """Sentences to make true/false statements of: those with an instruction or actor to change first."""
+    scored = []
+    for idx, sentence in enumerate(sentences):
+        changes = find_changes(sentence)
+        about = (changes or find_figures(sentence) or ADVICE_RE.search(sentence) or is_script(sentence)
+                 or any(w in sentence for words in TAG_KEYWORDS.values() for w in words))
+        if han_count(sentence) < 12 or not about:
+            continue  # "前往公司的路上，他边走边看。" teaches nothing
+        score = 2 * any(c.kind == "instruction" for c in changes) + bool(changes)
+        score += bool(ADVICE_RE.search(sentence) or is_script(sentence))
+        scored.append((-score, idx))
+    return [idx for _, idx in sorted(scored)]
 
 
 def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_known: bool, digest: str,
                     max_questions: int = DEFAULT_MAX) -> list[DraftQuestion]:
     """Choose and write up to max_questions draft questions from the article's sentences."""
     drafter = _Drafter(cleaned, article, date_known, digest)
-    figures = _figure_facts(cleaned.sentences)
-    terms, drafter.term_pool = _term_facts(cleaned.sentences)
-    per_sentence: dict[int, int] = {}
-    for fact in figures + terms:
-        per_sentence[fact.sentence_index] = per_sentence.get(fact.sentence_index, 0) + 1
-    for fact in figures + terms:
-        fact.crowded = per_sentence[fact.sentence_index] > 1
-    pools = {"figure": sorted(figures, key=lambda f: (-f.score, f.sentence_index, f.start)),
-             "term": sorted(terms, key=lambda f: (-f.score, f.sentence_index, f.start))}
+    sentences = cleaned.sentences
+    pools = _candidates(drafter, sentences)
+    judge_order = _judge_order(sentences)
     chosen: list[DraftQuestion] = []
+    chosen_index: dict[int, int] = {}
     used_sentences: set[int] = set()
-    used_facts: set[tuple[int, int]] = set()
-    judge_truth = random.Random(f"{digest}:judge").random() < 0.5  # nosec B311 - reproducible drafts
+    want_true = random.Random(f"{digest}:judge").random() < 0.5  # nosec B311 - reproducible drafts
+    figure_cap = max(1, int(max_questions * MAX_FIGURE_SHARE))
 
-    def try_pick(kind: str, qtype: str, share_sentence: bool) -> bool:
-        nonlocal judge_truth
-        for fact in pools[kind]:
-            key = (fact.sentence_index, fact.start)
-            if key in used_facts or (not share_sentence and fact.sentence_index in used_sentences):
+    def acceptable(q: DraftQuestion) -> bool:
+        return (not _gives_away(q, chosen) and not _near_duplicate(q, chosen) and not _same_key(q, chosen)
+                and "key-length" not in lint_warnings(q))
+
+    def take(idx: int, q: DraftQuestion) -> None:
+        # Figure questions are recall even when the lint cannot tell ("三类"); others as the lint detects.
+        q.recall = q.kind == "figure" or bool(lint.looks_like_recall(as_bank_question(q)))
+        chosen_index[id(q)] = idx
+        chosen.append(q)
+        used_sentences.update(q.covers or [idx])
+
+    # Sentences of advice are kept for the advice questions: a true/false statement on one of them
+    # would show (or contradict) the keys of the question about the same advice.
+    # So are those of scam scripts and hotlines, while pass one spreads questions over the sentences.
+    reserved = {i for _, q in pools["advice"] for i in q.covers} | {
+        idx for kind in ("script", "hotline") for idx, _ in pools[kind]}
+    # True/false statements are at most half of a draft: when other kinds run out, a draft stays short.
+    judge_cap = (max_questions + 1) // 2
+
+    def try_pick(kind: str, share_sentence: bool) -> bool:
+        nonlocal want_true
+        if kind == "judge":
+            if sum(q.type == "judge" for q in chosen) >= judge_cap:
+                return False
+            advised = {i for q in chosen if q.kind == "advice" for i in q.covers}
+            trues = sum(q.type == "judge" and q.answer == "A" for q in chosen)
+            falses = sum(q.type == "judge" and q.answer == "B" for q in chosen)
+            # Alternate; when one kind runs out, the other may lead by one at most (35-65% true).
+            options = [t for t in ((want_true, not want_true) if share_sentence else (want_true,))
+                       if (trues - falses if t else falses - trues) < 1]
+            for truthful in options:
+                for idx in judge_order:
+                    if idx in advised or (not share_sentence and (idx in used_sentences or idx in reserved)):
+                        continue
+                    q = drafter.judge(idx, sentences[idx], truthful)
+                    if q is None or not acceptable(q) or any(
+                            c.type == "judge" and c.source_sentence == q.source_sentence for c in chosen):
+                        continue
+                    take(idx, q)
+                    want_true = not truthful
+                    return True
+            return False
+        if kind == "figure" and sum(q.kind == "figure" for q in chosen) >= figure_cap:
+            return False
+        for idx, q in pools[kind]:
+            if kind == "hotline" and q.answer_text == "110" and any(c.kind == "hotline" for c in chosen):
+                continue  # "110 is the police" once a draft asks about another number teaches little
+            covered = set(q.covers or [idx])
+            if any(q is c for c in chosen) or (not share_sentence and covered & used_sentences):
                 continue
-            q = drafter.single(fact) if qtype == "single" else drafter.judge(fact, judge_truth)
-            if q is None or _gives_away(q, chosen):
-                continue
-            if qtype == "judge":
-                judge_truth = q.answer == "B"  # alternate true and false statements
-            chosen.append(q)
-            used_facts.add(key)
-            used_sentences.add(fact.sentence_index)
-            return True
+            for stem in [q.stem, *q.alt_stems]:
+                q.stem = stem
+                if acceptable(q):
+                    take(idx, q)
+                    return True
         return False
 
     for share_sentence in (False, True):
         stalled = 0
         slot = 0
         while len(chosen) < max_questions and stalled < len(PLAN):
-            kind, qtype = PLAN[slot % len(PLAN)]
+            kind = PLAN[slot % len(PLAN)]
             slot += 1
-            other = "term" if kind == "figure" else "figure"
-            if try_pick(kind, qtype, share_sentence) or try_pick(other, qtype, share_sentence):
+            if try_pick(kind, share_sentence):
                 stalled = 0
             else:
                 stalled += 1
-    order = {id(q): i for i, q in enumerate(chosen)}
-    chosen.sort(key=lambda q: (cleaned.sentences.index(q.source_sentence), order[id(q)]))
+    # Figure recall stays within the lint's share once a bank is large enough to be judged.
+    limits = lint.Limits()
+    while len(chosen) >= limits.min_sample and sum(q.recall for q in chosen) > len(chosen) * limits.recall_share:
+        drop = next(q for q in reversed(chosen) if q.recall)
+        chosen = [q for q in chosen if q is not drop]
+    chosen.sort(key=lambda q: (chosen_index[id(q)], KINDS.index(q.kind)))
     for n, q in enumerate(chosen, start=1):
         q.id = f"{article['id']}-d{n:02d}"
     return chosen
@@ -659,31 +1141,56 @@ def draft_questions(cleaned: CleanArticle, article: dict[str, str], *, date_know
 
 # ------------------------------------------------------------------ article
 
+MIN_HAN = 60  # fewer Chinese characters than this after cleaning: too short to draft from
+
+
+def check_text(raw: str) -> None:
+    """Refuse what is not an article: empty, binary (NUL or many control characters)."""
+    if not raw or not raw.strip():
+        raise DraftError("the article is empty", "文章内容为空")
+    controls = sum(1 for ch in raw[:20000] if (ord(ch) < 32 and ch not in "\n\r\t\f") or ch == "\ufffd")
+    if "\x00" in raw or controls > max(5, len(raw[:20000]) // 100):
+        raise DraftError("the text looks binary (control characters), not an article",
+                         "内容含有大量控制字符，不像是文章文本")
+
+
 def draft_article(raw: str, *, source: str | None = None, max_questions: int = DEFAULT_MAX,
                   today: dt.date | None = None) -> DraftBank:
     """Clean a pasted article and draft a bank of draft questions from it.
 
-    Raises DraftError when the text holds no usable sentence or no question
-    could be drafted.
+    Raises DraftError when the text is empty, binary or too short, or no
+    question could be drafted.
     """
     if max_questions < 1:
-        raise DraftError("--max must be at least 1")
+        raise DraftError("--max must be at least 1", "最多起草题数至少为 1")
+    check_text(raw)
+    # A lone surrogate (only reachable through the Python API) becomes U+FFFD: a damaged sentence, left out.
+    raw = raw.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     today = today or dt.date.today()
     cleaned = clean_article(raw, today=today)
     if not cleaned.sentences:
-        raise DraftError("no Chinese sentences found in the article after cleaning")
+        raise DraftError("no Chinese sentences found in the article after cleaning",
+                         "清理网页残留和乱码后，文中没有可用的中文句子")
+    han = sum(han_count(s) for s in cleaned.sentences)
+    if han < MIN_HAN:
+        raise DraftError(f"the article is too short: {han} Chinese characters after cleaning (at least {MIN_HAN})",
+                         f"文章太短：清理后只有 {han} 个汉字（至少需要 {MIN_HAN} 个）")
     digest = hashlib.sha256("\n".join(cleaned.sentences).encode("utf-8")).hexdigest()
     notes = []
+    missing = []
     date = cleaned.date
     if not date:
         date = today.isoformat()
-        notes.append(f"date: no publication date found; set to today ({date})")
+        missing.append("date")
+        notes.append(f"date: the page states no publication date; set to today ({date}), source notes name no year")
     publisher = cleaned.publisher or PLACEHOLDER_PUBLISHER
     if not cleaned.publisher:
-        notes.append(f"publisher: not found; placeholder “{PLACEHOLDER_PUBLISHER}”")
+        missing.append("publisher")
+        notes.append(f"publisher: the page states none; placeholder “{PLACEHOLDER_PUBLISHER}”")
     region = cleaned.region or PLACEHOLDER_REGION
     if not cleaned.region:
-        notes.append(f"region: not found; placeholder “{PLACEHOLDER_REGION}”")
+        missing.append("region")
+        notes.append(f"region: the page names no place; placeholder “{PLACEHOLDER_REGION}”")
     article = {
         "id": f"{date}-{digest[:6]}",
         "title": cleaned.title[:300],
@@ -696,10 +1203,11 @@ def draft_article(raw: str, *, source: str | None = None, max_questions: int = D
     questions = draft_questions(cleaned, article, date_known=bool(cleaned.date), digest=digest,
                                 max_questions=max_questions)
     if not questions:
-        raise DraftError("no figures or quoted terms to draft questions from")
+        raise DraftError("no advice, scam script, hotline, figure or quoted term to draft questions from",
+                         "文中没有可出题的防范提醒、骗局话术、热线、数字或关键词")
     if cleaned.damaged_sentences:
         notes.append(f"{cleaned.damaged_sentences} sentence(s) with garbled characters were left out")
-    return DraftBank(article=article, questions=questions, notes=notes, cleaned=cleaned)
+    return DraftBank(article=article, questions=questions, notes=notes, cleaned=cleaned, missing=missing)
 
 
 # ------------------------------------------------------------------ TOML
@@ -731,6 +1239,7 @@ def render_toml(bank: DraftBank) -> str:
         "# Drafted by `quizapp bank draft`: every question is a draft (draft = true) and is never served.",
         "# Review each one against its source_sentence, fix the stem, options and explanation,",
         "# then delete the `draft = true` line to publish it, and check the [article] metadata.",
+        f"# {bank.summary()}",
     ]
     lines += [f"# TODO {note}" for note in bank.notes]
     lines += ["", "[article]"]
@@ -745,7 +1254,10 @@ def render_toml(bank: DraftBank) -> str:
                   f"stem = {toml_string(q.stem)}"]
         if q.options is not None:
             lines.append(f"options = {_toml_list(q.options)}")
-        lines += [f"answer = {toml_string(q.answer)}", f"explanation = {toml_string(q.explanation)}",
-                  f"tags = {_toml_list(q.tags)}", f"difficulty = {q.difficulty}", "draft = true",
-                  f"source_sentence = {toml_string(q.source_sentence)}"]
+        answer = _toml_list(list(q.answer)) if q.type == "multiple" else toml_string(q.answer)
+        lines += [f"answer = {answer}", f"explanation = {toml_string(q.explanation)}",
+                  f"tags = {_toml_list(q.tags)}", f"difficulty = {q.difficulty}", "draft = true"]
+        if q.recall:
+            lines.append("recall = true")
+        lines.append(f"source_sentence = {toml_string(q.source_sentence)}")
     return "\n".join(lines) + "\n"
