@@ -125,6 +125,15 @@ class Question(Model):
         return f"<Question {self.id}>"
 
 
+# How a question version was made (QuestionVersion.origin).
+VERSION_ORIGINS = {
+    "file": "文件导入",  # a bank file read by the CLI or at start-up
+    "upload": "上传题库",  # a TOML or XLSX file uploaded in the console
+    "edit": "后台编辑",  # saved in the console question editor (a new question too)
+    "copy": "复制题目",  # a copy of another question, made in the console
+}
+
+
 class QuestionVersion(Model):
     """An immutable snapshot of a question's content; attempts point at the version they served."""
 
@@ -141,9 +150,15 @@ class QuestionVersion(Model):
     explanation: Mapped[str] = mapped_column(Text)  # why, and what to do
     tags: Mapped[list] = mapped_column(JSON)  # taxonomy tags
     difficulty: Mapped[int] = mapped_column()  # 1..3
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when this version was imported
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when this version was imported or saved
+    # The console account that made it: NULL for bank files read by the CLI or at start-up.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", name="fk_question_version_created_by"))
+    # How it was made: one of VERSION_ORIGINS (file, upload, edit, copy).
+    origin: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")  # e.g. "复制自 hb24-01 第 2 版"
 
     question: Mapped[Question] = relationship(foreign_keys=[question_id])
+    created_by: Mapped[Organiser | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<QuestionVersion {self.question_id} v{self.version}>"

@@ -305,7 +305,9 @@ def test_every_page_passes_axe_in_three_languages_with_big_targets_and_light_pag
             for path, label in (("/admin/", "campaigns"), ("/admin/campaigns/demo", "campaign"),
                                 ("/admin/campaigns/demo/dashboard", "dashboard"), ("/admin/bank", "bank"),
                                 ("/admin/campaigns/demo/participants", "participants"),
-                                ("/admin/campaigns/demo/edit", "campaign settings")):
+                                ("/admin/campaigns/demo/edit", "campaign settings"),
+                                ("/admin/bank/questions/hb24-01", "bank question"),
+                                ("/admin/bank/questions/hb24-01/edit", "question editor")):
                 console.visit(path, f"console {label}", player=False, strict=False)
         finally:
             browser.close()

@@ -434,7 +434,7 @@ def test_unit_organiser_cannot_edit_or_create(unit_client, make_campaign):
     forbidden_get = ["/admin/campaigns/new", "/admin/campaigns/c1/edit", "/admin/campaigns/c1/units/new",
                      "/admin/campaigns/c1/units/import", "/admin/campaigns/c1/units/s2/edit",
                      "/admin/campaigns/c1/placements/new", "/admin/campaigns/c1/placements/p1/edit",
-                     "/admin/bank", "/admin/bank/upload", "/admin/bank/template.xlsx"]
+                     "/admin/bank/upload", "/admin/bank/template.xlsx"]  # the bank list is read-only to them
     for url in forbidden_get:
         assert client.get(url).status_code == 403, url
     posts = {

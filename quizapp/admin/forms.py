@@ -19,6 +19,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from quizapp.bank.editing import QuestionInput
+from quizapp.bank.taxonomy import OPTION_KEYS, TAGS
 from quizapp.console import organising
 
 try:  # WTForms >= 3.3 deprecates (value, label) tuples
@@ -180,3 +182,46 @@ class ArticleDraftForm(FlaskForm):
     max_questions = IntegerField("最多起草题数", default=20, validators=[
         NumberRange(min=1, max=50, message="请填写 1 到 50 之间的数字")])
     submit = SubmitField("起草题目")
+
+
+class QuestionForm(FlaskForm):
+    """A bank question in the editor: parsed and bounded here, validated by the bank loader's rules (bank.editing)."""
+
+    type = SelectField("题型", choices=choices((("single", "单选"), ("multiple", "多选"), ("judge", "判断"))),
+                       validate_choice=False)
+    stem = TextAreaField("题干", validators=[Length(max=4000, message="题干太长")])
+    option_a = StringField("选项A", validators=[Length(max=1000, message="选项太长")])
+    option_b = StringField("选项B", validators=[Length(max=1000, message="选项太长")])
+    option_c = StringField("选项C", validators=[Length(max=1000, message="选项太长")])
+    option_d = StringField("选项D", validators=[Length(max=1000, message="选项太长")])
+    option_e = StringField("选项E", validators=[Length(max=1000, message="选项太长")])
+    option_f = StringField("选项F", validators=[Length(max=1000, message="选项太长")])
+    answer = MultiCheckboxField("正确答案", choices=choices((k, k) for k in OPTION_KEYS), validate_choice=False)
+    explanation = TextAreaField("解析（说明原因和正确做法）", validators=[Length(max=4000, message="解析太长")])
+    tags = MultiCheckboxField("诈骗类型", choices=choices(TAGS.items()), validate_choice=False)
+    difficulty = SelectField("难度", choices=choices((("1", "1 容易"), ("2", "2 中等"), ("3", "3 较难"))),
+                             validate_choice=False)
+    base_version = HiddenField()
+    preview = SubmitField("预览")
+    save = SubmitField("保存")
+
+    def option_fields(self) -> list:
+        """The option text fields in key order (A to F)."""
+        return [getattr(self, f"option_{k.lower()}") for k in OPTION_KEYS]
+
+    def to_input(self) -> QuestionInput:
+        """The typed values for bank.editing (a difficulty that is not a number is left for the loader to refuse)."""
+        raw = (self.difficulty.data or "").strip()
+        return QuestionInput(type=self.type.data or "", stem=self.stem.data or "",
+                             options=[f.data or "" for f in self.option_fields()],
+                             answer=[a for a in (self.answer.data or []) if isinstance(a, str)],
+                             explanation=self.explanation.data or "", tags=list(self.tags.data or []),
+                             difficulty=int(raw) if raw.isdigit() else None)
+
+    def fill(self, data: QuestionInput) -> None:
+        """Put a question's content into the fields (the editor's starting values)."""
+        self.type.data, self.stem.data, self.explanation.data = data.type, data.stem, data.explanation
+        for f, text in zip(self.option_fields(), [*data.options, *[""] * len(OPTION_KEYS)]):
+            f.data = text
+        self.answer.data, self.tags.data = list(data.answer), list(data.tags)
+        self.difficulty.data = str(data.difficulty or "")

@@ -32,14 +32,14 @@ from quizapp.admin.forms import (
     PlacementForm,
     choices,
 )
-from quizapp.bank import OPTION_KEYS, TAGS, tag_label
+from quizapp.bank import TAGS, tag_label
 from quizapp.bank.importing import set_question_retired
 from quizapp.console import accounts as auth
 from quizapp.console import analytics, charts, exports, organising
 from quizapp.errors import Invalid, Unauthorized
 from quizapp.extensions import db, login_manager
 from quizapp.formatting import percent
-from quizapp.models import Article, Campaign, Organisation, Question, QuestionVersion, utcnow
+from quizapp.models import Article, Campaign, Organisation, Question, utcnow
 from quizapp.printing import posters, report
 from quizapp.prizes.draws import FLAG_LABELS
 
@@ -695,43 +695,12 @@ def export_units(slug: str, ext: str):
 
 # ---------------------------------------------------------------- question banks
 
-@bp.get("/bank")
-@admin_required
-def bank():
-    """Every question with its article, type, tags, version and retired flag."""
-    article_id = request.args.get("article") or None
-    query = (select(Question).join(Article, Article.id == Question.article_id)
-             .order_by(Article.date, Question.article_id, Question.id))
-    if article_id:
-        query = query.where(Question.article_id == article_id)
-    questions = db.session.scalars(query).all()
-    articles = db.session.scalars(select(Article).order_by(Article.date, Article.id)).all()
-    return render_template("admin/bank.html", questions=questions, articles=articles, article_id=article_id)
-
-
 def load_question(question_id: str) -> Question:
     """The bank question by id, or 404."""
     question = db.session.get(Question, question_id)
     if question is None or question.current_version is None:
         abort(404)
     return question
-
-
-@bp.get("/bank/questions/<question_id>")
-@admin_required
-def bank_question(question_id: str):
-    """One question as players see it after answering: stem, options with the key, explanation; its versions."""
-    from quizapp.console.bankview import running_campaigns, running_campaigns_drawing
-
-    question = load_question(question_id)
-    version = question.current_version
-    assert version is not None  # nosec B101 - load_question 404s without one
-    versions = db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id)
-                                  .order_by(QuestionVersion.version.desc())).all()
-    live = [] if question.retired or question.draft else \
-        running_campaigns_drawing(question.article_id, version.tags, running_campaigns())
-    return render_template("admin/bank_question.html", question=question, v=version, versions=versions, live=live,
-                           option_keys=OPTION_KEYS, action_form=ActionForm())
 
 
 @bp.get("/bank/questions/<question_id>/export.toml")

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from quizapp.bank.loader import LoadResult
+from quizapp.bank.loader import BankQuestion, LoadResult
 from quizapp.database import raw, writing
 from quizapp.errors import Invalid, NotFound
 from quizapp.models import Article, Question, QuestionVersion, Revision
@@ -28,13 +29,16 @@ class ImportSummary:
     retired: int = 0
 
 
-def import_bank(result: LoadResult, retire_missing: bool = False) -> ImportSummary:
+def import_bank(result: LoadResult, retire_missing: bool = False, created_by: int | None = None,
+                origin: str = "file") -> ImportSummary:
     """Load validated bank content in one transaction; new content becomes a new version.
 
     Attempts keep pointing at the version they were served, so an edit never
     changes what an old attempt shows or how it was scored. With
     retire_missing, questions of the imported articles that the files no
     longer contain are retired (a new edition of a bank replaces the old one).
+    created_by and origin are recorded on each new version (a console upload
+    names its organiser; files read by the CLI name nobody).
     """
     if result.problems:
         raise Invalid(f"bank has {len(result.problems)} problem(s); nothing imported", field="bank")
@@ -55,7 +59,6 @@ def import_bank(result: LoadResult, retire_missing: bool = False) -> ImportSumma
                 session.add(question)
                 session.flush()
                 summary.created += 1
-                number = 1
             else:
                 question.draft = bq.draft
                 current = question.current_version
@@ -63,14 +66,8 @@ def import_bank(result: LoadResult, retire_missing: bool = False) -> ImportSumma
                     summary.unchanged += 1
                     continue
                 question.article_id = bq.article_id
-                number = (session.scalar(select(func.max(QuestionVersion.version))
-                                         .where(QuestionVersion.question_id == bq.id)) or 0) + 1
                 summary.updated += 1
-            content = bq.content()
-            version = QuestionVersion(question_id=bq.id, version=number, content_hash=digest, **content)
-            session.add(version)
-            session.flush()
-            question.current_version_id = version.id
+            add_version(session, question, bq, created_by=created_by, origin=origin)
         if retire_missing:
             kept = {bq.id for bq in result.questions}
             for question in session.scalars(select(Question).where(
@@ -80,6 +77,25 @@ def import_bank(result: LoadResult, retire_missing: bool = False) -> ImportSumma
                     summary.retired += 1
         bump_revision(session, "bank")
     return summary
+
+
+def add_version(session: Session, question: Question, bq: BankQuestion, created_by: int | None = None,
+                origin: str = "file", note: str = "") -> QuestionVersion:
+    """Add bq's content as the question's next version and make it the one drawn into new attempts.
+
+    The one write of question content: imports, uploads and the console editor all come here (the caller
+    bumps the "bank" revision in the same transaction). Earlier versions stay as they are: attempts keep
+    pointing at the version they were served.
+    """
+    number = (session.scalar(select(func.max(QuestionVersion.version))
+                             .where(QuestionVersion.question_id == question.id)) or 0) + 1
+    version = QuestionVersion(question_id=question.id, version=number, content_hash=bq.content_hash(),
+                              created_by_id=created_by, origin=origin, note=note[:200], **bq.content())
+    session.add(version)
+    session.flush()
+    question.current_version_id = version.id
+    question.current_version = version
+    return version
 
 
 def bump_revision(session, name: str) -> None:

@@ -271,6 +271,16 @@ def _parse_article(raw, filename: str, err) -> Article | None:
     return Article(source=str(source), **values)
 
 
+def parse_question(raw: dict, article_id: str, filename: str = "") -> tuple[BankQuestion | None, list[BankError]]:
+    """Validate one question given as the table a file would hold (the console editor's input), as files are.
+
+    Returns the question, or None with every problem found.
+    """
+    problems: list[BankError] = []
+    question = _parse_question(raw, 1, article_id, filename, problems.append)
+    return (question if not problems else None), problems
+
+
 def _parse_question(raw: dict, index: int, article_id: str, filename: str, err) -> BankQuestion | None:
     """Validate one [[questions]] table; returns None when it has any problem."""
     qid = raw.get("id")

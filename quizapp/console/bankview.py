@@ -1,4 +1,5 @@
-"""Bank pages of the console: problems worded in Chinese, previews, a question as TOML, where a question goes live.
+"""Bank pages of the console: problems worded in Chinese, previews, a question as TOML, where a question goes live,
+a question's history of versions.
 
 The loader (quizapp/bank) words its problems in English for the command line;
 organisers read them here in Chinese, with the field named as the help sheet
@@ -7,16 +8,19 @@ names it and the offending value kept.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from quizapp.bank import BankError
 from quizapp.bank.taxonomy import QUESTION_TYPES, tag_names
 from quizapp.drafting.draft import toml_string
 from quizapp.extensions import db
-from quizapp.models import Campaign, Question, QuestionVersion, utcnow
+from quizapp.models import VERSION_ORIGINS, Campaign, Question, QuestionVersion, utcnow
 
 FIELD_NAMES = {
     "id": "题目编号", "type": "题型", "stem": "题干", "options": "选项", "answer": "答案", "explanation": "解析",
@@ -49,6 +53,7 @@ WHY = (
     (r"^malformed TOML: arrays or inline tables nested too deeply$", "TOML 格式错误：列表或表嵌套太深"),
     (r"^missing or empty: say why and what to do$", "缺少或为空：请写明原因和正确做法"),
     (r"^missing or empty$", "缺少或为空"),
+    (r"^too long: (\d+) characters \(at most (\d+)\)$", "太长：\\1 个字（至多 \\2 个）"),
     (r"^missing or invalid \(letters.*$", "缺少或无效：只能用字母、数字、-、_ 或 .，至多 64 个字符"),
     (r"^must be one of .* \(got (.*)\)$", "必须是 " + "、".join(TYPE_NAMES[t] for t in QUESTION_TYPES) + "，现在是 \\1"),
     (r"^must be a list of non-empty strings$", "必须是由非空文字组成的列表"),
@@ -184,3 +189,79 @@ def question_toml(question: Question, version: QuestionVersion | None = None) ->
     if question.draft:
         lines.append("draft = true")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- the question editor
+
+EDITOR_FIELDS = ("type", "stem", "options", "answer", "explanation", "tags", "difficulty")
+
+
+def editor_errors(problems: Iterable[BankError]) -> dict[str, list[str]]:
+    """The loader's problems with an edited question, in Chinese, by the editor's field (options_x -> options).
+
+    A problem of a field the editor does not have (the id) goes under "form".
+    """
+    out: dict[str, list[str]] = {}
+    for problem in problems:
+        name, why = problem.field, chinese_why(problem.why)
+        if name.startswith("option_"):
+            name, why = "options", f"选项{name[-1].upper()}{why}"
+        out.setdefault(name if name in EDITOR_FIELDS else "form", []).append(
+            why if name in EDITOR_FIELDS else f"{FIELD_NAMES.get(name, name)}：{why}")
+    return out
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One version in a question's history: who made it, how, and what it changed from the one before."""
+
+    version: QuestionVersion
+    who: str  # the organiser's username, or 文件导入 for files read outside the console
+    how: str  # VERSION_ORIGINS wording
+    changes: list[tuple[str, str, str]]  # (field label, before, after) against the previous version
+    stem_diff: list[tuple[str, str]]  # ("same" | "del" | "ins", text) of the stem against the previous version
+
+
+def text_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """Character runs of new against old: ("same", t), ("del", t) removed, ("ins", t) added."""
+    out: list[tuple[str, str]] = []
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(("same", old[a1:a2]))
+            continue
+        if a2 > a1:
+            out.append(("del", old[a1:a2]))
+        if b2 > b1:
+            out.append(("ins", new[b1:b2]))
+    return out
+
+
+def content_of(version: QuestionVersion) -> dict:
+    """A version's content as a plain dict (the fields the history compares)."""
+    return {"stem": version.stem, "options": list(version.options), "answer": list(version.answer),
+            "explanation": version.explanation, "tags": list(version.tags), "difficulty": version.difficulty,
+            "type": version.type}
+
+
+def version_history(question: Question) -> list[HistoryEntry]:
+    """Every version of the question, newest first, with its author and its changes."""
+    from quizapp.console.organising import QuestionPreview
+
+    versions = list(db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id)
+                                       .options(joinedload(QuestionVersion.created_by))
+                                       .order_by(QuestionVersion.version)))
+    entries = []
+    previous: QuestionVersion | None = None
+    for v in versions:
+        changes: list[tuple[str, str, str]] = []
+        diff: list[tuple[str, str]] = []
+        if previous is not None:
+            changes = QuestionPreview(v.question_id, question.article_id, v.type, v.stem, list(v.tags), "changed",
+                                      options=list(v.options), answer=list(v.answer), explanation=v.explanation,
+                                      difficulty=v.difficulty, before=content_of(previous)).changes()
+            if previous.stem != v.stem:
+                diff = text_diff(previous.stem, v.stem)
+        who = v.created_by.username if v.created_by is not None else "文件导入"
+        entries.append(HistoryEntry(v, who, VERSION_ORIGINS.get(v.origin, v.origin), changes, diff))
+        previous = v
+    return entries[::-1]

@@ -896,6 +896,8 @@ class QuestionPreview:
                 return " / ".join(f"{'ABCDEF'[i]}. {o}" for i, o in enumerate(value))
             if key == "answer":
                 return "".join(value)
+            if key == "type":
+                return QUESTION_TYPE_NAMES.get(value, value)
             return str(value)
 
         out = []
@@ -907,6 +909,7 @@ class QuestionPreview:
         return out
 
 
+QUESTION_TYPE_NAMES = {"single": "单选", "multiple": "多选", "judge": "判断"}
 PREVIEW_FIELDS = (("stem", "题干"), ("options", "选项"), ("answer", "答案"), ("explanation", "解析"),
                   ("tags", "诈骗类型"), ("difficulty", "难度"), ("type", "题型"))
 
@@ -1057,7 +1060,7 @@ def confirm_bank_upload(token: str, owner_id: int) -> ImportSummary:
         from quizapp.console.bankview import chinese_problems
 
         raise FileProblems(chinese_problems(result.problems) or ["文件中没有题目"])
-    summary = import_bank(result)
+    summary = import_bank(result, created_by=owner_id, origin="upload")
     discard_bank_upload(token, owner_id)
     return summary
 
