@@ -113,7 +113,7 @@ def start_review(campaign: CampaignRules, player: Player, now: dt.datetime | Non
     in_play = attempts.in_play(player.id, now, REVIEW)
     if in_play is not None:
         return _come_back(in_play, now, resume_open)
-    entries = queries.retry_entries(campaign, player)[:engine.REVIEW_SET_SIZE]
+    entries = queries.retry_entries(campaign, player)
     if not entries:
         raise Conflict(gettext("错题本里没有可以重练的题目"), code="book_empty")
     seed = secrets.randbelow(2**31)
