@@ -145,8 +145,9 @@ MUTANTS = [
            "speed bonus ignores speed"),
     Mutant("quizapp/engine.py", "return min(step * (streak - 1), cap)", "return step * (streak - 1)",
            "streak bonus is not capped"),
-    Mutant("quizapp/engine.py", "    if streak < 2 or step <= 0 or cap <= 0:", "    if streak < 1 or step <= 0 or cap <= 0:",
-           "the first right answer earns a streak bonus"),
+    # (streak < 1 would be equivalent: at a streak of 1 the bonus is step * 0 = 0 either way.)
+    Mutant("quizapp/engine.py", "    if streak < 2 or step <= 0 or cap <= 0:", "    if streak < 3 or step <= 0 or cap <= 0:",
+           "the second right answer in a row earns no streak bonus"),
     Mutant("quizapp/engine.py", "if not speed_bonus or step <= 0 or cap <= 0:", "if step <= 0 or cap <= 0:",
            "accuracy-only campaigns get streak bonuses"),
     Mutant("quizapp/engine.py", "return (-r.score, r.duration_ms, r.finished_at)", "return (-r.score, r.finished_at)",
