@@ -117,6 +117,7 @@ def test_best_attempt_and_is_better():
 def test_coverage_and_masking():
     assert engine.coverage(30, 120) == 0.25
     assert engine.coverage(5, 0) == 0.0
+    assert engine.coverage(130, 120) == 1.0  # an understated headcount is full coverage, never more
     assert engine.mask_nickname("张三丰") == "张**"
     assert engine.mask_nickname("李") == "*"
     assert engine.mask_nickname("abcdefgh") == "a***"
