@@ -7,7 +7,7 @@ a missing test or dead code. `make mutate` runs them all on SQLite and prints
 the survivors; exit status 1 when any survives (unless it is listed in
 ACCEPTED with the reason).
 
-    python bench/mutate.py [--only SUBSTRING] [--list]
+    python bench/mutate.py [--only SUBSTRING]... [--list]
 
 Edits are applied to the working tree and always reverted (also on Ctrl+C);
 run it on a clean checkout.
@@ -192,10 +192,11 @@ def run_tests(env: dict[str, str]) -> tuple[bool, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help="run the mutants whose file or description contains this")
+    ap.add_argument("--only", action="append", help="run the mutants whose file or description contains this "
+                                                    "(repeat it for several)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     args = ap.parse_args()
-    chosen = [m for m in MUTANTS if not args.only or args.only in m.path or args.only in m.what]
+    chosen = [m for m in MUTANTS if not args.only or any(o in m.path or o in m.what for o in args.only)]
     for m in chosen:  # every edit must apply to exactly one place, or the list has gone stale
         count = (ROOT / m.path).read_text().count(m.old)
         if count != 1:
