@@ -121,3 +121,50 @@ def test_an_attempt_is_finished_once_whoever_comes_second(app, make_campaign):
     assert stored.finished_at == second.finished_at == started + dt.timedelta(seconds=5)
     best = db.session.get(Participant, person.id)
     assert (best.best_attempt_id, best.best_finished_at) == (attempt.id, started + dt.timedelta(seconds=5))
+
+
+def test_two_first_views_at_once_start_the_question_clock_once(app, make_campaign):
+    """Two requests both read a question as not yet served, then write its first view one after the other (held
+    back here by a write lock another connection holds): the clock starts once, and both report that start."""
+    import sqlite3
+    import threading
+    import time
+
+    from quizapp.quiz import attempts
+
+    campaign = make_campaign(questions_per_quiz=3)
+    person = players.join(rules(campaign), "甲", "s1")
+    started = utcnow().replace(microsecond=0)
+    attempt, _ = start_attempt(rules(campaign), person, now=started)
+    first_item = items(attempt)[0]
+    assert first_item.served_at is None
+    seen: dict[int, dt.datetime | None] = {}
+
+    def view(k: int) -> None:
+        with app.app_context():
+            item = play_loop.current_item(attempts.load(attempt.public_id), started + dt.timedelta(seconds=2 + 3 * k))
+            assert item is not None and item.id == first_item.id
+            seen[k] = item.served_at
+
+    sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:  # a writer outside the app: both requests wait for it after reading
+        holder = sqlite3.connect(db.engine.url.database, isolation_level=None, timeout=30)
+        holder.execute("BEGIN IMMEDIATE")
+    else:  # the item's row locked by another transaction: both first-view updates wait for it
+        holder = db.engine.raw_connection()
+        holder.cursor().execute("SELECT id FROM attempt_item WHERE id = %s FOR UPDATE", (first_item.id,))
+    threads = [threading.Thread(target=view, args=(k,)) for k in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # both have read the item as unserved and wait to write
+        assert not seen, "a first view was written while the lock was held"
+    finally:
+        holder.rollback()
+        for t in threads:
+            t.join(30)
+        holder.close()
+    db.session.expire_all()
+    stored = db.session.get(AttemptItem, first_item.id).served_at
+    assert seen[0] == seen[1] == stored and stored in (started + dt.timedelta(seconds=2),
+                                                       started + dt.timedelta(seconds=5))
