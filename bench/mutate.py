@@ -171,8 +171,7 @@ MUTANTS = [
 # Survivors reviewed and accepted, by description: why no test can or should see them.
 ACCEPTED = {
     "starts do not lock the participant": "the check runs on SQLite, where BEGIN IMMEDIATE already serialises the "
-                                          "starts; the row lock matters on PostgreSQL, where test_concurrency's "
-                                          "racing starts see it",
+                                          "starts; the row lock matters only on PostgreSQL (not measured there)",
     "a second daily set the same day": "the same lookup runs again under the participant's lock before the insert "
                                        "and comes back to the set; the first one only spares drawing a set",
     "finished attempts count as unfinished": "the filter keeps a long history out of every start; PlayAttempt.over() "
