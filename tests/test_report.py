@@ -124,7 +124,8 @@ def assert_report_matches_console(pdf: bytes, client, tmp_path, query: str = "")
         assert any(cells[0] == label and cells[-1] == rate for cells in lines), (label, rate)
     # The three most-missed questions: the dashboard's first rows, with their explanation.
     text = "\n".join(" ".join(cells) for cells in lines)
-    rows = re.findall(r'<tr data-question="[^"]+">\s*<td><code>[^<]+</code>(?: 第\d+版)?<br>(.*?)<br>.*?</td>'
+    rows = re.findall(r'<tr data-question="[^"]+">\s*<td>(?:<a [^>]*>)?<code>[^<]+</code>(?: 第\d+版)?(?:</a>)?'
+                      r'(?: · <a [^>]*>编辑</a>)?<br>(.*?)<br>.*?</td>'
                       r'\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>(\d+)</td>\s*<td>([^<]+)</td>', section(dash, "questions"), re.S)
     hardest = [(html_lib.unescape(stem), n, share) for stem, n, share in rows if share != "—"][:3]
     assert hardest
