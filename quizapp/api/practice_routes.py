@@ -14,7 +14,8 @@ from flask_babel import gettext
 
 from quizapp import engine, ratelimits
 from quizapp.api import bp
-from quizapp.api.routes import _body, _campaign, find_participant, issue_participant_token, participant_from_token
+from quizapp.api.body import json_object
+from quizapp.api.routes import _campaign, find_participant, issue_participant_token, participant_from_token
 from quizapp.errors import Forbidden, Invalid, Unauthorized
 from quizapp.practice import queries as practice_queries
 from quizapp.practice import start as practice
@@ -26,7 +27,7 @@ TOKEN_HEADER = "X-Participant-Token"  # nosec B105 - the name of a request heade
 
 def _body_participant(campaign: CampaignRules) -> Player:
     """The participant named by the body's participant_token (400 when missing or invalid)."""
-    body = _body()
+    body = json_object()
     if "participant_token" not in body:
         raise Invalid(gettext("缺少 participant_token（开始答题接口返回的参与者凭证）"), field="participant_token")
     return participant_from_token(campaign, body["participant_token"])

@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from quizapp import ratelimits
 from quizapp.api import bp
+from quizapp.api.body import json_object
 from quizapp.api.openapi import openapi_document
 from quizapp.boards import leaderboard
 from quizapp.clock import utcnow
@@ -30,37 +31,6 @@ def _campaign(slug: str, for_boards: bool = False) -> CampaignRules:
     if campaign is None:
         raise NotFound(gettext("活动 %(slug)s 不存在", slug=slug), code="campaign_not_found")
     return campaign
-
-
-def _body() -> dict:
-    """The request's JSON object, or a 400 naming the problem."""
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the JSON parser's stack
-        data = None
-    if not isinstance(data, dict):
-        raise Invalid(gettext("请求体必须是 JSON 对象（Content-Type: application/json）"), field="body")
-    if not _encodable(data):
-        raise Invalid(gettext("请求体含有无效的 Unicode 字符（单独的代理项 \\ud800-\\udfff）"), field="body")
-    return data
-
-
-def _encodable(data) -> bool:
-    """True when every string in the parsed JSON is valid Unicode (JSON may escape lone surrogates)."""
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-        elif isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return True
 
 
 def _participant_serializer() -> URLSafeSerializer:
@@ -127,7 +97,7 @@ def campaign_detail(slug: str):
 def create_attempt(slug: str):
     """Join (or come back as) a participant and start an attempt."""
     campaign = _campaign(slug)
-    body = _body()
+    body = json_object()
     elder = body.get("elder_mode", False)  # started in the elderly-friendly mode: longer per question if allowed
     if not isinstance(elder, bool):
         raise Invalid(gettext("elder_mode 必须是 true 或 false"), field="elder_mode")
@@ -177,7 +147,7 @@ def next_question(attempt_id: str):
 def post_answer(attempt_id: str):
     """Answer the current question once; an identical resend gets the same response."""
     attempt = _authorised_attempt(attempt_id)
-    body = _body()
+    body = json_object()
     if "choices" not in body:
         raise Invalid(gettext("缺少 choices"), field="choices")
     outcome = play.record_answer(attempt, body.get("question_id"), body["choices"])

@@ -14,6 +14,7 @@ import re
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext
 
+from quizapp.api.body import json_object
 from quizapp.live import deps, service
 from quizapp.live.deps import Invalid
 
@@ -22,31 +23,6 @@ bp = Blueprint("live_api", __name__, url_prefix="/api/v1/live")
 bp.after_request(deps.traditional_api_content)
 
 BOARD_LIMIT = (1, 1000)
-
-
-def _body() -> dict:
-    """The request's JSON object, or a 400 naming the body."""
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the JSON parser's stack
-        data = None
-    if not isinstance(data, dict):
-        raise Invalid(gettext("请求体必须是 JSON 对象（Content-Type: application/json）"), field="body")
-    stack: list = [data]
-    while stack:  # JSON may escape lone surrogates, which no database can store
-        value = stack.pop()
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Invalid(gettext("请求体含有无效的 Unicode 字符（单独的代理项 \\ud800-\\udfff）"),
-                              field="body") from None
-        elif isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return data
 
 
 def player_key() -> str:
@@ -78,7 +54,7 @@ def _no_store(response: Response) -> Response:
 def join(pin: str):
     """Join the game with a nickname and unit; 201 with the phone's bearer token and its device token."""
     game = service.game_or_404(pin)
-    body = _body()
+    body = json_object()
     token = service.join(game, body.get("nickname"), body.get("org"))
     return _json({"player_token": token, "pin": game.pin, "device_token": deps.device_token()}, 201)
 
@@ -104,7 +80,7 @@ def answer(pin: str):
     """Answer the current question once: 200; 409 for a second answer or outside the question phase."""
     token = deps.bearer()
     service.me(pin, token)  # 404 / 401 / 403 before looking at the body
-    body = _body()
+    body = json_object()
     if "index" not in body:
         raise Invalid(gettext("缺少 index"), field="index")
     if "choices" not in body:
@@ -118,7 +94,7 @@ def buzz(pin: str):
     """Buzz in (抢答) for the current question: 201 with the buzz's place in the order the server took them."""
     token = deps.bearer()
     service.me(pin, token)
-    body = _body()
+    body = json_object()
     if "index" not in body:
         raise Invalid(gettext("缺少 index"), field="index")
     return _json({"seq": service.buzz(pin, token, body["index"])}, 201)
