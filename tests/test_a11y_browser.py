@@ -321,9 +321,12 @@ def test_every_page_passes_axe_in_three_languages_with_big_targets_and_light_pag
 
 def _tab_to(page, selector: str, seen: list[str], limit: int = 40) -> None:
     """Press Tab until the element matching selector has the focus; every element focused on the way must show it."""
+    # A page reached by Enter may still be fetching its stylesheet; the ring is judged once it has loaded.
+    page.wait_for_load_state("load")
     for _ in range(limit):
         page.keyboard.press("Tab")
-        state = page.evaluate("""(selector) => {
+        state = page.evaluate("""async (selector) => {
+          await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
           const el = document.activeElement;
           const ring = (e) => { const s = getComputedStyle(e); return s.outlineStyle !== "none"
                                 && parseFloat(s.outlineWidth) >= 2; };
