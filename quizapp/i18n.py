@@ -203,8 +203,10 @@ def traditional_api_content(response):
     never nicknames or unit names. Only the endpoints that return bank content
     pay for the locale selection; the views stay unaware of it.
     """
-    if (request.endpoint not in BANK_CONTENT_ENDPOINTS or response.status_code != 200 or not response.is_json
-            or not is_traditional()):
+    # The API keeps no session (web.TokenApiSessions), so of select_locale's rules only Accept-Language applies;
+    # reading it directly spares every Simplified answer Flask-Babel's per-request locale set-up.
+    if (request.endpoint not in BANK_CONTENT_ENDPOINTS or response.status_code != 200
+            or locale_of_header(request.headers.get("Accept-Language", "")) != TRADITIONAL or not response.is_json):
         return response
     body = response.get_json(silent=True)
     if not isinstance(body, dict):

@@ -62,7 +62,11 @@ def issue_participant_token(participant: Player) -> str:
 
 def _authorised_attempt(attempt_id: str) -> PlayAttempt:
     """Load the attempt and check its bearer token (401 without one, 403 for a wrong one)."""
-    attempt = attempts.load(attempt_id)
+    return _authorised(attempts.load(attempt_id))
+
+
+def _authorised(attempt: PlayAttempt) -> PlayAttempt:
+    """The attempt, once the request's bearer token is its own (401 without one, 403 for a wrong one)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -146,11 +150,18 @@ def next_question(attempt_id: str):
 @ratelimits.limited(("answer_per_attempt", ratelimits.attempt_key))
 def post_answer(attempt_id: str):
     """Answer the current question once; an identical resend gets the same response."""
-    attempt = _authorised_attempt(attempt_id)
-    body = json_object()
+    try:
+        body: dict[str, object] | Invalid = json_object()
+    except Invalid as error:  # reported after the attempt and its token, as on every other attempt route
+        body = error
+    question_id = body.get("question_id") if isinstance(body, dict) else None
+    attempt, item = play.answering(attempt_id, question_id)
+    _authorised(attempt)
+    if isinstance(body, Invalid):
+        raise body
     if "choices" not in body:
         raise Invalid(gettext("缺少 choices"), field="choices")
-    outcome = play.record_answer(attempt, body.get("question_id"), body["choices"])
+    outcome = play.record_answer(attempt, question_id, body["choices"], item=item)
     return outcome.to_dict()
 
 

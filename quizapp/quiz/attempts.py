@@ -58,11 +58,14 @@ class PlayAttempt:
         return self.finished_at is not None or now >= self.expires_at or now >= self.campaign_closes_at
 
 
-_ATTEMPT_SQL = (
-    "SELECT a.id, a.public_id, a.kind, a.token_hash, a.campaign_id, a.participant_id, a.total, "
+# The attempt's columns and tables, also read with an item in one statement (play.answering).
+ATTEMPT_COLUMNS = (
+    "a.id, a.public_id, a.kind, a.token_hash, a.campaign_id, a.participant_id, a.total, "
     "a.seconds_per_question, a.speed_bonus, a.streak_step, a.streak_cap, a.day, a.started_at, a.expires_at, "
-    "a.finished_at, a.score, a.correct_count, a.duration_ms, a.flags, c.closes_at, c.slug "
-    "FROM attempt a JOIN campaign c ON c.id = a.campaign_id ")
+    "a.finished_at, a.score, a.correct_count, a.duration_ms, a.flags, c.closes_at, c.slug")
+ATTEMPT_WIDTH = ATTEMPT_COLUMNS.count(",") + 1
+ATTEMPT_TABLES = "attempt a JOIN campaign c ON c.id = a.campaign_id "
+_ATTEMPT_SQL = f"SELECT {ATTEMPT_COLUMNS} FROM {ATTEMPT_TABLES}"
 _BY_PUBLIC_ID = _ATTEMPT_SQL + "WHERE a.public_id = ?"
 _BY_ID = _ATTEMPT_SQL + "WHERE a.id = ?"
 _UNFINISHED = _ATTEMPT_SQL + "WHERE a.participant_id = ? AND a.kind = ? AND a.finished_at IS NULL ORDER BY a.id DESC"
@@ -70,7 +73,8 @@ _HISTORY = _ATTEMPT_SQL + "WHERE a.participant_id = ? AND a.kind = ? ORDER BY a.
 _DAILY = _ATTEMPT_SQL + "WHERE a.participant_id = ? AND a.kind = ? AND a.day = ?"
 
 
-def _attempt(conn: RawConnection, row: Row) -> PlayAttempt:
+def from_row(conn: RawConnection, row: Row) -> PlayAttempt:
+    """Build a PlayAttempt from ATTEMPT_COLUMNS at the start of a row."""
     return PlayAttempt(
         id=row[0], public_id=row[1], kind=row[2], token_hash=row[3], campaign_id=row[4], participant_id=row[5],
         total=row[6], seconds_per_question=row[7], speed_bonus=bool(row[8]), streak_step=row[9], streak_cap=row[10],
@@ -84,8 +88,13 @@ def load(public_id: object) -> PlayAttempt:
     conn = raw()
     row = conn.one(_BY_PUBLIC_ID, (public_id,)) if usable_key(public_id) else None
     if row is None:
-        raise NotFound(gettext("找不到这次答题"), code="attempt_not_found")
-    return _attempt(conn, row)
+        raise not_found()
+    return from_row(conn, row)
+
+
+def not_found() -> NotFound:
+    """The 404 for an attempt id that names no attempt."""
+    return NotFound(gettext("找不到这次答题"), code="attempt_not_found")
 
 
 def get(attempt_id: int) -> PlayAttempt:
@@ -93,13 +102,13 @@ def get(attempt_id: int) -> PlayAttempt:
     conn = raw()
     row = conn.one(_BY_ID, (attempt_id,))
     assert row is not None, attempt_id  # nosec B101 - ids come from rows that reference the attempt
-    return _attempt(conn, row)
+    return from_row(conn, row)
 
 
 def unfinished(participant_id: int, kind: str = CONTEST) -> list[PlayAttempt]:
     """The participant's attempts of a kind not finished yet (in play, or over and not finalised), newest first."""
     conn = raw()
-    return [_attempt(conn, row) for row in conn.all(_UNFINISHED, (participant_id, kind))]
+    return [from_row(conn, row) for row in conn.all(_UNFINISHED, (participant_id, kind))]
 
 
 def in_play(participant_id: int, now: dt.datetime, kind: str = CONTEST) -> PlayAttempt | None:
@@ -110,14 +119,14 @@ def in_play(participant_id: int, now: dt.datetime, kind: str = CONTEST) -> PlayA
 def history(participant_id: int, kind: str = CONTEST) -> list[PlayAttempt]:
     """Every attempt of a kind the participant started, newest first."""
     conn = raw()
-    return [_attempt(conn, row) for row in conn.all(_HISTORY, (participant_id, kind))]
+    return [from_row(conn, row) for row in conn.all(_HISTORY, (participant_id, kind))]
 
 
 def daily(participant_id: int, day: str) -> PlayAttempt | None:
     """The participant's daily practice set of a China day (ISO date), if started (at most one)."""
     conn = raw()
     row = conn.one(_DAILY, (participant_id, DAILY, day))
-    return _attempt(conn, row) if row is not None else None
+    return from_row(conn, row) if row is not None else None
 
 
 def started_on(participant_id: int, day: str, kind: str = CONTEST) -> int:

@@ -20,7 +20,8 @@ from quizapp.bank import OPTION_KEYS
 from quizapp.clock import utcnow
 from quizapp.database import RawConnection, Row, raw
 from quizapp.errors import Conflict, Invalid
-from quizapp.quiz.attempts import PlayAttempt
+from quizapp.quiz import attempts
+from quizapp.quiz.attempts import ATTEMPT_COLUMNS, ATTEMPT_TABLES, ATTEMPT_WIDTH, PlayAttempt
 from quizapp.quiz.campaigns import usable_key
 from quizapp.quiz.finish import finalize
 
@@ -71,14 +72,26 @@ class PlayItem:
     article: SourceArticle
 
 
-_ITEM_SQL = (
-    "SELECT i.id, i.attempt_id, i.position, i.option_order, i.served_at, i.answered_at, i.choices, i.correct, i.points, "
+_ITEM_COLUMNS = (
+    "i.id, i.attempt_id, i.position, i.option_order, i.served_at, i.answered_at, i.choices, i.correct, i.points, "
     "i.elapsed_ms, i.score_after, i.streak, i.streak_bonus, COALESCE(p.streak, 0), "
     "v.id, v.question_id, v.type, v.stem, v.options, v.answer, v.explanation, v.tags, v.version, "
-    "ar.title, ar.publisher, ar.date "
+    "ar.title, ar.publisher, ar.date")
+_ITEM_SQL = (
+    f"SELECT {_ITEM_COLUMNS} "
     "FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
     "JOIN question q ON q.id = v.question_id JOIN article ar ON ar.id = q.article_id "
     "LEFT JOIN attempt_item p ON p.attempt_id = i.attempt_id AND p.position = i.position - 1 ")
+# An answer reads its attempt and the item of the question it answers in one statement (one round trip, and on
+# SQLite one fewer release of the interpreter lock for each step).
+_ANSWERING_SQL = (
+    f"SELECT {ATTEMPT_COLUMNS}, {_ITEM_COLUMNS} FROM {ATTEMPT_TABLES}"
+    "LEFT JOIN attempt_item i ON i.attempt_id = a.id "
+    "AND i.question_version_id IN (SELECT id FROM question_version WHERE question_id = ?) "
+    "LEFT JOIN question_version v ON v.id = i.question_version_id LEFT JOIN question q ON q.id = v.question_id "
+    "LEFT JOIN article ar ON ar.id = q.article_id "
+    "LEFT JOIN attempt_item p ON p.attempt_id = i.attempt_id AND p.position = i.position - 1 "
+    "WHERE a.public_id = ?")
 _CURRENT_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND i.answered_at IS NULL ORDER BY i.position LIMIT 1"
 _BY_QUESTION_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND v.question_id = ?"
 _OF_ATTEMPT_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? ORDER BY i.position"
@@ -111,6 +124,19 @@ def find_item(attempt: PlayAttempt, question_id: object) -> PlayItem | None:
     conn = raw()
     row = conn.one(_BY_QUESTION_SQL, (attempt.id, question_id))
     return _item(conn, row) if row else None
+
+
+def answering(public_id: object, question_id: object) -> tuple[PlayAttempt, PlayItem | None]:
+    """The attempt with this public id (or NotFound) and its item serving this question (None when none does)."""
+    if not usable_key(public_id):
+        raise attempts.not_found()
+    conn = raw()
+    row = conn.one(_ANSWERING_SQL, (question_id if usable_key(question_id) else None, public_id))
+    if row is None:
+        raise attempts.not_found()
+    attempt = attempts.from_row(conn, row)
+    item_row = row[ATTEMPT_WIDTH:]
+    return attempt, (_item(conn, item_row) if item_row[0] is not None else None)
 
 
 def current_item(attempt: PlayAttempt, now: dt.datetime | None = None) -> PlayItem | None:
