@@ -751,9 +751,14 @@ def test_leaderboard_entries_org_filter_and_limit(client, make_campaign, api_pla
     assert [(e["nickname"], e["org"], e["rank"]) for e in s1] == [("甲", "s1", 1), ("丙", "s1", 2)]
     top2 = client.get(f"{API}/campaigns/c1/leaderboard?limit=2").get_json()["entries"]
     assert top2 == entries[:2]
-    for bad in ["0", "-1", "abc", "101", "1.5", ""]:
+    for bad in ["0", "-1", "abc", "101", "1.5", "", "%C2%B2", "%FF"]:
         error_of(client.get(f"{API}/campaigns/c1/leaderboard?limit={bad}"), 400, "limit")
     error_of(client.get(f"{API}/campaigns/c1/leaderboard?org=zz"), 404)
+    error_of(client.get(f"{API}/campaigns/c1/leaderboard?org=%FF"), 404)
+    # The first value of a name counts, escapes are decoded, and both parameters go together.
+    assert client.get(f"{API}/campaigns/c1/leaderboard?limit=1&limit=500").get_json()["entries"] == entries[:1]
+    both = client.get(f"{API}/campaigns/c1/leaderboard?org=%73%31&limit=1").get_json()["entries"]
+    assert [(e["nickname"], e["rank"]) for e in both] == [("甲", 1)]
 
 
 def test_best_attempt_counts_on_the_board(client, make_campaign, api_player):

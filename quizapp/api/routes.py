@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from urllib.parse import parse_qsl
 
 from flask import current_app, jsonify, request
 from flask_babel import gettext
@@ -181,21 +183,30 @@ def attempt_result(attempt_id: str):
             "badges": badges.to_dicts(badges.of_participant(attempt.participant_id), attempt.id)}
 
 
-def _limit() -> int:
-    """Parse ?limit= (1..100, default 50)."""
-    raw = request.args.get("limit", "50")
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= MAX_LIMIT:  # not isdigit(): "²" passes it
-        raise Invalid(gettext("limit 必须是 1 到 %(max)d 之间的整数", max=MAX_LIMIT), field="limit")
-    return int(raw)
+@functools.lru_cache(maxsize=256)
+def _board_query(query: bytes) -> tuple[int | None, str | None]:
+    """?limit= (1..100, default 50; None when it is anything else) and ?org= of a board poll.
+
+    Phones poll with a handful of distinct query strings, so each is parsed once (as request.args would: the
+    first value of a name, blank values kept; bytes that are not UTF-8 are replaced, where werkzeug keeps them
+    percent-encoded, which names no unit either way).
+    """
+    args: dict[str, str] = {}
+    for name, value in parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"):
+        args.setdefault(name, value)
+    raw = args.get("limit", "50")
+    ok = re.fullmatch(r"[0-9]{1,9}", raw) is not None and 1 <= int(raw) <= MAX_LIMIT  # not isdigit(): "²" passes it
+    return (int(raw) if ok else None), args.get("org")
 
 
 @bp.get("/campaigns/<slug>/leaderboard")
 def people_board(slug: str):
     """Individual board for the campaign or one unit (?org=)."""
     campaign = _campaign(slug, for_boards=True)
-    limit = _limit()
+    limit, code = _board_query(request.query_string)
+    if limit is None:
+        raise Invalid(gettext("limit 必须是 1 到 %(max)d 之间的整数", max=MAX_LIMIT), field="limit")
     org_id = None
-    code = request.args.get("org")
     if code:
         org_id = campaigns.unit_id(campaign.id, code)
         if org_id is None:
