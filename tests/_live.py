@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +152,39 @@ class Http:
             conn.request(method, path, body=data, headers=self._headers(body, token))
         finally:
             conn.close()
+
+
+# ----------------------------------------------------------------------------- worker processes
+
+def _child(target, out, args) -> None:
+    """Run one worker; put (ok, payload) on the result queue, the traceback on failure."""
+    try:
+        out.put((True, target(*args)))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which fails the test
+        out.put((False, traceback.format_exc()))
+
+
+def run_processes(jobs: list[tuple], timeout: float) -> list:
+    """Start one process per (target, args), collect each one's result; kill everything on timeout."""
+    ctx = multiprocessing.get_context("fork")  # children only use http.client; fork starts them cheaply
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_child, args=(target, out, args), daemon=True) for target, args in jobs]
+    for proc in procs:
+        proc.start()
+    results, failures = [], []
+    deadline = time.monotonic() + timeout
+    try:
+        for _ in procs:
+            ok, payload = out.get(timeout=max(0.1, deadline - time.monotonic()))
+            (results if ok else failures).append(payload)
+    except Exception as exc:  # queue.Empty: a worker hung past the deadline
+        failures.append(f"workers did not finish within {timeout}s: {exc!r}")
+    finally:
+        for proc in procs:
+            proc.join(timeout=max(0.1, deadline + 5 - time.monotonic()))
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+    assert not failures, "worker process failed:\n" + "\n".join(failures)
+    return results

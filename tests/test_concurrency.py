@@ -26,7 +26,6 @@ import os
 import random
 import re
 import time
-import traceback
 from collections import defaultdict
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from quizapp.bank.importing import import_bank
 from quizapp.clock import china_day, utcnow
 from quizapp.quiz import attempts, players
 
+import _live
 from _live import Http, LiveServer
 from helpers import rules
 
@@ -61,6 +61,7 @@ TOGETHER = 12  # (e)
 TOGETHER_ROUNDS = 3
 PHASE_TIMEOUT = 45.0  # seconds any one phase may take before its processes are killed
 BARRIER_TIMEOUT = 20.0
+CTX = multiprocessing.get_context("fork")  # children only use http.client; fork starts them cheaply
 
 # limits 5.8.0's in-memory storage can start its expiry Timer from two threads at once (unlocked
 # `if not self.timer.is_alive()`, upstream alisaifee/limits PR #352): the second start prints this
@@ -69,42 +70,12 @@ LIMITS_TIMER_RACE = re.compile(
     r"Exception ignored in thread started by: <bound method Thread\._bootstrap of <Timer\([^)]*\)>>\n"
     r"Traceback \(most recent call last\):\n(?:  .*\n)+?KeyError: <Timer\([^)]*\)>\n")
 
-CTX = multiprocessing.get_context("fork")  # children only use http.client; fork starts them cheaply
-
 
 # ----------------------------------------------------------------------------- process plumbing
 
-def _child(target, out, args) -> None:
-    """Run one worker; put (ok, payload) on the result queue, the traceback on failure."""
-    try:
-        out.put((True, target(*args)))
-    except BaseException:  # noqa: BLE001 - reported to the parent, which fails the test
-        out.put((False, traceback.format_exc()))
-
-
 def run_processes(jobs: list[tuple], timeout: float = PHASE_TIMEOUT) -> list:
-    """Start one process per (target, args), collect each one's result; kill everything on timeout."""
-    out = CTX.Queue()
-    procs = [CTX.Process(target=_child, args=(target, out, args), daemon=True) for target, args in jobs]
-    for proc in procs:
-        proc.start()
-    results, failures = [], []
-    deadline = time.monotonic() + timeout
-    try:
-        for _ in procs:
-            ok, payload = out.get(timeout=max(0.1, deadline - time.monotonic()))
-            (results if ok else failures).append(payload)
-    except Exception as exc:  # queue.Empty: a worker hung past the deadline
-        failures.append(f"workers did not finish within {timeout}s: {exc!r}")
-    finally:
-        for proc in procs:
-            proc.join(timeout=max(0.1, deadline + 5 - time.monotonic()))
-        for proc in procs:
-            if proc.is_alive():
-                proc.kill()
-                proc.join(5)
-    assert not failures, "worker process failed:\n" + "\n".join(failures)
-    return results
+    """_live.run_processes with this module's phase timeout."""
+    return _live.run_processes(jobs, timeout)
 
 
 # ----------------------------------------------------------------------------- client helpers

@@ -16,11 +16,11 @@ import multiprocessing
 import os
 import re
 import time
-import traceback
 from pathlib import Path
 
 import pytest
 
+import _live
 from _live import HOST, LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,35 +75,9 @@ def wait_for(port: int, pin: str, token: str, check, timeout: float = 10.0) -> d
     raise AssertionError(f"state never matched: {state}")
 
 
-def _child(target, out, args) -> None:
-    try:
-        out.put((True, target(*args)))
-    except BaseException:  # noqa: BLE001 - reported to the parent, which fails the test
-        out.put((False, traceback.format_exc()))
-
-
 def run_processes(jobs: list[tuple], timeout: float = TIMEOUT) -> list:
-    """One process per (target, args); their results (in completion order); kill everything on timeout."""
-    out = CTX.Queue()
-    procs = [CTX.Process(target=_child, args=(target, out, args), daemon=True) for target, args in jobs]
-    for proc in procs:
-        proc.start()
-    results, failures = [], []
-    deadline = time.monotonic() + timeout
-    try:
-        for _ in procs:
-            ok, payload = out.get(timeout=max(0.1, deadline - time.monotonic()))
-            (results if ok else failures).append(payload)
-    except Exception as exc:  # queue.Empty
-        failures.append(f"workers did not finish within {timeout}s: {exc!r}")
-    finally:
-        for proc in procs:
-            proc.join(timeout=max(0.1, deadline + 5 - time.monotonic()))
-            if proc.is_alive():
-                proc.kill()
-                proc.join(5)
-    assert not failures, "worker process failed:\n" + "\n".join(failures)
-    return results
+    """_live.run_processes with this module's timeout."""
+    return _live.run_processes(jobs, timeout)
 
 
 # ----------------------------------------------------------------------------- fixtures

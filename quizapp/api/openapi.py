@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 
-def _ref(name: str) -> dict:
+def ref(name: str) -> dict:
+    """A reference to a schema of the document's components."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict, description: str) -> dict:
+def json_response(schema: dict, description: str) -> dict:
+    """A response carrying JSON of this schema."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+
 ERRORS = {
-    "400": _json(_ref("Error"), "Bad request body or parameter; error.field names it"),
-    "401": _json(_ref("Error"), "Missing bearer token"),
-    "403": _json(_ref("Error"), "Wrong bearer token"),
-    "404": _json(_ref("Error"), "No such campaign, attempt or unit"),
-    "409": _json(_ref("Error"), "Conflict: already answered, attempt over, campaign closed, today's daily set "
-                                "already done, nothing in the wrong-answer book to retry"),
-    "429": _json(_ref("Error"), "Attempt limit for today reached, or too many requests (rate limit)"),
+    "400": json_response(ref("Error"), "Bad request body or parameter; error.field names it"),
+    "401": json_response(ref("Error"), "Missing bearer token"),
+    "403": json_response(ref("Error"), "Wrong bearer token"),
+    "404": json_response(ref("Error"), "No such campaign, attempt or unit"),
+    "409": json_response(ref("Error"), "Conflict: already answered, attempt over, campaign closed, today's daily set "
+                                       "already done, nothing in the wrong-answer book to retry"),
+    "429": json_response(ref("Error"), "Attempt limit for today reached, or too many requests (rate limit)"),
 }
 
 
@@ -52,7 +55,7 @@ def openapi_document() -> dict:
                                                     "organisations"], "properties": {
             "slug": string, "title": string, "questions_per_quiz": integer, "seconds_per_question": integer,
             "attempts_per_day": integer, "open": boolean, "opens_at": string, "closes_at": string,
-            "organisations": {"type": "array", "items": _ref("Organisation")}}},
+            "organisations": {"type": "array", "items": ref("Organisation")}}},
         "NewAttempt": {"type": "object", "properties": {
             "nickname": {"type": "string", "minLength": 1, "maxLength": 20},
             "org": {"type": "string", "minLength": 1},
@@ -75,7 +78,7 @@ def openapi_document() -> dict:
             "done": boolean, "index": integer, "total": integer, "seconds_left": number,
             "question": {"type": "object", "properties": {
                 "id": string, "type": {"type": "string", "enum": ["single", "multiple", "judge"]}, "stem": string,
-                "options": {"type": "array", "items": _ref("Option")}}}}},
+                "options": {"type": "array", "items": ref("Option")}}}}},
         "Answer": {"type": "object", "required": ["question_id", "choices"], "properties": {
             "question_id": string, "choices": {"type": "array", "items": string}}},
         "Feedback": {"type": "object", "required": ["correct", "points", "correct_choices", "explanation", "source",
@@ -95,7 +98,7 @@ def openapi_document() -> dict:
             "score": integer, "correct_count": integer, "total": integer, "duration_s": number,
             "rank_in_org": integer, "rank_overall": integer, "best_score": integer,
             "badges": {"type": "array", "description": "badges the participant holds; new: earned by this attempt",
-                       "items": _ref("Badge")}}},
+                       "items": ref("Badge")}}},
         "PracticeResult": {
             "type": "object", "description": "a finished practice attempt: no score or rank, practice never counts",
             "required": ["kind", "counted", "correct_count", "total", "answered", "duration_s", "complete",
@@ -104,7 +107,7 @@ def openapi_document() -> dict:
                 "correct_count": integer, "total": integer, "answered": integer, "duration_s": number,
                 "complete": {"type": "boolean", "description": "every question answered (a daily set: checked in)"},
                 "checkin_streak": {"type": "integer", "description": "daily sets: consecutive check-in days"},
-                "mistakes": _ref("BookCounts")}},
+                "mistakes": ref("BookCounts")}},
         "PracticeStart": {"type": "object", "required": ["participant_token"], "properties": {
             "participant_token": {"type": "string", "description": "returned by POST /campaigns/{slug}/attempts"}}},
         "PracticeAttempt": {"type": "object", "required": ["attempt_id", "token", "kind", "total", "day"],
@@ -123,20 +126,20 @@ def openapi_document() -> dict:
             "daily_size": integer, "attempt_id": {"type": "string", "nullable": True},
             "week": {"type": "array", "items": {"type": "object", "required": ["day", "checked_in"],
                                                 "properties": {"day": string, "checked_in": boolean}}},
-            "mistakes": _ref("BookCounts")}},
+            "mistakes": ref("BookCounts")}},
         "Mistake": {"type": "object", "required": ["question_id", "stem", "options", "choices", "correct_choices",
                                                    "explanation", "source", "times_wrong", "retryable"],
                     "properties": {
             "question_id": string, "version": integer,
             "type": {"type": "string", "enum": ["single", "multiple", "judge"]}, "stem": string,
-            "options": {"type": "array", "items": _ref("Option")},
+            "options": {"type": "array", "items": ref("Option")},
             "choices": {"type": "array", "items": string}, "correct_choices": {"type": "array", "items": string},
             "late": boolean, "explanation": string,
             "source": {"type": "object", "properties": {"title": string, "publisher": string, "date": string}},
             "times_wrong": integer, "missed_at": string,
             "kind": {"type": "string", "enum": ["contest", "daily", "review"]}, "retryable": boolean}},
         "MistakeBook": {"type": "object", "required": ["entries", "open", "mastered", "retryable"], "properties": {
-            "entries": {"type": "array", "items": _ref("Mistake")}, "open": integer, "mastered": integer,
+            "entries": {"type": "array", "items": ref("Mistake")}, "open": integer, "mastered": integer,
             "retryable": integer}},
         "Badge": {"type": "object", "required": ["code", "name", "new"], "properties": {
             "code": {"type": "string", "enum": ["first_attempt", "full_marks", "all_types", "days_3", "days_7",
@@ -151,12 +154,12 @@ def openapi_document() -> dict:
             "headcount": integer, "coverage": number, "avg_score": number}},
     }
     board = lambda item: {"type": "object", "required": ["entries"],  # noqa: E731
-                          "properties": {"entries": {"type": "array", "items": _ref(item)}}}
+                          "properties": {"entries": {"type": "array", "items": ref(item)}}}
     paths = {
         "/campaigns/{slug}": {"get": {
             "summary": "Campaign rules and units", "operationId": "getCampaign",
             "parameters": [_path_param("slug")],
-            "responses": {"200": _json(_ref("Campaign"), "The campaign"), **_errors("404")}}},
+            "responses": {"200": json_response(ref("Campaign"), "The campaign"), **_errors("404")}}},
         "/campaigns/{slug}/attempts": {"post": {
             "summary": "Join and start an attempt", "operationId": "startAttempt",
             "description": "A participant has at most one contest attempt in play. The token of an attempt is "
@@ -165,26 +168,26 @@ def openapi_document() -> dict:
                            "stands (answered questions count, the rest earn nothing) and starts a new one, "
                            "within the daily limit.",
             "parameters": [_path_param("slug"), DEVICE_HEADER],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewAttempt")}}},
-            "responses": {"201": _json(_ref("AttemptCreated"), "Attempt started"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("NewAttempt")}}},
+            "responses": {"201": json_response(ref("AttemptCreated"), "Attempt started"),
                           **_errors("400", "404", "409", "429")}}},
         "/attempts/{attempt_id}/question": {"get": {
             "summary": "Current question (starts its clock)", "operationId": "getQuestion", "security": secured,
             "parameters": [_path_param("attempt_id")],
-            "responses": {"200": _json(_ref("QuestionState"), "Current question or done"),
+            "responses": {"200": json_response(ref("QuestionState"), "Current question or done"),
                           **_errors("401", "403", "404", "429")}}},
         "/attempts/{attempt_id}/answers": {"post": {
             "summary": "Answer the current question", "operationId": "postAnswer", "security": secured,
             "parameters": [_path_param("attempt_id")],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Answer")}}},
-            "responses": {"200": _json(_ref("Feedback"), "Feedback (same body when the same answer is resent)"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Answer")}}},
+            "responses": {"200": json_response(ref("Feedback"), "Feedback (same body when the same answer is resent)"),
                           **_errors("400", "401", "403", "404", "409", "429")}}},
         "/attempts/{attempt_id}/result": {"get": {
             "summary": "Result of a finished attempt", "operationId": "getResult", "security": secured,
             "parameters": [_path_param("attempt_id")],
             "description": "A contest attempt's result has its score and ranks; a practice attempt's (kind daily "
                            "or review) has right answers only: practice never counts.",
-            "responses": {"200": _json({"oneOf": [_ref("Result"), _ref("PracticeResult")]}, "Result"),
+            "responses": {"200": json_response({"oneOf": [ref("Result"), ref("PracticeResult")]}, "Result"),
                           **_errors("401", "403", "404", "409")}}},
         "/campaigns/{slug}/practice/daily": {"post": {
             "summary": "Start today's daily practice set", "operationId": "startDailyPractice",
@@ -195,8 +198,8 @@ def openapi_document() -> dict:
                            "working); once it is done, 409 daily_done. Practice never counts for boards, best "
                            "scores, badges or the daily attempt limit.",
             "parameters": [_path_param("slug"), DEVICE_HEADER],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PracticeStart")}}},
-            "responses": {"201": _json(_ref("PracticeAttempt"), "Today's set"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("PracticeStart")}}},
+            "responses": {"201": json_response(ref("PracticeAttempt"), "Today's set"),
                           **_errors("400", "404", "409", "429")}}},
         "/campaigns/{slug}/practice/review": {"post": {
             "summary": "Retry the wrong-answer book", "operationId": "startReviewPractice",
@@ -205,13 +208,13 @@ def openapi_document() -> dict:
                            "the book. While a retry is in play this returns it with a new token; 409 book_empty "
                            "when nothing can be retried.",
             "parameters": [_path_param("slug"), DEVICE_HEADER],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PracticeStart")}}},
-            "responses": {"201": _json(_ref("PracticeAttempt"), "The retry"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("PracticeStart")}}},
+            "responses": {"201": json_response(ref("PracticeAttempt"), "The retry"),
                           **_errors("400", "404", "409", "429")}}},
         "/campaigns/{slug}/practice": {"get": {
             "summary": "Daily practice status and check-in streak", "operationId": "getPracticeStatus",
             "parameters": [_path_param("slug"), PARTICIPANT_HEADER],
-            "responses": {"200": _json(_ref("PracticeStatus"), "Today's set, the streak, the book's size"),
+            "responses": {"200": json_response(ref("PracticeStatus"), "Today's set, the streak, the book's size"),
                           **_errors("401", "403", "404")}}},
         "/campaigns/{slug}/mistakes": {"get": {
             "summary": "The wrong-answer book", "operationId": "getMistakes",
@@ -219,18 +222,18 @@ def openapi_document() -> dict:
                            "missed first, each as served then (options in the order shown), with the answer "
                            "given, the key, the explanation and the source.",
             "parameters": [_path_param("slug"), PARTICIPANT_HEADER],
-            "responses": {"200": _json(_ref("MistakeBook"), "The book"), **_errors("401", "403", "404")}}},
+            "responses": {"200": json_response(ref("MistakeBook"), "The book"), **_errors("401", "403", "404")}}},
         "/campaigns/{slug}/leaderboard": {"get": {
             "summary": "Individual board", "operationId": "getLeaderboard",
             "parameters": [_path_param("slug"),
                            {"name": "org", "in": "query", "required": False, "schema": string},
                            {"name": "limit", "in": "query", "required": False,
                             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}],
-            "responses": {"200": _json(board("BoardEntry"), "Board"), **_errors("400", "404")}}},
+            "responses": {"200": json_response(board("BoardEntry"), "Board"), **_errors("400", "404")}}},
         "/campaigns/{slug}/organisations/leaderboard": {"get": {
             "summary": "Unit-vs-unit board", "operationId": "getOrganisationBoard",
             "parameters": [_path_param("slug")],
-            "responses": {"200": _json(board("OrgEntry"), "Board"), **_errors("404")}}},
+            "responses": {"200": json_response(board("OrgEntry"), "Board"), **_errors("404")}}},
     }
     from quizapp.live.openapi import live_paths, live_schemas  # the live round (quizapp/live/)
 

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
+from quizapp.api.openapi import json_response, ref
 
 ERRORS = {
-    "400": _json(_ref("Error"), "Bad request body or parameter; error.field names it"),
-    "401": _json(_ref("Error"), "Missing bearer token"),
-    "403": _json(_ref("Error"), "Wrong bearer token (not a player, or not the host, of this game)"),
-    "404": _json(_ref("Error"), "No game with this PIN (six digits), or no such host action"),
-    "409": _json(_ref("Error"), "Conflict: already answered or buzzed, not the question phase (lobby, reveal, "
-                                "finished, another question, paused, time up), not your turn to answer a buzz-in "
-                                "question, nickname taken, game over, a host move the phase does not allow"),
-    "429": _json(_ref("Error"), "Too many requests (rate limit)"),
+    "400": json_response(ref("Error"), "Bad request body or parameter; error.field names it"),
+    "401": json_response(ref("Error"), "Missing bearer token"),
+    "403": json_response(ref("Error"), "Wrong bearer token (not a player, or not the host, of this game)"),
+    "404": json_response(ref("Error"), "No game with this PIN (six digits), or no such host action"),
+    "409": json_response(ref("Error"), "Conflict: already answered or buzzed, not the question phase (lobby, "
+                                       "reveal, finished, another question, paused, time up), not your turn to "
+                                       "answer a buzz-in question, nickname taken, game over, a host move the phase "
+                                       "does not allow"),
+    "429": json_response(ref("Error"), "Too many requests (rate limit)"),
 }
 
 
@@ -122,14 +116,14 @@ def live_schemas() -> dict:
 def live_paths() -> dict:
     """Paths of the live round under /api/v1."""
     secured: list[dict[str, list[str]]] = [{"bearer": []}]
-    body = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
+    body = lambda name: {"required": True, "content": {"application/json": {"schema": ref(name)}}}  # noqa: E731
     return {
         "/live/{pin}/players": {"post": {
             "summary": "Join a live game", "operationId": "liveJoin", "parameters": [PIN],
             "description": "Any phase but finished (a late joiner starts at 0). The token is issued once: a phone "
                            "keeps it to come back after a reload, a locked screen or a lost signal.",
             "requestBody": body("LiveJoin"),
-            "responses": {"201": _json(_ref("LivePlayer"), "Joined"), **_errors("400", "404", "409", "429")}}},
+            "responses": {"201": json_response(ref("LivePlayer"), "Joined"), **_errors("400", "404", "409", "429")}}},
         "/live/{pin}/state": {"get": {
             "summary": "The phone's view of the game", "operationId": "liveState", "security": secured,
             "parameters": [PIN, {"name": "If-None-Match", "in": "header", "required": False,
@@ -137,7 +131,7 @@ def live_paths() -> dict:
             "description": "Poll every poll_ms milliseconds with the last ETag: 304 until the phase, the question "
                            "or this phone's answer changes. The key, the distribution and this question's points "
                            "appear only on reveal.",
-            "responses": {"200": _json(_ref("LiveState"), "State"), "304": {"description": "Not modified"},
+            "responses": {"200": json_response(ref("LiveState"), "State"), "304": {"description": "Not modified"},
                           **_errors("401", "403", "404")}}},
         "/live/{pin}/answers": {"post": {
             "summary": "Answer the current question", "operationId": "liveAnswer", "security": secured,
@@ -145,14 +139,14 @@ def live_paths() -> dict:
             "description": "Once per question, while it is shown and its time runs (on the server's clock); a "
                            "second answer gets 409. Points come at the reveal. In a buzz-in game only the team "
                            "whose turn it is answers, and is judged at once.",
-            "responses": {"200": _json(_ref("LiveAnswered"), "Stored"),
+            "responses": {"200": json_response(ref("LiveAnswered"), "Stored"),
                           **_errors("400", "401", "403", "404", "409", "429")}}},
         "/live/{pin}/buzz": {"post": {
             "summary": "Buzz in (抢答)", "operationId": "liveBuzz", "security": secured, "parameters": [PIN],
             "requestBody": body("LiveBuzz"),
             "description": "Buzz-in games: buzzes are ordered as the server's database takes them, never by the "
                            "client's clock; the first answers, a wrong answer passes the turn to the next.",
-            "responses": {"201": _json(_ref("LiveBuzzed"), "Buzzed"),
+            "responses": {"201": json_response(ref("LiveBuzzed"), "Buzzed"),
                           **_errors("400", "401", "403", "404", "409", "429")}}},
         "/live/{pin}/board": {"get": {
             "summary": "The game's board and unit ranking", "operationId": "liveBoard",
@@ -160,14 +154,14 @@ def live_paths() -> dict:
                                  "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
             "description": "Every player by score (ties: less time on right answers first); units by the average "
                            "score of their players.",
-            "responses": {"200": _json(_ref("LiveBoard"), "Board"), **_errors("400", "404")}}},
+            "responses": {"200": json_response(ref("LiveBoard"), "Board"), **_errors("400", "404")}}},
         "/live/{pin}/screen": {"get": {
             "summary": "The big screen's view", "operationId": "liveScreen", "parameters": [PIN],
-            "responses": {"200": _json(_ref("LiveScreen"), "State"), **_errors("404")}}},
+            "responses": {"200": json_response(ref("LiveScreen"), "State"), **_errors("404")}}},
         "/live/{pin}/host/state": {"get": {
             "summary": "The host's view", "operationId": "liveHostState", "security": secured, "parameters": [PIN],
             "description": "Bearer host_token (from `quizapp live create` or the console).",
-            "responses": {"200": _json(_ref("LiveScreen"), "State and allowed moves"),
+            "responses": {"200": json_response(ref("LiveScreen"), "State and allowed moves"),
                           **_errors("401", "403", "404", "429")}}},
         "/live/{pin}/host/{action}": {"post": {
             "summary": "Move the game", "operationId": "liveHostMove", "security": secured,
@@ -177,6 +171,6 @@ def live_paths() -> dict:
                            "the question). start = next in the lobby; reveal = next during a question; skip drops "
                            "the current question unscored; pause/resume stop and restart its clock; end finishes "
                            "now. Returns the host's view of the new state.",
-            "responses": {"200": _json(_ref("LiveScreen"), "New state"),
+            "responses": {"200": json_response(ref("LiveScreen"), "New state"),
                           **_errors("401", "403", "404", "409", "429")}}},
     }
