@@ -65,7 +65,7 @@ ATTEMPT_COLUMNS = (
     "a.finished_at, a.score, a.correct_count, a.duration_ms, a.flags, c.closes_at, c.slug")
 ATTEMPT_WIDTH = ATTEMPT_COLUMNS.count(",") + 1
 ATTEMPT_TABLES = "attempt a JOIN campaign c ON c.id = a.campaign_id "
-_ATTEMPT_SQL = f"SELECT {ATTEMPT_COLUMNS} FROM {ATTEMPT_TABLES}"
+_ATTEMPT_SQL = f"SELECT {ATTEMPT_COLUMNS} FROM {ATTEMPT_TABLES}"  # nosec B608 - constant column and table lists
 _BY_PUBLIC_ID = _ATTEMPT_SQL + "WHERE a.public_id = ?"
 _BY_ID = _ATTEMPT_SQL + "WHERE a.id = ?"
 _UNFINISHED = _ATTEMPT_SQL + "WHERE a.participant_id = ? AND a.kind = ? AND a.finished_at IS NULL ORDER BY a.id DESC"

@@ -78,14 +78,14 @@ _ITEM_COLUMNS = (
     "v.id, v.question_id, v.type, v.stem, v.options, v.answer, v.explanation, v.tags, v.version, "
     "ar.title, ar.publisher, ar.date")
 _ITEM_SQL = (
-    f"SELECT {_ITEM_COLUMNS} "
+    f"SELECT {_ITEM_COLUMNS} "  # nosec B608 - a constant column list
     "FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
     "JOIN question q ON q.id = v.question_id JOIN article ar ON ar.id = q.article_id "
     "LEFT JOIN attempt_item p ON p.attempt_id = i.attempt_id AND p.position = i.position - 1 ")
 # An answer reads its attempt and the item of the question it answers in one statement (one round trip, and on
 # SQLite one fewer release of the interpreter lock for each step).
 _ANSWERING_SQL = (
-    f"SELECT {ATTEMPT_COLUMNS}, {_ITEM_COLUMNS} FROM {ATTEMPT_TABLES}"
+    f"SELECT {ATTEMPT_COLUMNS}, {_ITEM_COLUMNS} FROM {ATTEMPT_TABLES}"  # nosec B608 - constant lists
     "LEFT JOIN attempt_item i ON i.attempt_id = a.id "
     "AND i.question_version_id IN (SELECT id FROM question_version WHERE question_id = ?) "
     "LEFT JOIN question_version v ON v.id = i.question_version_id LEFT JOIN question q ON q.id = v.question_id "
