@@ -96,6 +96,8 @@ MUTANTS = [
            "the last answer does not finish the attempt"),
     Mutant("quizapp/quiz/play.py", "correct_count = correct_count + ?", "correct_count = correct_count + 0 * ?",
            "right answers are not counted"),
+    Mutant("quizapp/quiz/play.py", "WHERE id = ? AND finished_at IS NULL RETURNING", "WHERE id = ? RETURNING",
+           "an answer is added to a finished attempt's totals"),
     Mutant("quizapp/quiz/play.py", "if to_display_keys(item, item.choices or []) != keys:", "if False:",
            "a different resend is replayed instead of refused"),
     # Finishing.

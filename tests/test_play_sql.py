@@ -123,6 +123,39 @@ def test_an_attempt_is_finished_once_whoever_comes_second(app, make_campaign):
     assert (best.best_attempt_id, best.best_finished_at) == (attempt.id, started + dt.timedelta(seconds=5))
 
 
+def test_an_answer_that_loses_the_race_with_the_finish_is_refused_and_not_counted(app, make_campaign):
+    """A request loaded the attempt in play, then another closed it (time up) before the answer was stored: the
+    answer is a 409, its item stays unanswered, and the finished attempt's totals stay what the boards counted."""
+    from quizapp.errors import Conflict
+    from quizapp.quiz import attempts, finish
+
+    campaign = make_campaign(questions_per_quiz=3)
+    person = players.join(rules(campaign), "甲", "s1")
+    started = utcnow()
+    attempt, _ = start_attempt(rules(campaign), person, now=started)
+    item = play_loop.current_item(attempt, started)
+    right = play_loop.to_display_keys(item, item.version.answer)
+    play_loop.record_answer(attempt, item.version.question_id, right, now=started + dt.timedelta(seconds=1))
+    second = play_loop.current_item(attempt, started + dt.timedelta(seconds=2))
+    stale = attempts.load(attempt.public_id)
+    assert stale.finished_at is None and stale.score == attempt.score > 0 and stale.correct_count == 1
+    finish.finalize(attempts.load(attempt.public_id), started + dt.timedelta(seconds=3))
+    keys = play_loop.to_display_keys(second, second.version.answer)
+    try:
+        play_loop.record_answer(stale, second.version.question_id, keys, now=started + dt.timedelta(seconds=4))
+    except Conflict as refused:
+        assert refused.code == "attempt_over"
+    else:
+        raise AssertionError("an answer after the finish was accepted")
+    db.session.expire_all()
+    stored = db.session.get(Attempt, attempt.id)
+    answered = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
+                                                            AttemptItem.answered_at.is_not(None))).all()
+    assert [i.id for i in answered] == [item.id]
+    assert (stored.score, stored.correct_count, stored.duration_ms) == (answered[0].points, 1, 1000)
+    assert db.session.get(Participant, person.id).best_score == stored.score
+
+
 def test_two_first_views_at_once_start_the_question_clock_once(app, make_campaign):
     """Two requests both read a question as not yet served, then write its first view one after the other (held
     back here by a write lock another connection holds): the clock starts once, and both report that start."""

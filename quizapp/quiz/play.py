@@ -104,9 +104,11 @@ _ANSWER_SQL = (
     "UPDATE attempt_item SET answered_at = ?, choices = ?, correct = ?, points = ?, elapsed_ms = ?, streak = ?, "
     "streak_bonus = ?, score_after = (SELECT score FROM attempt WHERE id = ?) + ? "
     "WHERE id = ? AND answered_at IS NULL")
+# Conditional on the attempt being unfinished: an answer that loses a race with the attempt's finish (its time
+# ran out on another request) is rolled back rather than added to totals already counted for the boards.
 _TOTALS_SQL = (
     "UPDATE attempt SET score = score + ?, correct_count = correct_count + ?, duration_ms = duration_ms + ? "
-    "WHERE id = ? RETURNING score, correct_count, duration_ms")
+    "WHERE id = ? AND finished_at IS NULL RETURNING score, correct_count, duration_ms")
 
 
 def _item(conn: RawConnection, row: Row) -> PlayItem:
@@ -288,6 +290,8 @@ def record_answer(attempt: PlayAttempt, question_id: object, choices: object, no
         stored = conn.run(_ANSWER_SQL, (conn.time_in(now), conn.json_in(bank_keys), correct, points, elapsed_ms,
                                         streak, bonus, attempt.id, points, item.id))
         totals = conn.one(_TOTALS_SQL, (points, 1 if correct else 0, elapsed_ms, attempt.id)) if stored else None
+        if stored and totals is None:  # finished meanwhile: the error rolls the item back too
+            raise Conflict(gettext("本次答题已结束或活动已截止"), code="attempt_over")
     if totals is None:
         # Lost a race with another copy of this answer: answer as that request did.
         fresh = find_item(attempt, question_id)
