@@ -9,12 +9,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import threading
 from pathlib import Path
 
 import pytest
 from flask import g
-from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
@@ -181,17 +179,10 @@ def _serve_demo(tmp_path, db_name: str, secret: str):
         ensure_demo_campaign()
         db.session.remove()
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    from helpers import serve_from_thread
+
+    with serve_from_thread(app, "live-server") as base:
+        yield base, app
 
 
 @pytest.fixture

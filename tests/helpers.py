@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from quizapp.bank import parse_bank_text
 from quizapp.bank.importing import import_bank
@@ -802,3 +804,20 @@ def assert_lint_clean(result) -> None:
     assert not report.failed, format_report(report)
     warned = [str(f) for f in report.warnings if f.rule in DRAFT_LINT_RULES]
     assert warned == [], warned
+
+
+@contextlib.contextmanager
+def serve_from_thread(app, name: str, server=None):
+    """Serve app on 127.0.0.1 from a daemon thread (on a server bound by the caller, or a new one on a free port);
+    yields the base URL, then stops the server and disposes of the app's engine."""
+    server = server or make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()

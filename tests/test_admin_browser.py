@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -36,7 +35,10 @@ from quizapp.bank import load_paths
 from quizapp.bank.importing import import_bank
 from quizapp.extensions import db
 
-from helpers import browser_page  # one browser check and launch for all
+from helpers import (
+    browser_page,  # one browser check and launch for all
+    serve_from_thread,
+)
 from helpers import require_console_tools as _require_tools
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,16 +87,8 @@ def console_server(tmp_path, monkeypatch):
         db.session.remove()
 
     wsgi["app"] = app
-    thread = threading.Thread(target=server.serve_forever, name="console-live-server", daemon=True)
-    thread.start()
-    try:
+    with serve_from_thread(app, "console-live-server", server):
         yield base
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
@@ -25,7 +23,7 @@ from quizapp.drafting.convert import to_traditional
 from quizapp.extensions import db
 from quizapp.models import Campaign, Organisation, Question, QuestionVersion
 
-from helpers import browser_page, require_browser
+from helpers import browser_page, require_browser, serve_from_thread
 
 BANK_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "question_bank")
 DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN"}
@@ -62,17 +60,8 @@ def live(tmp_path, monkeypatch):
                                         .where(QuestionVersion.type == "single", Question.draft.is_(False),
                                                Question.retired.is_(False)).order_by(Question.id))
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="bank-editor-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app, question_id
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with serve_from_thread(app, "bank-editor-live-server") as base:
+        yield base, app, question_id
 
 
 def _login(page, base: str, username: str) -> None:

@@ -34,7 +34,7 @@ from quizapp.bank import load_paths
 from quizapp.extensions import db
 
 from helpers import answer_current_question as _answer_current_question
-from helpers import browser_page
+from helpers import browser_page, serve_from_thread
 from helpers import require_console_tools as _require_tools
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,16 +77,8 @@ def live(tmp_path, monkeypatch):
         auth.create_organiser(USERNAME, PASSWORD)
         db.session.remove()
     wsgi["app"] = app
-    thread = threading.Thread(target=server.serve_forever, name="journey-live-server", daemon=True)
-    thread.start()
-    try:
+    with serve_from_thread(app, "journey-live-server", server):
         yield base, app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:

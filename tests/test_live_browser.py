@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from quizapp import create_app
 from quizapp.bank import load_paths
 from quizapp.drafting.convert import to_traditional
 from quizapp.extensions import db
 
-from helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS
+from helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, serve_from_thread
 from helpers import assert_fits_phone as _assert_fits_phone
 from helpers import require_browser as _require_browser
 
@@ -67,17 +65,8 @@ def live_app(tmp_path):
         import_bank(load_paths([BANK_DIR]))
         ensure_demo_campaign()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with serve_from_thread(app, "live-server") as base:
+        yield app, base
 
 
 def current_key(app, pin: str) -> tuple[list[str], list[str]]:
