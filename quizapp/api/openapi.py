@@ -13,7 +13,6 @@ def json_response(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-
 ERRORS = {
     "400": json_response(ref("Error"), "Bad request body or parameter; error.field names it"),
     "401": json_response(ref("Error"), "Missing bearer token"),
