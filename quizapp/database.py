@@ -202,6 +202,18 @@ class RawConnection:
             cur.close()
             self._end_implicit()
 
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement as a transaction of its own; returns the number of rows it changed.
+
+        A single statement is atomic by itself, so on SQLite it is only queued
+        like transaction() (no BEGIN and COMMIT round trips); inside
+        transaction() it is part of that transaction.
+        """
+        if self.sqlite and not self.in_transaction:
+            with _writer_turn():
+                return self.run(sql, params)
+        return self.run(sql, params)
+
     def many(self, sql: str, rows: list[Sequence[Any]]) -> None:
         """Run one write statement for each parameter tuple."""
         cur = self.fairy.cursor()

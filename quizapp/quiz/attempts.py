@@ -169,8 +169,7 @@ def new_token(attempt: PlayAttempt) -> str:
     token = secrets.token_urlsafe(24)
     digest = hash_token(token)
     conn = raw()
-    with conn.transaction():
-        conn.run("UPDATE attempt SET token_hash = ? WHERE id = ?", (digest, attempt.id))
+    conn.write("UPDATE attempt SET token_hash = ? WHERE id = ?", (digest, attempt.id))
     attempt.token_hash = digest
     return token
 

@@ -154,9 +154,8 @@ def current_item(attempt: PlayAttempt, now: dt.datetime | None = None) -> PlayIt
         return None
     item = _item(conn, row)
     if item.served_at is None:
-        with conn.transaction():
-            # Conditional update: a concurrent first view cannot restart the clock.
-            started = conn.run(_SERVE_SQL, (conn.time_in(now), item.id))
+        # Conditional update: a concurrent first view cannot restart the clock.
+        started = conn.write(_SERVE_SQL, (conn.time_in(now), item.id))
         if started == 1:
             item.served_at = now
         else:

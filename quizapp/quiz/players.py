@@ -207,8 +207,7 @@ def claim_member(campaign: CampaignRules, newcomer: Newcomer) -> tuple[Player | 
     if not proved:
         return None, replace(newcomer, digest=None, recovery=None)
     if player.nickname != newcomer.nickname:  # a returning player usually keeps their name: no write then
-        with conn.transaction():
-            conn.run("UPDATE participant SET nickname = ? WHERE id = ?", (newcomer.nickname, player.id))
+        conn.write("UPDATE participant SET nickname = ? WHERE id = ?", (newcomer.nickname, player.id))
         player.nickname = newcomer.nickname
     return player, newcomer
 
@@ -251,9 +250,8 @@ def renew_recovery_code(player: Player) -> str | None:
     """A new recovery code for a participant with a member number (the old one stops working); None without one."""
     code = new_recovery_code()
     conn = raw()
-    with conn.transaction():
-        changed = conn.run("UPDATE participant SET recovery_hash = ? WHERE id = ? AND member_hash IS NOT NULL",
-                           (recovery_hash(player.campaign_id, code), player.id))
+    changed = conn.write("UPDATE participant SET recovery_hash = ? WHERE id = ? AND member_hash IS NOT NULL",
+                         (recovery_hash(player.campaign_id, code), player.id))
     return code if changed == 1 else None
 
 
