@@ -82,7 +82,7 @@ _ITEM_SQL = (
     "FROM attempt_item i JOIN question_version v ON v.id = i.question_version_id "
     "JOIN question q ON q.id = v.question_id JOIN article ar ON ar.id = q.article_id "
     "LEFT JOIN attempt_item p ON p.attempt_id = i.attempt_id AND p.position = i.position - 1 ")
-# An answer reads its attempt and the item of the question it answers in one statement (one round trip, and on
+# An item by its question, with its attempt: an answer reads both in one statement (one round trip, and on
 # SQLite one fewer release of the interpreter lock for each step).
 _ANSWERING_SQL = (
     f"SELECT {ATTEMPT_COLUMNS}, {_ITEM_COLUMNS} FROM {ATTEMPT_TABLES}"  # nosec B608 - constant lists
@@ -93,7 +93,6 @@ _ANSWERING_SQL = (
     "LEFT JOIN attempt_item p ON p.attempt_id = i.attempt_id AND p.position = i.position - 1 "
     "WHERE a.public_id = ?")
 _CURRENT_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND i.answered_at IS NULL ORDER BY i.position LIMIT 1"
-_BY_QUESTION_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? AND v.question_id = ?"
 _OF_ATTEMPT_SQL = _ITEM_SQL + "WHERE i.attempt_id = ? ORDER BY i.position"
 
 _SERVE_SQL = "UPDATE attempt_item SET served_at = ? WHERE id = ? AND served_at IS NULL"
@@ -123,13 +122,14 @@ def find_item(attempt: PlayAttempt, question_id: object) -> PlayItem | None:
     """The attempt's item serving this question, or None."""
     if not usable_key(question_id):
         return None
-    conn = raw()
-    row = conn.one(_BY_QUESTION_SQL, (attempt.id, question_id))
-    return _item(conn, row) if row else None
+    return answering(attempt.public_id, question_id)[1]
 
 
 def answering(public_id: object, question_id: object) -> tuple[PlayAttempt, PlayItem | None]:
-    """The attempt with this public id (or NotFound) and its item serving this question (None when none does)."""
+    """The attempt with this public id (or NotFound) and its item serving this question (None when none does).
+
+    The one lookup of an item by its question: an answer reads both in one statement.
+    """
     if not usable_key(public_id):
         raise attempts.not_found()
     conn = raw()
