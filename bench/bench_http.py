@@ -3,11 +3,12 @@
 
     .venv/bin/python bench/bench_http.py [--runs 3] [--duration 10] [--connections 64] [--db sqlite|postgresql|both]
 
-Both apps run under bench/serve.py: the gunicorn settings of `quizapp serve` (gthread, 2 workers x 4
-threads, SO_REUSEPORT), so whatever quizapp adds to a request counts. wrk (Debian's, with
+Both apps run under bench/serve.py: the gunicorn settings of `quizapp serve` (gthread, 2 workers x its
+default threads, SO_REUSEPORT; --workers and --threads change both), so whatever quizapp adds to a request
+counts. wrk (Debian's, with
 bench/lua/requests.lua) drives 64 keep-alive connections from one thread, leaving the server most of the
 CPU; its own CPU is reported. Each run:
-  1. hello world: GET / (the baseline, req/s = 1.00);
+  1. hello world: GET / (the baseline: the mean of this and step 3's req/s = 1.00);
   2. quizapp on a fresh database made by `quizapp demo --no-serve`, with attempts prepared in-process:
        healthz      GET /healthz
        question     GET /api/v1/attempts/<id>/question, re-reading questions already served
@@ -16,7 +17,8 @@ CPU; its own CPU is reported. Each run:
        units        GET /api/v1/campaigns/demo/organisations/leaderboard
        landing      GET /q/demo?org=whsz&src=c701 without a cookie: a first-time visitor (records a scan)
      each after a 2 s warm-up, for --duration seconds;
-  3. checks that every answer acknowledged with 200 is stored exactly once.
+  3. hello world again, since its rate moves from one phase to the next on a machine otherwise idle;
+  4. checks that every answer acknowledged with 200 is stored exactly once.
 Per phase: req/s, its share of hello world's, server CPU ms per request (gunicorn master and workers, from
 /proc), p50/p99/max latency, statuses. Medians over the runs are printed with the targets of issue 10 and
 written to bench/out/bench_http-<db>.json. Rate limits stay on, raised so one client can drive the load.
@@ -85,13 +87,15 @@ def group(pid: int) -> list[int]:
 class Server:
     """bench/serve.py under its own process group, stopped with the group."""
 
-    def __init__(self, app: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, app: str, env: dict[str, str], log: Path, workers: int, threads: int | None) -> None:
         self.port = free_port()
         self.log = open(log, "w")  # noqa: SIM115 - closed in stop()
+        shape = ["--workers", str(workers)] + (["--threads", str(threads)] if threads else [])  # else serve's default
         self.proc = subprocess.Popen([str(BIN / "python"), str(ROOT / "bench" / "serve.py"), app, "--port",
-                                      str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                      str(self.port), *shape], env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
 
     def wait(self, path: str) -> None:
         import urllib.request
@@ -102,7 +106,7 @@ class Server:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
             try:
                 with urllib.request.urlopen(self.url + path, timeout=2) as resp:
-                    if resp.status == 200 and len(group(self.proc.pid)) >= 3:
+                    if resp.status == 200 and len(group(self.proc.pid)) > self.workers:
                         return
             except OSError:
                 pass
@@ -255,44 +259,58 @@ def one_run(db: str, args: argparse.Namespace, n: int) -> dict:
         work = Path(tmp)
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZAPP_")}
         hello_lines = write_lines(work / "hello.tsv", [("GET", "/", "-", "-")])
-        hello = Server("hello", base_env, work / "hello.log")
+        hello = Server("hello", base_env, work / "hello.log", args.workers, args.threads)
         try:
             hello.wait("/")
             results = {"hello": measure(hello, hello.url, hello_lines, "cycle", args)}
+            results.update(quizapp_phases(db, args, work, base_env))
+            # Hello world again once quizapp is stopped: the baseline of the run is the mean of both.
+            results["hello_after"] = measure(hello, hello.url, hello_lines, "cycle", args)
         finally:
             hello.stop()
-        url = fresh_database(db, work)
-        env = {**base_env, "QUIZAPP_DATABASE_URL": url, "QUIZAPP_SECRET_KEY": "bench-" + "k" * 40, **RAISED}
-        subprocess.run([str(BIN / "quizapp"), "demo", "--no-serve"], env=env, check=True, capture_output=True)
-        conn, mark = sql(url)
-        conn.execute(f"UPDATE campaign SET attempts_per_day = {mark} WHERE slug = 'demo'", (10**6,))
-        conn.close()
-        questions, warm_answers, answers, answered_ids = prepare(env, work, int(args.answer_rate * args.duration),
-                                                                 int(args.answer_rate * args.warmup))
-        app = Server("quizapp", env, work / "quizapp.log")
-        try:
-            app.wait("/healthz")
-            get = lambda name, path: write_lines(work / f"{name}.tsv", [("GET", path, "-", "-")])  # noqa: E731
-            results["healthz"] = measure(app, app.url, get("healthz", "/healthz"), "cycle", args)
-            results["question"] = measure(app, app.url, questions, "cycle", args)
-            serve_items(url, answered_ids)
-            results["answer"] = measure(app, app.url, answers, "once", args, warmup_lines=warm_answers)
-            results["leaderboard"] = measure(app, app.url, get("board", "/api/v1/campaigns/demo/leaderboard?limit=20"),
-                                             "cycle", args)
-            results["units"] = measure(app, app.url, get("units", "/api/v1/campaigns/demo/organisations/leaderboard"),
-                                       "cycle", args)
-            results["landing"] = measure(app, app.url, get("landing", "/q/demo?org=whsz&src=c701"), "cycle", args)
-        finally:
-            app.stop()
-        phase = results["answer"]
-        acknowledged = phase["status"].get("200", 0) + phase["warmup_status"].get("200", 0)
-        stored, distinct = stored_answers(url, answered_ids)
-        # Every line is a new answer sent once, so each 200 (warm-up and timed) is one stored item; a request
-        # still in flight when wrk stops may be stored without wrk reading its 200 (at most one per connection).
-        results["check"] = {"acknowledged": acknowledged, "stored": stored, "distinct": distinct,
-                            "cut_off": stored - acknowledged}
         print(f"run {n}: " + ", ".join(f"{k} {v['rps']:.0f}/s" for k, v in results.items() if "rps" in v), flush=True)
         return results
+
+
+def quizapp_phases(db: str, args: argparse.Namespace, work: Path, base_env: dict[str, str]) -> dict:
+    """quizapp's phases on a fresh database, and the check of the answers it stored."""
+    results: dict = {}
+    url = fresh_database(db, work)
+    env = {**base_env, "QUIZAPP_DATABASE_URL": url, "QUIZAPP_SECRET_KEY": "bench-" + "k" * 40, **RAISED}
+    subprocess.run([str(BIN / "quizapp"), "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    conn, mark = sql(url)
+    conn.execute(f"UPDATE campaign SET attempts_per_day = {mark} WHERE slug = 'demo'", (10**6,))
+    conn.close()
+    questions, warm_answers, answers, answered_ids = prepare(env, work, int(args.answer_rate * args.duration),
+                                                             int(args.answer_rate * args.warmup))
+    app = Server("quizapp", env, work / "quizapp.log", args.workers, args.threads)
+    try:
+        app.wait("/healthz")
+        get = lambda name, path: write_lines(work / f"{name}.tsv", [("GET", path, "-", "-")])  # noqa: E731
+        results["healthz"] = measure(app, app.url, get("healthz", "/healthz"), "cycle", args)
+        results["question"] = measure(app, app.url, questions, "cycle", args)
+        serve_items(url, answered_ids)
+        results["answer"] = measure(app, app.url, answers, "once", args, warmup_lines=warm_answers)
+        results["leaderboard"] = measure(app, app.url, get("board", "/api/v1/campaigns/demo/leaderboard?limit=20"),
+                                         "cycle", args)
+        results["units"] = measure(app, app.url, get("units", "/api/v1/campaigns/demo/organisations/leaderboard"),
+                                   "cycle", args)
+        results["landing"] = measure(app, app.url, get("landing", "/q/demo?org=whsz&src=c701"), "cycle", args)
+    finally:
+        app.stop()
+    phase = results["answer"]
+    acknowledged = phase["status"].get("200", 0) + phase["warmup_status"].get("200", 0)
+    stored, distinct = stored_answers(url, answered_ids)
+    # Every line is a new answer sent once, so each 200 (warm-up and timed) is one stored item; a request
+    # still in flight when wrk stops may be stored without wrk reading its 200 (at most one per connection).
+    results["check"] = {"acknowledged": acknowledged, "stored": stored, "distinct": distinct,
+                        "cut_off": stored - acknowledged}
+    return results
+
+
+def baseline(run: dict) -> float:
+    """Hello world's req/s in a run: the mean of its measure before and after quizapp's phases."""
+    return (run["hello"]["rps"] + run.get("hello_after", run["hello"])["rps"]) / 2
 
 
 def median(runs: list[dict], phase: str, field: str) -> float:
@@ -300,14 +318,14 @@ def median(runs: list[dict], phase: str, field: str) -> float:
 
 
 def report(db: str, runs: list[dict]) -> bool:
-    hello = [r["hello"]["rps"] for r in runs]
+    hello = [baseline(r) for r in runs]
     print(f"\n{db}: median of {len(runs)} runs; hello world {statistics.median(hello):.0f} req/s "
           f"({min(hello):.0f}-{max(hello):.0f}), server CPU {median(runs, 'hello', 'server_cpu_ms'):.2f} ms/req")
     print(f"{'phase':<12}{'x hello':>9}{'(range)':>14}{'req/s':>8}{'CPU ms':>8}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'client%':>9}{'target':>8}")
     ok = True
     for phase in ("healthz", "question", "answer", "leaderboard", "units", "landing"):
-        shares = [r[phase]["rps"] / r["hello"]["rps"] for r in runs]
+        shares = [r[phase]["rps"] / baseline(r) for r in runs]
         share = statistics.median(shares)
         p99 = median(runs, phase, "p99_ms")
         target = TARGETS[phase] if db == "sqlite" else None
@@ -335,6 +353,8 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
     ap.add_argument("--answer-rate", type=float, default=2500.0, help="answers prepared per second of the phase")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers of both apps")
+    ap.add_argument("--threads", type=int, help="threads per worker of both apps (default: quizapp serve's)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     ok = True

@@ -8,7 +8,7 @@ What it does (it only talks to 127.0.0.1; every phase is bounded in time):
      empties first) with the bundled banks and the demo campaign (`quizapp demo --no-serve`), and opens a game
      with `quizapp live create --campaign demo --questions N --seconds S`;
   2. starts the app under gunicorn as `quizapp serve` runs it by default on this machine (gthread workers,
-     2 per CPU, 4 threads each, --reuse-port), with the app's own rate limits left as they are;
+     2 per CPU, 3 threads each, --reuse-port), with the app's own rate limits left as they are;
   3. drives --phones phones from ONE asyncio process (one keep-alive connection each, as a phone's browser
      keeps one): each joins (its own X-Device-Id), then polls GET .../state every poll_ms (1000) +-15% with the
      ETag of its last 200 in If-None-Match, exactly as static/live/play.js does; during each question it answers
@@ -44,6 +44,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import HOST, ROOT, VENV_BIN, Server, free_port, machine_cpu  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from quizapp.cli.server import DEFAULT_THREADS, default_workers  # noqa: E402
 
 P99_TARGET_S = 1.5
 ORGS = ("whsz", "hbdx", "gdjt")
@@ -412,7 +415,6 @@ def one_run(args, run: int) -> dict:
 
 
 def main() -> int:
-    cpus = len(os.sched_getaffinity(0))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--phones", type=int, default=500)
     parser.add_argument("--questions", type=int, default=5)
@@ -422,8 +424,8 @@ def main() -> int:
     parser.add_argument("--answer-window", type=float, default=8.0, help="phones answer within this many seconds")
     parser.add_argument("--join-seconds", type=float, default=10.0, help="phones join spread over this time")
     parser.add_argument("--lobby", type=float, default=3.0, help="seconds in the lobby after the last join")
-    parser.add_argument("--workers", type=int, default=min(2 * cpus, 8), help="as `quizapp serve` on this machine")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=default_workers(), help="as `quizapp serve` on this machine")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="as `quizapp serve`")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--database-url", default="", help="e.g. postgresql+psycopg://... (emptied first!)")

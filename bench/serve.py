@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quizapp.cli.server import _server_class, gunicorn_options  # noqa: E402
+from quizapp.cli.server import DEFAULT_THREADS, _server_class, gunicorn_options  # noqa: E402
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     ap.add_argument("app", choices=["quizapp", "hello"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     args = ap.parse_args()
     options = gunicorn_options("127.0.0.1", args.port, args.workers, args.threads, timeout=30, graceful_timeout=10,
                                keep_alive=75, access_log=False, log_level="warning", reuse_port=True)

@@ -134,7 +134,7 @@ def test_serve_defaults(monkeypatch):
     _, calls = run_serve(monkeypatch, [])
     opts = calls["options"]
     assert opts["bind"] == ["127.0.0.1:8000"]
-    assert opts["worker_class"] == "gthread" and opts["threads"] == 4
+    assert opts["worker_class"] == "gthread" and opts["threads"] == serve_mod.DEFAULT_THREADS == 3
     assert opts["workers"] == min(2 * serve_mod.available_cpus(), serve_mod.MAX_DEFAULT_WORKERS) >= 2
     assert opts["preload_app"] is False  # every worker builds its own app and connections
     assert opts["timeout"] == 30 and opts["graceful_timeout"] == 10

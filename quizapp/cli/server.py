@@ -17,6 +17,9 @@ from pathlib import Path
 import click
 
 MAX_DEFAULT_WORKERS = 8
+# Threads per worker: on SQLite each statement step hands the interpreter lock to another thread, and a
+# fourth thread mostly adds those hand-overs (bench/README.md, "Threads per worker").
+DEFAULT_THREADS = 3
 # Workers' heartbeat files go on tmpfs, as gunicorn advises for containers (an overlay /tmp can
 # stall them); gunicorn creates them with mkstemp and unlinks them at once.
 HEARTBEAT_DIR = "/dev/shm"  # nosec B108
@@ -149,7 +152,7 @@ def prepare(migrate: bool, db_wait: float) -> None:
               envvar="QUIZAPP_PORT", show_envvar=True)
 @click.option("--workers", type=click.IntRange(min=1), envvar="QUIZAPP_WORKERS", show_envvar=True,
               help=f"Worker processes [default: 2 per CPU, at most {MAX_DEFAULT_WORKERS}].")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(min=1),
               envvar="QUIZAPP_THREADS", show_envvar=True, help="Threads per worker (gthread).")
 @click.option("--timeout", default=30, show_default=True, type=click.IntRange(min=1),
               envvar="QUIZAPP_TIMEOUT", show_envvar=True,
