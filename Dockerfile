@@ -42,7 +42,7 @@ RUN groupadd --system --gid 10001 quizapp \
 #   QUIZAPP_REDIS_URL      redis://host:6379/0  (shared rate limits and leaderboard cache; default: in-process)
 #   QUIZAPP_PUBLIC_URL     https://quiz.example.org  (QR codes; https also makes cookies Secure)
 #   QUIZAPP_PROXY_COUNT    1 behind one reverse proxy / load balancer (trust its X-Forwarded-*)
-#   QUIZAPP_WORKERS        worker processes (default 2 per CPU, at most 8); QUIZAPP_THREADS (default 4)
+#   QUIZAPP_WORKERS        worker processes (default 2 per CPU, at most 8); QUIZAPP_THREADS (default 3)
 #   QUIZAPP_ACCESS_LOG=1   log every request to stdout
 ENV QUIZAPP_BANK_PATH=/app/question_bank
 
