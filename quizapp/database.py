@@ -350,9 +350,9 @@ class Insert:
         return (*given, *defaults)
 
     def run(self, conn: RawConnection, **values: Any) -> Any:
-        """Insert one row; returns the RETURNING column's value (None without one)."""
+        """Insert one row (its own transaction outside one); returns the RETURNING column's value (None without one)."""
         if not self.returning:
-            conn.run(self.sql, self.params(conn, values))
+            conn.write(self.sql, self.params(conn, values))
             return None
         row = conn.one(self.sql, self.params(conn, values))
         return row[0] if row is not None else None

@@ -56,8 +56,7 @@ def remember_scan(store: MutableMapping[str, Any], key: str, now: dt.datetime) -
 def record_scan(campaign: CampaignRules, place_id: int | None, org_id: int | None) -> None:
     """Insert one scan row."""
     conn = raw()
-    conn.write(_NEW_SCAN.sql, _NEW_SCAN.params(conn, {"campaign_id": campaign.id, "placement_id": place_id,
-                                                     "organisation_id": org_id}))
+    _NEW_SCAN.run(conn, campaign_id=campaign.id, placement_id=place_id, organisation_id=org_id)
 
 
 def link_codes(campaign: CampaignRules, org_code: object, src_code: object) -> tuple[int | None, int | None]:
